@@ -1,0 +1,150 @@
+/*
+ * sectorcrypt.h - the one contract between the Java library and the native XTS kernel.
+ *
+ * AES-XTS per IEEE 1619-2007 and NIST SP 800-38E, for AES-128 and AES-256, in three
+ * CPU tiers that differ in vector width only:
+ *
+ *   SC_TIER_AESNI    xmm, 1 block per register, 8 registers in flight
+ *                    (AES-NI + PCLMULQDQ + SSE4.1: every x86-64 CPU since Westmere/Bulldozer)
+ *   SC_TIER_VAES256  ymm, 2 blocks per register (VAES + VPCLMULQDQ + AVX2:
+ *                    Ice Lake, Alder Lake, Zen 3 and later)
+ *   SC_TIER_VAES512  zmm, 4 blocks per register (VAES + VPCLMULQDQ + AVX-512 F/BW/VL:
+ *                    Ice Lake server, Sapphire Rapids, Zen 4 and later)
+ *
+ * Rules every function follows:
+ *   - Stateless: all state is in a caller-owned sc_xts_key; nothing is allocated, printed
+ *     or aborted. Every function returns SC_OK or a negative SC_E_* code.
+ *   - Thread-safe: a key may be used by any number of threads at once once expanded.
+ *   - No alignment is required of data buffers. The key struct wants 64-byte alignment
+ *     for speed (sc_xts_key_align()) but works at any 16-byte alignment.
+ *   - in == out (in place) is allowed; any other overlap of in and out is refused.
+ *   - The caller validates first; the kernel checks again and never reads or writes
+ *     outside [in, in+len) and [out, out+len).
+ */
+#ifndef SECTORCRYPT_H
+#define SECTORCRYPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SC_API __attribute__((visibility("default")))
+#else
+#define SC_API
+#endif
+
+/* Bumped whenever a signature or the meaning of an argument changes. */
+#define SC_ABI_VERSION 1u
+
+/* Return codes. */
+#define SC_OK                   0
+#define SC_E_NULL              -1 /* a required pointer is NULL */
+#define SC_E_KEY_LENGTH        -2 /* raw key is not 32 (XTS-AES-128) or 64 (XTS-AES-256) bytes */
+#define SC_E_KEY_HALVES_EQUAL  -3 /* key1 == key2, refused per FIPS 140-3 IG C.I */
+#define SC_E_KEY_NOT_EXPANDED  -4 /* the key struct does not hold an expanded key (zeroed?) */
+#define SC_E_LENGTH            -5 /* data unit < 16 bytes, > 2^24 bytes (2^20 blocks), or total overflows */
+#define SC_E_RANGE             -6 /* first_unit + count - 1 does not fit in 64 bits */
+#define SC_E_TIER              -7 /* tier unknown, or not runnable on this CPU and OS */
+#define SC_E_OVERLAP           -8 /* in and out overlap without being equal */
+#define SC_E_SELFTEST          -9 /* a known-answer test produced a wrong result */
+
+/* Tiers. */
+#define SC_TIER_AESNI   1
+#define SC_TIER_VAES256 2
+#define SC_TIER_VAES512 3
+
+/* CPU and OS features, as reported by sc_cpu_features(). */
+#define SC_CPU_AES        (1u << 0)
+#define SC_CPU_PCLMULQDQ  (1u << 1)
+#define SC_CPU_SSE41      (1u << 2)
+#define SC_CPU_AVX        (1u << 3)
+#define SC_CPU_AVX2       (1u << 4)
+#define SC_CPU_VAES       (1u << 5)
+#define SC_CPU_VPCLMULQDQ (1u << 6)
+#define SC_CPU_AVX512F    (1u << 7)
+#define SC_CPU_AVX512BW   (1u << 8)
+#define SC_CPU_AVX512VL   (1u << 9)
+#define SC_OS_YMM         (1u << 10) /* XCR0: the OS saves ymm state */
+#define SC_OS_ZMM         (1u << 11) /* XCR0: the OS saves opmask and zmm state */
+
+/* Largest data unit: SP 800-38E limits a data unit to 2^20 AES blocks. */
+#define SC_MAX_UNIT_BYTES ((size_t)1 << 24)
+
+/* sc_xts_key_expand flags. */
+#define SC_KEY_ALLOW_EQUAL_HALVES 1u /* only for known-answer tests (IEEE 1619 vector 1) */
+
+/*
+ * An expanded XTS key: encryption and decryption schedules of the data key (key1) and
+ * the encryption schedule of the tweak key (key2). Holds key material: the owner wipes it
+ * (sc_xts_key_wipe or its own zeroing) before releasing the memory.
+ */
+typedef struct sc_xts_key {
+    uint8_t data_enc[15][16];
+    uint8_t data_dec[15][16];
+    uint8_t tweak_enc[15][16];
+    uint32_t rounds; /* 10 (AES-128) or 14 (AES-256); anything else means "not expanded" */
+    uint32_t check;  /* SC_KEY_CHECK when expanded */
+    uint8_t pad[40];
+} sc_xts_key;
+
+/* ABI version the library was built with; the Java side refuses a mismatch. */
+SC_API uint32_t sc_abi_version(void);
+
+/* SC_CPU_* / SC_OS_* bits of this CPU and OS. Computed once, then cached. */
+SC_API uint32_t sc_cpu_features(void);
+
+/* Bit (1u << tier) is set for each tier this CPU and OS can run. */
+SC_API uint32_t sc_cpu_tiers(void);
+
+/* sizeof(sc_xts_key) and the alignment it prefers, so callers need not mirror the layout. */
+SC_API size_t sc_xts_key_size(void);
+SC_API size_t sc_xts_key_align(void);
+
+/*
+ * Expands raw = key1 || key2 (32 or 64 bytes) into *key. Refuses key1 == key2 (compared in
+ * constant time) unless SC_KEY_ALLOW_EQUAL_HALVES is given. Needs AES-NI (SC_TIER_AESNI).
+ * On any error *key is left zeroed.
+ */
+SC_API int sc_xts_key_expand(sc_xts_key *key, const uint8_t *raw, size_t raw_len, uint32_t flags);
+
+/* Zeroes *key in a way the compiler cannot elide. */
+SC_API void sc_xts_key_wipe(sc_xts_key *key);
+
+/*
+ * Encrypts (decrypts) count consecutive data units of unit_len bytes each, from in to out.
+ * Unit i (0-based) uses the tweak first_unit + i as a 128-bit little-endian number: the
+ * dm-crypt "plain64" IV. unit_len may be any length from 16 to SC_MAX_UNIT_BYTES; a length
+ * that is not a multiple of 16 uses ciphertext stealing within each unit. count == 0 is a
+ * no-op. Returns SC_E_RANGE if the last unit number would exceed 2^64 - 1.
+ */
+SC_API int sc_xts_encrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
+                                size_t unit_len, size_t count, uint64_t first_unit);
+SC_API int sc_xts_decrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
+                                size_t unit_len, size_t count, uint64_t first_unit);
+
+/*
+ * Encrypts (decrypts) one data unit of len bytes (16 .. SC_MAX_UNIT_BYTES) with the
+ * caller's 16-byte tweak value i (IEEE 1619: encrypted under key2 to give T).
+ */
+SC_API int sc_xts_encrypt_unit(const sc_xts_key *key, int tier, const uint8_t tweak[16],
+                               const uint8_t *in, uint8_t *out, size_t len);
+SC_API int sc_xts_decrypt_unit(const sc_xts_key *key, int tier, const uint8_t tweak[16],
+                               const uint8_t *in, uint8_t *out, size_t len);
+
+/*
+ * Known-answer self-test of one tier: IEEE 1619-2007 Annex B vectors (AES-128 and
+ * AES-256, whole blocks and ciphertext stealing) through both entry points, both
+ * directions, plus a batch-versus-single-unit agreement check. SC_OK or SC_E_SELFTEST
+ * (SC_E_TIER if the tier cannot run here).
+ */
+SC_API int sc_selftest(int tier);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SECTORCRYPT_H */

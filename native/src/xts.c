@@ -1,0 +1,105 @@
+/* Public entry points: check every argument, then hand off to the chosen tier. */
+#include <string.h>
+
+#include "internal.h"
+
+static const sc_tier_ops *ops_for(int tier)
+{
+    if (tier < SC_TIER_AESNI || tier > SC_TIER_VAES512 || !(sc_cpu_tiers() & (1u << tier)))
+        return NULL;
+    switch (tier) {
+    case SC_TIER_AESNI: return &sc_ops_aesni;
+    case SC_TIER_VAES256: return &sc_ops_vaes256;
+    default: return &sc_ops_vaes512;
+    }
+}
+
+static int check_key(const sc_xts_key *key)
+{
+    if (!key)
+        return SC_E_NULL;
+    if (key->check != SC_KEY_CHECK || (key->rounds != 10 && key->rounds != 14))
+        return SC_E_KEY_NOT_EXPANDED;
+    return SC_OK;
+}
+
+/* In place (in == out) is fine; any other overlap would read already-written output. */
+static int overlaps(const uint8_t *in, const uint8_t *out, size_t total)
+{
+    if (in == out)
+        return 0;
+    uintptr_t a = (uintptr_t)in, b = (uintptr_t)out;
+    return a < b + total && b < a + total;
+}
+
+static int crypt_units(int encrypt, const sc_xts_key *key, int tier, const uint8_t *in,
+                       uint8_t *out, size_t unit_len, size_t count, uint64_t first_unit)
+{
+    int rc = check_key(key);
+    if (rc)
+        return rc;
+    const sc_tier_ops *ops = ops_for(tier);
+    if (!ops)
+        return SC_E_TIER;
+    /* SP 800-38E: a data unit holds at least one full block and at most 2^20 blocks. */
+    if (unit_len < 16 || unit_len > SC_MAX_UNIT_BYTES)
+        return SC_E_LENGTH;
+    if (count == 0)
+        return SC_OK;
+    if (!in || !out)
+        return SC_E_NULL;
+    if (count > SIZE_MAX / unit_len || (uintptr_t)in > UINTPTR_MAX - count * unit_len
+        || (uintptr_t)out > UINTPTR_MAX - count * unit_len)
+        return SC_E_LENGTH;
+    if (count - 1 > UINT64_MAX - first_unit)
+        return SC_E_RANGE;
+    if (overlaps(in, out, count * unit_len))
+        return SC_E_OVERLAP;
+    ops->crypt_units(key, encrypt, in, out, unit_len, count, first_unit);
+    return SC_OK;
+}
+
+static int crypt_unit(int encrypt, const sc_xts_key *key, int tier, const uint8_t tweak[16],
+                      const uint8_t *in, uint8_t *out, size_t len)
+{
+    int rc = check_key(key);
+    if (rc)
+        return rc;
+    const sc_tier_ops *ops = ops_for(tier);
+    if (!ops)
+        return SC_E_TIER;
+    if (len < 16 || len > SC_MAX_UNIT_BYTES)
+        return SC_E_LENGTH;
+    if (!tweak || !in || !out)
+        return SC_E_NULL;
+    if ((uintptr_t)in > UINTPTR_MAX - len || (uintptr_t)out > UINTPTR_MAX - len)
+        return SC_E_LENGTH;
+    if (overlaps(in, out, len))
+        return SC_E_OVERLAP;
+    ops->crypt_unit(key, encrypt, tweak, in, out, len);
+    return SC_OK;
+}
+
+int sc_xts_encrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
+                         size_t unit_len, size_t count, uint64_t first_unit)
+{
+    return crypt_units(1, key, tier, in, out, unit_len, count, first_unit);
+}
+
+int sc_xts_decrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
+                         size_t unit_len, size_t count, uint64_t first_unit)
+{
+    return crypt_units(0, key, tier, in, out, unit_len, count, first_unit);
+}
+
+int sc_xts_encrypt_unit(const sc_xts_key *key, int tier, const uint8_t tweak[16],
+                        const uint8_t *in, uint8_t *out, size_t len)
+{
+    return crypt_unit(1, key, tier, tweak, in, out, len);
+}
+
+int sc_xts_decrypt_unit(const sc_xts_key *key, int tier, const uint8_t tweak[16],
+                        const uint8_t *in, uint8_t *out, size_t len)
+{
+    return crypt_unit(0, key, tier, tweak, in, out, len);
+}

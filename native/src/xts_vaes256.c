@@ -1,0 +1,52 @@
+/* VAES + AVX2 tier: ymm, two blocks per register, eight registers (16 blocks) in flight.
+ * For CPUs with VAES but no AVX-512 (Alder Lake, Zen 3), and for AVX-512 CPUs that
+ * clock down under 512-bit load. */
+#include <string.h>
+#include <immintrin.h>
+
+#include "internal.h"
+
+#pragma GCC target("aes,pclmul,sse4.1,avx,avx2,vaes,vpclmulqdq")
+
+#define TIER vaes256
+#define vec __m256i
+#define LANES 2
+#define NV 8
+#define V_LOADU(p) _mm256_loadu_si256((const __m256i *)(p))
+#define V_STOREU(p, v) _mm256_storeu_si256((__m256i *)(p), (v))
+#define V_XOR(a, b) _mm256_xor_si256((a), (b))
+#define V_XOR3(a, b, c) _mm256_xor_si256(_mm256_xor_si256((a), (b)), (c))
+#define V_ENC(x, k) _mm256_aesenc_epi128((x), (k))
+#define V_ENCLAST(x, k) _mm256_aesenclast_epi128((x), (k))
+#define V_DEC(x, k) _mm256_aesdec_epi128((x), (k))
+#define V_DECLAST(x, k) _mm256_aesdeclast_epi128((x), (k))
+#define V_BCAST(p) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(p)))
+#define V_LANE0(v) _mm256_castsi256_si128(v)
+#define V_MULX(v, k) mulx_vaes256((v), (k))
+#define V_SEQ(n) _mm256_set_epi64x(0, (long long)((n) + 1), 0, (long long)(n))
+
+/* Every lane times x^k (1 <= k <= 56); see mulx_xmm in xts_body.inc. */
+static inline __attribute__((always_inline)) __m256i mulx_vaes256(__m256i t, int k)
+{
+    const __m256i poly = _mm256_set_epi64x(0, 0x87, 0, 0x87);
+    __m256i carry = _mm256_srli_epi64(t, 64 - k);
+    __m256i r = _mm256_xor_si256(_mm256_slli_epi64(t, k), _mm256_bslli_epi128(carry, 8));
+    return _mm256_xor_si256(r, _mm256_clmulepi64_epi128(carry, poly, 0x01));
+}
+
+/* tw[j] lane l = T * x^(2j + l): per-lane shift counts, all from T, so no serial chain. */
+static inline __attribute__((always_inline)) void fan_vaes256(__m128i T, __m256i *tw)
+{
+    const __m256i poly = _mm256_set_epi64x(0, 0x87, 0, 0x87);
+    const __m256i b = _mm256_broadcastsi128_si256(T);
+    for (int j = 0; j < NV; j++) {
+        const long long k0 = 2 * j, k1 = 2 * j + 1;
+        const __m256i k = _mm256_set_epi64x(k1, k1, k0, k0);
+        /* A shift by 64 yields 0, which is the carry of a shift by 0. */
+        __m256i carry = _mm256_srlv_epi64(b, _mm256_sub_epi64(_mm256_set1_epi64x(64), k));
+        __m256i r = _mm256_xor_si256(_mm256_sllv_epi64(b, k), _mm256_bslli_epi128(carry, 8));
+        tw[j] = _mm256_xor_si256(r, _mm256_clmulepi64_epi128(carry, poly, 0x01));
+    }
+}
+
+#include "xts_body.inc"
