@@ -1,0 +1,238 @@
+package io.sectorcrypt.jca;
+
+import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.XtsKey;
+import java.io.ByteArrayOutputStream;
+import java.lang.ref.Cleaner;
+import java.security.AlgorithmParameters;
+import java.security.InvalidAlgorithmParameterException;
+import java.security.InvalidKeyException;
+import java.security.Key;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.security.spec.AlgorithmParameterSpec;
+import java.security.spec.InvalidParameterSpecException;
+import java.util.Arrays;
+import javax.crypto.BadPaddingException;
+import javax.crypto.Cipher;
+import javax.crypto.CipherSpi;
+import javax.crypto.IllegalBlockSizeException;
+import javax.crypto.NoSuchPaddingException;
+import javax.crypto.ShortBufferException;
+import javax.crypto.spec.IvParameterSpec;
+
+/**
+ * {@code AES/XTS/NoPadding}: key = 32 or 64 raw bytes (key1 || key2), IV = the 16-byte
+ * tweak, one data unit per {@code doFinal} (16 bytes to 16 MiB). {@code update} buffers;
+ * output appears at {@code doFinal}, because ciphertext stealing needs the unit's end.
+ *
+ * <p>Re-initialising with the same key bytes (the usual per-sector pattern: same key, new
+ * tweak) keeps the expanded key; a new key closes the old one, and a cleaner closes the
+ * last when the cipher becomes unreachable, zeroing it.
+ */
+public final class AesXtsCipher extends CipherSpi {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final int MAX_UNIT = 1 << 24;
+
+    private final KeyHolder holder = new KeyHolder();
+    private final ByteArrayOutputStream buffered = new ByteArrayOutputStream();
+    private byte[] tweak;
+    private boolean encrypt;
+    private boolean initialised;
+
+    public AesXtsCipher() {
+        CLEANER.register(this, holder);
+    }
+
+    /** Owns the current key; also the cleaner action, so it must not refer to the cipher. */
+    private static final class KeyHolder implements Runnable {
+        private volatile XtsKey key;
+        private SectorCipher cipher;
+
+        void use(byte[] raw) {
+            XtsKey current = key;
+            if (current != null && !current.isClosed() && sameKey(current, raw)) {
+                return;
+            }
+            XtsKey next = XtsKey.of(raw);
+            key = next;
+            cipher = SectorCipher.of(next);
+            if (current != null) {
+                current.close();
+            }
+        }
+
+        private static boolean sameKey(XtsKey key, byte[] raw) {
+            try {
+                return key.hasKeyMaterial(raw);
+            } catch (IllegalStateException closedMeanwhile) {
+                return false;
+            }
+        }
+
+        @Override
+        public void run() {
+            XtsKey k = key;
+            if (k != null) {
+                k.close();
+            }
+        }
+    }
+
+    @Override
+    protected void engineSetMode(String mode) throws NoSuchAlgorithmException {
+        if (!mode.equalsIgnoreCase("XTS")) {
+            throw new NoSuchAlgorithmException("this cipher is AES in XTS mode only, not " + mode);
+        }
+    }
+
+    @Override
+    protected void engineSetPadding(String padding) throws NoSuchPaddingException {
+        if (!padding.equalsIgnoreCase("NoPadding")) {
+            throw new NoSuchPaddingException("XTS needs no padding (ciphertext stealing); use NoPadding, not " + padding);
+        }
+    }
+
+    @Override
+    protected int engineGetBlockSize() {
+        return 16;
+    }
+
+    @Override
+    protected int engineGetOutputSize(int inputLen) {
+        return buffered.size() + inputLen;
+    }
+
+    @Override
+    protected byte[] engineGetIV() {
+        return tweak == null ? null : tweak.clone();
+    }
+
+    @Override
+    protected AlgorithmParameters engineGetParameters() {
+        if (tweak == null) {
+            return null;
+        }
+        try {
+            AlgorithmParameters params = AlgorithmParameters.getInstance("AES");
+            params.init(new IvParameterSpec(tweak));
+            return params;
+        } catch (NoSuchAlgorithmException | InvalidParameterSpecException e) {
+            return null;
+        }
+    }
+
+    @Override
+    protected void engineInit(int opmode, Key key, SecureRandom random) throws InvalidKeyException {
+        throw new InvalidKeyException("AES/XTS/NoPadding needs the 16-byte tweak (the data unit number):"
+                + " init(mode, key, new IvParameterSpec(tweak))");
+    }
+
+    @Override
+    protected void engineInit(int opmode, Key key, AlgorithmParameterSpec params, SecureRandom random)
+            throws InvalidKeyException, InvalidAlgorithmParameterException {
+        if (opmode != Cipher.ENCRYPT_MODE && opmode != Cipher.DECRYPT_MODE) {
+            throw new UnsupportedOperationException("AES/XTS/NoPadding supports ENCRYPT_MODE and DECRYPT_MODE only");
+        }
+        if (!(params instanceof IvParameterSpec iv) || iv.getIV().length != 16) {
+            throw new InvalidAlgorithmParameterException("AES/XTS/NoPadding needs an IvParameterSpec of 16 bytes"
+                    + " holding the tweak (the data unit number)");
+        }
+        if (key == null || !"RAW".equalsIgnoreCase(key.getFormat())) {
+            throw new InvalidKeyException("AES/XTS/NoPadding needs a raw secret key (SecretKeySpec)");
+        }
+        byte[] raw = key.getEncoded();
+        if (raw == null) {
+            throw new InvalidKeyException("the key does not expose its encoding");
+        }
+        try {
+            holder.use(raw);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidKeyException(e.getMessage());
+        } finally {
+            Arrays.fill(raw, (byte) 0);
+        }
+        this.tweak = iv.getIV();
+        this.encrypt = opmode == Cipher.ENCRYPT_MODE;
+        this.initialised = true;
+        buffered.reset();
+    }
+
+    @Override
+    protected void engineInit(int opmode, Key key, AlgorithmParameters params, SecureRandom random)
+            throws InvalidKeyException, InvalidAlgorithmParameterException {
+        try {
+            engineInit(opmode, key, params == null ? null : params.getParameterSpec(IvParameterSpec.class), random);
+        } catch (InvalidParameterSpecException e) {
+            throw new InvalidAlgorithmParameterException("the parameters hold no IvParameterSpec tweak", e);
+        }
+    }
+
+    @Override
+    protected byte[] engineUpdate(byte[] input, int offset, int len) {
+        requireInit();
+        append(input, offset, len);
+        return new byte[0];
+    }
+
+    @Override
+    protected int engineUpdate(byte[] input, int offset, int len, byte[] output, int outputOffset) {
+        requireInit();
+        append(input, offset, len);
+        return 0;
+    }
+
+    @Override
+    protected byte[] engineDoFinal(byte[] input, int offset, int len) throws IllegalBlockSizeException {
+        requireInit();
+        if (input != null) {
+            append(input, offset, len);
+        }
+        byte[] data = takeBuffered();
+        if (encrypt) {
+            holder.cipher.encryptUnit(tweak, data, 0, data, 0, data.length);
+        } else {
+            holder.cipher.decryptUnit(tweak, data, 0, data, 0, data.length);
+        }
+        return data;
+    }
+
+    @Override
+    protected int engineDoFinal(byte[] input, int offset, int len, byte[] output, int outputOffset)
+            throws ShortBufferException, IllegalBlockSizeException {
+        requireInit();
+        int total = buffered.size() + (input == null ? 0 : len);
+        if (output == null || outputOffset < 0 || output.length - outputOffset < total) {
+            throw new ShortBufferException("output needs " + total + " bytes");
+        }
+        byte[] result = engineDoFinal(input, offset, len);
+        System.arraycopy(result, 0, output, outputOffset, result.length);
+        Arrays.fill(result, (byte) 0);
+        return result.length;
+    }
+
+    private void requireInit() {
+        if (!initialised) {
+            throw new IllegalStateException("the cipher is not initialised");
+        }
+    }
+
+    private void append(byte[] input, int offset, int len) {
+        if (len > 0) {
+            if (buffered.size() + (long) len > MAX_UNIT) {
+                buffered.reset();
+                throw new IllegalStateException("an XTS data unit is at most 16777216 bytes (2^20 blocks, SP 800-38E)");
+            }
+            buffered.write(input, offset, len);
+        }
+    }
+
+    private byte[] takeBuffered() throws IllegalBlockSizeException {
+        byte[] data = buffered.toByteArray();
+        buffered.reset();
+        if (data.length < 16) {
+            throw new IllegalBlockSizeException("an XTS data unit is at least 16 bytes; got " + data.length);
+        }
+        return data;
+    }
+}

@@ -1,0 +1,85 @@
+package io.sectorcrypt.xts;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * Argument checks made in Java before any downcall, each with a message that says what
+ * was wrong and what is allowed. The kernel checks again, but never has to refuse.
+ */
+final class Checks {
+    /** SP 800-38E: at most 2^20 AES blocks in one data unit. */
+    static final int MAX_UNIT_BYTES = 1 << 24;
+    static final int MIN_UNIT_BYTES = 16;
+    static final int TWEAK_BYTES = 16;
+
+    private Checks() {
+    }
+
+    static void sectorSize(int sectorSize) {
+        if (sectorSize < MIN_UNIT_BYTES || sectorSize > MAX_UNIT_BYTES) {
+            throw new IllegalArgumentException("sector size " + sectorSize + " is outside 16 .. 16777216 bytes"
+                    + " (an XTS data unit holds 1 to 2^20 AES blocks, SP 800-38E)");
+        }
+    }
+
+    static long wholeSectors(String name, long length, int sectorSize) {
+        if (length % sectorSize != 0) {
+            throw new IllegalArgumentException(name + " is " + length + " bytes, not a whole number of "
+                    + sectorSize + "-byte sectors");
+        }
+        return length / sectorSize;
+    }
+
+    /** The sectors firstSector .. firstSector + count - 1 must all be numbers below 2^64 (unsigned). */
+    static void sectorRange(long firstSector, long count) {
+        if (count > 0 && Long.compareUnsigned(count - 1, -1L - firstSector) > 0) {
+            throw new IllegalArgumentException("sectors " + Long.toUnsignedString(firstSector) + " + " + count
+                    + " run past sector 2^64 - 1 (18446744073709551615), the last plain64 sector number");
+        }
+    }
+
+    static void unitLength(long length) {
+        if (length < MIN_UNIT_BYTES || length > MAX_UNIT_BYTES) {
+            throw new IllegalArgumentException("an XTS data unit is 16 .. 16777216 bytes (SP 800-38E: up to 2^20"
+                    + " blocks), not " + length + " bytes");
+        }
+    }
+
+    static void tweak(MemorySegment tweak) {
+        Objects.requireNonNull(tweak, "tweak");
+        if (tweak.byteSize() != TWEAK_BYTES) {
+            throw new IllegalArgumentException("an XTS tweak is 16 bytes, not " + tweak.byteSize());
+        }
+    }
+
+    /**
+     * dst must be writable and as long as src; the two may be the same memory (in place)
+     * but may not overlap otherwise: the output would overwrite input not yet read.
+     */
+    static void output(MemorySegment src, MemorySegment dst) {
+        Objects.requireNonNull(src, "src");
+        Objects.requireNonNull(dst, "dst");
+        if (dst.byteSize() != src.byteSize()) {
+            throw new IllegalArgumentException("dst is " + dst.byteSize() + " bytes but src is " + src.byteSize()
+                    + "; they must be the same length");
+        }
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("dst is read-only");
+        }
+        // Same length, so the overlap covers all of src only if dst starts where src does.
+        if (src.asOverlappingSlice(dst).filter(overlap -> overlap.byteSize() != src.byteSize()).isPresent()) {
+            throw new IllegalArgumentException("src and dst overlap without being the same memory; pass the same"
+                    + " region for in-place operation, or regions that do not overlap");
+        }
+    }
+
+    /** Offset and length within an array of the given length. */
+    static void arrayRange(String name, byte[] array, int offset, int length) {
+        Objects.requireNonNull(array, name);
+        if (offset < 0 || length < 0 || offset > array.length - length) {
+            throw new IndexOutOfBoundsException(name + " range [" + offset + ", " + offset + " + " + length
+                    + ") is outside its array of " + array.length + " bytes");
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package io.sectorcrypt.xts;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+
+/**
+ * Encrypts and decrypts disk sectors with AES-XTS, exactly as dm-crypt's
+ * {@code aes-xts-plain64}: sector n of a run is one XTS data unit whose tweak is n as a
+ * 128-bit little-endian number. Sector numbers count in units of the sector size (dm-crypt
+ * {@code iv_large_sectors}) and are unsigned 64-bit values.
+ *
+ * <p>Data may be a {@link MemorySegment} (native or heap), a {@link ByteBuffer} (direct or
+ * heap) or a {@code byte[]}; heap arrays reach the native kernel without a copy. src and dst
+ * may be the same memory (in place) but must not otherwise overlap. Every argument is
+ * checked before any byte is written: a refused call leaves dst untouched.
+ *
+ * <p>A cipher is immutable and thread-safe; it does not own its key (close the key).
+ *
+ * <pre>{@code
+ * try (XtsKey key = XtsKey.of(keyBytes)) {
+ *     SectorCipher xts = SectorCipher.of(key);
+ *     xts.encrypt(plain, cipherText, firstSector, 4096);
+ * }
+ * }</pre>
+ */
+public final class SectorCipher {
+    private final XtsKey key;
+    private final Engine engine;
+    private final XtsImpl impl;
+
+    private SectorCipher(XtsKey key, Engine engine) {
+        this.key = Objects.requireNonNull(key, "key");
+        this.engine = Objects.requireNonNull(engine, "engine");
+        this.impl = engine.impl();
+        if (engine.isNative() && !key.hasNativeSchedule()) {
+            throw new IllegalStateException("engine " + engine.id() + " needs a key made while the native kernel"
+                    + " was loaded");
+        }
+    }
+
+    /** A cipher on the selected engine ({@link Engine#selected()}). */
+    public static SectorCipher of(XtsKey key) {
+        return new SectorCipher(key, Engine.selected());
+    }
+
+    /** A cipher on a given engine; throws {@link IllegalStateException} if it cannot run here. */
+    public static SectorCipher of(XtsKey key, Engine engine) {
+        return new SectorCipher(key, engine);
+    }
+
+    public XtsKey key() {
+        return key;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    /** Encrypts whole sectors from src into dst (same length; may be the same memory). */
+    public void encrypt(MemorySegment src, MemorySegment dst, long firstSector, int sectorSize) {
+        sectors(true, src, dst, firstSector, sectorSize);
+    }
+
+    /** Decrypts whole sectors from src into dst (same length; may be the same memory). */
+    public void decrypt(MemorySegment src, MemorySegment dst, long firstSector, int sectorSize) {
+        sectors(false, src, dst, firstSector, sectorSize);
+    }
+
+    /**
+     * Encrypts the whole sectors in {@code src.remaining()} bytes into dst at its position;
+     * both positions advance by that many bytes (once, if src and dst are the same buffer).
+     */
+    public void encrypt(ByteBuffer src, ByteBuffer dst, long firstSector, int sectorSize) {
+        buffers(true, src, dst, firstSector, sectorSize);
+    }
+
+    /** Decrypts like {@link #encrypt(ByteBuffer, ByteBuffer, long, int)}. */
+    public void decrypt(ByteBuffer src, ByteBuffer dst, long firstSector, int sectorSize) {
+        buffers(false, src, dst, firstSector, sectorSize);
+    }
+
+    /** Encrypts {@code length} bytes of whole sectors from src[srcOffset..] into dst[dstOffset..]. */
+    public void encrypt(byte[] src, int srcOffset, byte[] dst, int dstOffset, int length, long firstSector,
+                        int sectorSize) {
+        arrays(true, src, srcOffset, dst, dstOffset, length, firstSector, sectorSize);
+    }
+
+    /** Decrypts like {@link #encrypt(byte[], int, byte[], int, int, long, int)}. */
+    public void decrypt(byte[] src, int srcOffset, byte[] dst, int dstOffset, int length, long firstSector,
+                        int sectorSize) {
+        arrays(false, src, srcOffset, dst, dstOffset, length, firstSector, sectorSize);
+    }
+
+    /**
+     * Encrypts one data unit of any length from 16 bytes to 16 MiB (ciphertext stealing
+     * when it is not a multiple of 16) with the caller's 16-byte tweak value.
+     */
+    public void encryptUnit(MemorySegment tweak, MemorySegment src, MemorySegment dst) {
+        unit(true, tweak, src, dst);
+    }
+
+    public void decryptUnit(MemorySegment tweak, MemorySegment src, MemorySegment dst) {
+        unit(false, tweak, src, dst);
+    }
+
+    public void encryptUnit(byte[] tweak, byte[] src, int srcOffset, byte[] dst, int dstOffset, int length) {
+        unitArrays(true, tweak, src, srcOffset, dst, dstOffset, length);
+    }
+
+    public void decryptUnit(byte[] tweak, byte[] src, int srcOffset, byte[] dst, int dstOffset, int length) {
+        unitArrays(false, tweak, src, srcOffset, dst, dstOffset, length);
+    }
+
+    private void sectors(boolean encrypt, MemorySegment src, MemorySegment dst, long firstSector, int sectorSize) {
+        Checks.sectorSize(sectorSize);
+        Checks.output(src, dst);
+        long count = Checks.wholeSectors("src", src.byteSize(), sectorSize);
+        Checks.sectorRange(firstSector, count);
+        if (count == 0) {
+            return;
+        }
+        int token = key.enter();
+        try {
+            impl.crypt(encrypt, key, src, dst, firstSector, sectorSize, count);
+        } finally {
+            key.exit(token);
+        }
+    }
+
+    private void buffers(boolean encrypt, ByteBuffer src, ByteBuffer dst, long firstSector, int sectorSize) {
+        Objects.requireNonNull(src, "src");
+        Objects.requireNonNull(dst, "dst");
+        int n = src.remaining();
+        if (dst.remaining() < n) {
+            throw new IllegalArgumentException("dst has " + dst.remaining() + " bytes remaining but src has " + n);
+        }
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("dst is read-only");
+        }
+        MemorySegment in = MemorySegment.ofBuffer(src);
+        MemorySegment out = src == dst ? in : MemorySegment.ofBuffer(dst).asSlice(0, n);
+        sectors(encrypt, in, out, firstSector, sectorSize);
+        src.position(src.position() + n);
+        if (dst != src) {
+            dst.position(dst.position() + n);
+        }
+    }
+
+    private void arrays(boolean encrypt, byte[] src, int srcOffset, byte[] dst, int dstOffset, int length,
+                        long firstSector, int sectorSize) {
+        Checks.arrayRange("src", src, srcOffset, length);
+        Checks.arrayRange("dst", dst, dstOffset, length);
+        sectors(encrypt, MemorySegment.ofArray(src).asSlice(srcOffset, length),
+                MemorySegment.ofArray(dst).asSlice(dstOffset, length), firstSector, sectorSize);
+    }
+
+    private void unit(boolean encrypt, MemorySegment tweak, MemorySegment src, MemorySegment dst) {
+        Checks.tweak(tweak);
+        Checks.output(src, dst);
+        Checks.unitLength(src.byteSize());
+        int token = key.enter();
+        try {
+            impl.cryptUnit(encrypt, key, tweak, src, dst);
+        } finally {
+            key.exit(token);
+        }
+    }
+
+    private void unitArrays(boolean encrypt, byte[] tweak, byte[] src, int srcOffset, byte[] dst, int dstOffset,
+                            int length) {
+        Objects.requireNonNull(tweak, "tweak");
+        Checks.arrayRange("src", src, srcOffset, length);
+        Checks.arrayRange("dst", dst, dstOffset, length);
+        unit(encrypt, MemorySegment.ofArray(tweak), MemorySegment.ofArray(src).asSlice(srcOffset, length),
+                MemorySegment.ofArray(dst).asSlice(dstOffset, length));
+    }
+
+    @Override
+    public String toString() {
+        return "SectorCipher[" + key.algorithm() + ", " + engine.id() + "]";
+    }
+}

@@ -1,0 +1,17 @@
+package io.sectorcrypt.xts;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One XTS implementation. Callers ({@link SectorCipher}) have validated every argument:
+ * sizes, bounds, overlap, sector range, and hold the key open for the whole call.
+ */
+sealed interface XtsImpl permits NativeXts, JavaXts {
+
+    /** {@code count} units of {@code unitSize} bytes; unit i's tweak is {@code firstUnit + i}, little-endian. */
+    void crypt(boolean encrypt, XtsKey key, MemorySegment src, MemorySegment dst,
+               long firstUnit, int unitSize, long count);
+
+    /** One unit of {@code src.byteSize()} bytes with the caller's 16-byte tweak. */
+    void cryptUnit(boolean encrypt, XtsKey key, MemorySegment tweak, MemorySegment src, MemorySegment dst);
+}

@@ -1,0 +1,152 @@
+package io.sectorcrypt.xts;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every refused input: its message, and dst left untouched. */
+class SectorCipherValidationTest {
+    private XtsKey key;
+    private SectorCipher xts;
+
+    @BeforeEach
+    void open() {
+        key = XtsKey.of(DifferentialTest.randomKey(new SplittableRandom(1), 64));
+        xts = SectorCipher.of(key);
+    }
+
+    @AfterEach
+    void close() {
+        key.close();
+    }
+
+    private static void refused(Class<? extends RuntimeException> type, String message, Executable call) {
+        RuntimeException e = assertThrows(type, call);
+        assertEquals(message, e.getMessage());
+    }
+
+    @Test
+    void sectorSizeOutsideTheXtsLimits() {
+        byte[] b = new byte[4096];
+        refused(IllegalArgumentException.class, "sector size 8 is outside 16 .. 16777216 bytes (an XTS data unit"
+                + " holds 1 to 2^20 AES blocks, SP 800-38E)", () -> xts.encrypt(b, 0, b, 0, 16, 0, 8));
+        refused(IllegalArgumentException.class, "sector size 16777232 is outside 16 .. 16777216 bytes (an XTS data"
+                + " unit holds 1 to 2^20 AES blocks, SP 800-38E)", () -> xts.encrypt(b, 0, b, 0, 16, 0, (1 << 24) + 16));
+    }
+
+    @Test
+    void notAWholeNumberOfSectors() {
+        byte[] src = new byte[1000];
+        byte[] dst = new byte[1000];
+        refused(IllegalArgumentException.class, "src is 1000 bytes, not a whole number of 512-byte sectors",
+                () -> xts.encrypt(src, 0, dst, 0, 1000, 0, 512));
+        assertArrayEquals(new byte[1000], dst);
+    }
+
+    @Test
+    void sectorsPastTheLastPlain64Number() {
+        byte[] b = new byte[1024];
+        refused(IllegalArgumentException.class, "sectors 18446744073709551615 + 2 run past sector 2^64 - 1"
+                + " (18446744073709551615), the last plain64 sector number", () -> xts.encrypt(b, 0, b, 0, 1024, -1L, 512));
+        xts.encrypt(b, 0, b, 0, 512, -1L, 512); // the last sector itself is fine
+        xts.encrypt(b, 0, b, 0, 1024, -2L, 512);
+    }
+
+    @Test
+    void dstOfAnotherLength() {
+        MemorySegment src = MemorySegment.ofArray(new byte[1024]);
+        MemorySegment dst = MemorySegment.ofArray(new byte[512]);
+        refused(IllegalArgumentException.class, "dst is 512 bytes but src is 1024; they must be the same length",
+                () -> xts.encrypt(src, dst, 0, 512));
+    }
+
+    @Test
+    void readOnlyDst() {
+        MemorySegment src = MemorySegment.ofArray(new byte[512]);
+        refused(IllegalArgumentException.class, "dst is read-only",
+                () -> xts.encrypt(src, MemorySegment.ofArray(new byte[512]).asReadOnly(), 0, 512));
+        refused(IllegalArgumentException.class, "dst is read-only", () -> xts.encrypt(ByteBuffer.allocate(512),
+                ByteBuffer.allocate(512).asReadOnlyBuffer(), 0, 512));
+    }
+
+    @Test
+    void partialOverlapOnHeapAndOffHeap() {
+        String message = "src and dst overlap without being the same memory; pass the same region for in-place"
+                + " operation, or regions that do not overlap";
+        byte[] b = new byte[2048];
+        refused(IllegalArgumentException.class, message, () -> xts.encrypt(b, 0, b, 16, 1024, 0, 512));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(2048);
+            refused(IllegalArgumentException.class, message,
+                    () -> xts.decrypt(m.asSlice(512, 1024), m.asSlice(0, 1024), 0, 512));
+            refused(IllegalArgumentException.class, message, () -> xts.encryptUnit(MemorySegment.ofArray(new byte[16]),
+                    m.asSlice(0, 100), m.asSlice(1, 100)));
+            xts.encrypt(m.asSlice(0, 1024), m.asSlice(1024, 1024), 0, 512); // adjacent is fine
+        }
+    }
+
+    @Test
+    void arrayRangesOutsideTheArrays() {
+        byte[] small = new byte[512];
+        byte[] big = new byte[4096];
+        refused(IndexOutOfBoundsException.class, "src range [0, 0 + 1024) is outside its array of 512 bytes",
+                () -> xts.encrypt(small, 0, big, 0, 1024, 0, 512));
+        refused(IndexOutOfBoundsException.class, "dst range [3584, 3584 + 1024) is outside its array of 4096 bytes",
+                () -> xts.encrypt(big, 0, big, 3584, 1024, 0, 512));
+        refused(IndexOutOfBoundsException.class, "src range [-1, -1 + 512) is outside its array of 4096 bytes",
+                () -> xts.encrypt(big, -1, big, 0, 512, 0, 512));
+    }
+
+    @Test
+    void byteBufferWithTooLittleRoom() {
+        refused(IllegalArgumentException.class, "dst has 512 bytes remaining but src has 1024",
+                () -> xts.encrypt(ByteBuffer.allocate(1024), ByteBuffer.allocate(512), 0, 512));
+    }
+
+    @Test
+    void byteBuffersAdvanceTheirPositions() {
+        ByteBuffer src = ByteBuffer.allocateDirect(2048).position(512);
+        ByteBuffer dst = ByteBuffer.allocate(4096).position(100);
+        xts.encrypt(src, dst, 3, 512);
+        assertEquals(2048, src.position());
+        assertEquals(1636, dst.position());
+        ByteBuffer same = ByteBuffer.allocateDirect(1024);
+        xts.encrypt(same, same, 0, 512);
+        assertEquals(1024, same.position());
+    }
+
+    @Test
+    void unitLengthOutsideTheXtsLimits() {
+        byte[] tweak = new byte[16];
+        refused(IllegalArgumentException.class, "an XTS data unit is 16 .. 16777216 bytes (SP 800-38E: up to 2^20"
+                + " blocks), not 15 bytes", () -> xts.encryptUnit(tweak, new byte[15], 0, new byte[15], 0, 15));
+        MemorySegment big = MemorySegment.ofArray(new byte[(1 << 24) + 1]);
+        refused(IllegalArgumentException.class, "an XTS data unit is 16 .. 16777216 bytes (SP 800-38E: up to 2^20"
+                + " blocks), not 16777217 bytes", () -> xts.encryptUnit(MemorySegment.ofArray(tweak), big, big));
+    }
+
+    @Test
+    void tweakOfAnotherLength() {
+        byte[] b = new byte[32];
+        refused(IllegalArgumentException.class, "an XTS tweak is 16 bytes, not 8",
+                () -> xts.encryptUnit(new byte[8], b, 0, b, 0, 32));
+        refused(NullPointerException.class, "tweak", () -> xts.encryptUnit(null, b, 0, b, 0, 32));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.sectorcrypt.xts.Engines#available")
+    void emptyInputIsANoOp(Engine engine) {
+        SectorCipher.of(key, engine).encrypt(new byte[0], 0, new byte[0], 0, 0, 0, 512);
+    }
+}
