@@ -97,11 +97,14 @@ public final class SectorQueue implements AutoCloseable {
     private final Worker[] workers;
     /** Tickets per striped request: one per worker. */
     private final int maxTickets;
+    /** Test seam: runs after a submission passed its checks, just before its first offer. */
+    private final Runnable beforeOffer;
 
     private SectorQueue(Builder b) {
         this.mode = b.mode;
         this.stripeBytes = b.stripeBytes;
         this.coalesce = b.coalesce;
+        this.beforeOffer = b.beforeOffer;
         this.name = b.name != null ? b.name : "sectorcrypt-queue-" + QUEUE_NUMBERS.incrementAndGet();
         Completer completer = new Completer(counters, b.callbackErrorHandler);
         if (mode == Mode.INLINE) {
@@ -245,6 +248,9 @@ public final class SectorQueue implements AutoCloseable {
             return true;
         }
         int tickets = request.ticketCount;
+        if (beforeOffer != null) {
+            beforeOffer.run();
+        }
         if (!ring.offer(request)) {
             counters.rejected.increment();
             request.release();
@@ -317,15 +323,7 @@ public final class SectorQueue implements AutoCloseable {
 
     /** Shut down, every worker stopped and every accepted request completed. */
     public boolean isTerminated() {
-        if (!state.isShutdown()) {
-            return false;
-        }
-        for (Worker w : workers) {
-            if (w.isAlive()) {
-                return false;
-            }
-        }
-        return counters.inFlight() == 0;
+        return state.isShutdown() && workersStopped() && counters.inFlight() == 0;
     }
 
     /**
@@ -421,6 +419,16 @@ public final class SectorQueue implements AutoCloseable {
         return coalesce && ring != null;
     }
 
+    /** Whether every worker thread has ended; for tests. */
+    boolean workersStopped() {
+        for (Worker w : workers) {
+            if (w.isAlive()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** How many workers sleep right now (0 in inline mode); for tests and diagnostics. */
     int parkedWorkers() {
         return idle == null ? 0 : idle.parkedCount();
@@ -457,6 +465,7 @@ public final class SectorQueue implements AutoCloseable {
         private Duration idleSpin = DEFAULT_IDLE_SPIN;
         private String name;
         private BiConsumer<SectorRequest, Throwable> callbackErrorHandler = Completer::logCallbackFailure;
+        private Runnable beforeOffer;
 
         private Builder() {
         }
@@ -523,6 +532,16 @@ public final class SectorQueue implements AutoCloseable {
         /** Told whenever a callback throws; default: a WARNING log line. */
         public Builder callbackErrorHandler(BiConsumer<SectorRequest, Throwable> handler) {
             this.callbackErrorHandler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /**
+         * For tests only: an action run just before each ring offer, to force interleavings
+         * that timing alone almost never produces (a shutdown between a submission's checks and
+         * its offer).
+         */
+        Builder beforeOffer(Runnable action) {
+            this.beforeOffer = action;
             return this;
         }
 

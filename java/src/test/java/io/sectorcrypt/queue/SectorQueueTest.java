@@ -36,7 +36,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The queue's behaviours one at a time: results, forms, checks, back-pressure, metrics. */
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SectorQueueTest {
     private static final Duration WAIT = Duration.ofSeconds(Fixtures.WAIT_SECONDS);
 
