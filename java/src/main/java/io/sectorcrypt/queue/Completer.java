@@ -26,7 +26,9 @@ final class Completer {
 
     void complete(SectorRequest request, ValueRecorder latency) {
         Throwable failure = request.failure();
-        latency.recordValue(Math.max(0, System.nanoTime() - request.acceptedNanos));
+        if (request.timed) {
+            latency.recordValue(Math.max(0, System.nanoTime() - request.acceptedNanos));
+        }
         SectorCallback callback = request.callback();
         CompletableFuture<Void> future = request.currentFuture();
         // From here on the owner may refill the request: read nothing from it after this.

@@ -16,8 +16,9 @@ import org.HdrHistogram.Histogram;
  * @param coalesced        requests that ran in the same downcall as the request before them
  * @param inFlight         accepted requests not yet completed
  * @param queueDepth       ring entries waiting for a worker (a striped request has up to one per worker)
- * @param latencyNanos     acceptance-to-completion latency of every completed request, in nanoseconds;
- *                         a copy the caller owns
+ * @param latencyNanos     acceptance-to-completion latency of the sampled requests
+ *                         ({@link SectorQueue.Builder#latencySampling}), in nanoseconds; a copy the
+ *                         caller owns
  */
 public record QueueMetrics(long submitted, long completed, long failed, long callbackFailures, long coalesced,
                            long inFlight,

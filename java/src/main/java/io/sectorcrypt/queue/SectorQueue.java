@@ -97,6 +97,8 @@ public final class SectorQueue implements AutoCloseable {
     private final Worker[] workers;
     /** Tickets per striped request: one per worker. */
     private final int maxTickets;
+    /** Time one submission in (mask + 1) of each request. */
+    private final long latencySampleMask;
     /** Test seam: runs after a submission passed its checks, just before its first offer. */
     private final Runnable beforeOffer;
 
@@ -105,6 +107,7 @@ public final class SectorQueue implements AutoCloseable {
         this.stripeBytes = b.stripeBytes;
         this.coalesce = b.coalesce;
         this.beforeOffer = b.beforeOffer;
+        this.latencySampleMask = b.latencySampling - 1;
         this.name = b.name != null ? b.name : "sectorcrypt-queue-" + QUEUE_NUMBERS.incrementAndGet();
         Completer completer = new Completer(counters, b.callbackErrorHandler);
         if (mode == Mode.INLINE) {
@@ -232,7 +235,13 @@ public final class SectorQueue implements AutoCloseable {
             throw new RejectedExecutionException("the sector queue " + name + " is shut down and accepts no more"
                     + " requests");
         }
-        request.acceptedNanos = System.nanoTime();
+        // A clock read costs ~25 ns, a tenth of a 4 KiB request: time one submission in
+        // latencySampling of each request object (chosen by count, so unbiased).
+        boolean timed = (request.submissions++ & latencySampleMask) == 0;
+        request.timed = timed;
+        if (timed) {
+            request.acceptedNanos = System.nanoTime();
+        }
         try {
             request.prepare(stripeBytes, maxTickets, ring == null ? null : workers[0]);
         } catch (RuntimeException invalid) {
@@ -456,6 +465,8 @@ public final class SectorQueue implements AutoCloseable {
         public static final int DEFAULT_CAPACITY = 1024;
         /** Default idle spin before a worker sleeps; a wake-up from sleep costs tens of microseconds. */
         public static final Duration DEFAULT_IDLE_SPIN = Duration.ofNanos(50_000);
+        /** Default: time one submission in 8 of each request object. */
+        public static final int DEFAULT_LATENCY_SAMPLING = 8;
 
         private Mode mode = Mode.WORKERS;
         private int workers = Runtime.getRuntime().availableProcessors();
@@ -466,6 +477,7 @@ public final class SectorQueue implements AutoCloseable {
         private String name;
         private BiConsumer<SectorRequest, Throwable> callbackErrorHandler = Completer::logCallbackFailure;
         private Runnable beforeOffer;
+        private int latencySampling = DEFAULT_LATENCY_SAMPLING;
 
         private Builder() {
         }
@@ -520,6 +532,21 @@ public final class SectorQueue implements AutoCloseable {
                 throw new IllegalArgumentException("idle spin must be at most 1 s, not " + idleSpin);
             }
             this.idleSpin = idleSpin;
+            return this;
+        }
+
+        /**
+         * Time one submission in {@code everyNth} of each request object for the latency
+         * histogram: 1 (all) to 1024, a power of two; default 8. Two clock reads cost about
+         * 50 ns, a sixth of a 4 KiB request at 12 GB/s; sampling keeps the percentiles (the
+         * choice depends on a count, never on timing) at a fraction of the cost.
+         */
+        public Builder latencySampling(int everyNth) {
+            if (everyNth < 1 || everyNth > 1024 || Integer.bitCount(everyNth) != 1) {
+                throw new IllegalArgumentException("latency sampling must be a power of two from 1 to 1024, not "
+                        + everyNth);
+            }
+            this.latencySampling = everyNth;
             return this;
         }
 

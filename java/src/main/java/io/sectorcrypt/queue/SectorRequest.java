@@ -67,6 +67,10 @@ public final class SectorRequest {
     // ---- One submission: written by the submitting thread before the ring publishes it. ----
     /** Future form only: the future of the current (or last) submission. */
     private CompletableFuture<Void> future;
+    /** Submissions of this object so far: picks which ones are timed, independently of timing. */
+    long submissions;
+    /** Whether this submission's latency is recorded, and when it was accepted if so. */
+    boolean timed;
     long acceptedNanos;
     /** src and dst cut to exactly {@link #byteCount} bytes. */
     MemorySegment srcBytes;
@@ -234,6 +238,12 @@ public final class SectorRequest {
         byteCount = bytes;
         srcBytes = src.byteSize() == bytes ? src : src.asSlice(0, bytes);
         dstBytes = dst.byteSize() == bytes ? dst : dst.asSlice(0, bytes);
+        if (bytes <= stripeBytes || sectorCount == 1) {
+            // The common case, without a division: nothing to stripe.
+            stripeCount = sectorCount == 0 ? 0 : 1;
+            ticketCount = 1;
+            return;
+        }
         sectorsPerStripe = Math.max(1, stripeBytes / sectorSize);
         long stripes = sectorCount == 0 ? 0 : 1 + (sectorCount - 1) / sectorsPerStripe;
         if (stripes > Integer.MAX_VALUE) {

@@ -84,7 +84,7 @@ class ManyProducersTest {
             AtomicReference<Throwable> firstProblem = new AtomicReference<>();
             CyclicBarrier start = new CyclicBarrier(PRODUCERS);
 
-            try (SectorQueue queue = builder.name("many-producers").build()) {
+            try (SectorQueue queue = builder.name("many-producers").latencySampling(1).build()) {
                 List<Thread> producers = new ArrayList<>();
                 int base = 0;
                 for (int p = 0; p < PRODUCERS; p++) {

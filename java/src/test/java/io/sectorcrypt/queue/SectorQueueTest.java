@@ -270,6 +270,8 @@ class SectorQueueTest {
                 assertThrows(IllegalArgumentException.class, () -> b.stripeBytes(100)).getMessage());
         assertEquals("idle spin PT-0.001S is negative",
                 assertThrows(IllegalArgumentException.class, () -> b.idleSpin(Duration.ofMillis(-1))).getMessage());
+        assertEquals("latency sampling must be a power of two from 1 to 1024, not 3",
+                assertThrows(IllegalArgumentException.class, () -> b.latencySampling(3)).getMessage());
         assertEquals("idle spin must be at most 1 s, not PT2S",
                 assertThrows(IllegalArgumentException.class, () -> b.idleSpin(Duration.ofSeconds(2))).getMessage());
         try (SectorQueue queue = b.workers(1).capacity(1000).build()) {
@@ -515,6 +517,21 @@ class SectorQueueTest {
             assertEquals(0, done.queueDepth(), done.toString());
             assertEquals(3, done.latencyNanos().getTotalCount(), "one latency per completion");
             assertTrue(done.latencyNanosAt(100) > 0, done.toString());
+        }
+    }
+
+    @Test
+    void latencyIsSampledOnceInNSubmissionsOfEachRequest() throws Exception {
+        MemorySegment buf = arena.allocate(SECTOR);
+        try (SectorQueue queue = SectorQueue.builder().workers(1).latencySampling(4).build()) {
+            SectorRequest reused = new SectorRequest().encrypt(cipher, buf, buf, 0, SECTOR, 1);
+            for (int i = 0; i < 12; i++) {
+                queue.submit(reused, WAIT);
+                join(reused.future());
+            }
+            QueueMetrics m = settled(queue);
+            assertEquals(12, m.completed(), m.toString());
+            assertEquals(3, m.latencyNanos().getTotalCount(), "submissions 0, 4 and 8 of the request are timed");
         }
     }
 
