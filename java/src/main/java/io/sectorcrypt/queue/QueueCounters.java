@@ -1,10 +1,8 @@
 package io.sectorcrypt.queue;
 
-import java.util.concurrent.atomic.LongAdder;
-
 /**
- * The queue's event counts. Each is a {@link LongAdder}: producers and workers on different
- * cores add to different cells, so counting costs no cache-line transfer between them.
+ * The queue's event counts. Each is a {@link StripedCounter}: producers and workers add to
+ * cells of their own, so counting costs no cache-line transfer between them.
  *
  * <p>{@code attempts} is also part of the shutdown protocol: a submission adds to it before
  * it reads the queue state, so a thread that reads the state as shut down and then sums
@@ -13,14 +11,14 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class QueueCounters {
     /** Every call of trySubmit that got as far as claiming its request. */
-    final LongAdder attempts = new LongAdder();
+    final StripedCounter attempts = new StripedCounter();
     /** Attempts refused: the ring was full or the queue shut down. */
-    final LongAdder rejected = new LongAdder();
-    final LongAdder completed = new LongAdder();
-    final LongAdder failed = new LongAdder();
-    final LongAdder callbackFailures = new LongAdder();
+    final StripedCounter rejected = new StripedCounter();
+    final StripedCounter completed = new StripedCounter();
+    final StripedCounter failed = new StripedCounter();
+    final StripedCounter callbackFailures = new StripedCounter();
     /** Requests that ran in another request's downcall. */
-    final LongAdder coalesced = new LongAdder();
+    final StripedCounter coalesced = new StripedCounter();
 
     /**
      * Accepted requests not yet completed. Counts that only grow after an attempt are read

@@ -16,7 +16,7 @@
  *   <tr><td>sleeping-worker count and flags</td><td>workers (to sleep), submitters (to wake)</td>
  *       <td>{@link io.sectorcrypt.queue.IdleWorkers}: one per 128 bytes</td></tr>
  *   <tr><td>queue state</td><td>shutdown, twice per life</td><td>unpadded: read-mostly</td></tr>
- *   <tr><td>counters</td><td>everyone</td><td>{@code LongAdder}: cells per thread under contention</td></tr>
+ *   <tr><td>counters</td><td>everyone</td><td>{@link io.sectorcrypt.queue.StripedCounter}: a 128-byte cell per thread</td></tr>
  *   <tr><td>latency recorders</td><td>one thread each</td><td>a {@code SingleWriterRecorder} per thread</td></tr>
  *   <tr><td>a request's fields</td><td>its owner, then the queue</td>
  *       <td>one object; striped requests share their claim counters on purpose</td></tr>
