@@ -79,6 +79,14 @@ public class QueueBenchmark {
     @Param({"65536"})
     public int stripeBytes;
 
+    /** Whether workers look for contiguous followers (nothing here is contiguous: its pure cost). */
+    @Param({"true"})
+    public boolean coalesce;
+
+    /** How long an idle worker spins before it sleeps; the queue's default unless set. */
+    @Param({"50"})
+    public int idleSpinMicros;
+
     private XtsKey key;
     SectorCipher cipher;
     SectorQueue queue;
@@ -97,7 +105,8 @@ public class QueueBenchmark {
         cipher = SectorCipher.of(key, e);
         queue = switch (path) {
             case "direct" -> null;
-            case "queue" -> SectorQueue.builder().workers(workers).stripeBytes(stripeBytes).name("bench").build();
+            case "queue" -> SectorQueue.builder().workers(workers).stripeBytes(stripeBytes)
+                    .idleSpin(Duration.ofNanos(idleSpinMicros * 1000L)).coalesce(coalesce).name("bench").build();
             case "inline" -> SectorQueue.builder().mode(SectorQueue.Mode.INLINE).stripeBytes(stripeBytes).build();
             default -> throw new IllegalArgumentException("path must be direct, queue or inline, not " + path);
         };

@@ -80,6 +80,8 @@ public final class QueueLoad {
     }
 
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** How often latency is swapped out of the producers' recorders. */
+    private static final long FLIP_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Room comes back within microseconds; this only bounds a broken run. */
     private static final Duration MAX_SUBMIT_WAIT = Duration.ofSeconds(10);
 
@@ -111,11 +113,16 @@ public final class QueueLoad {
         // The open loop needs room for bursts; the closed loop a window that covers a wake-up.
         int window = c.rate() > 0 ? Math.max(64, (4 << 20) / c.requestBytes())
                 : Math.max(QueueBenchmark.MIN_WINDOW, QueueBenchmark.WINDOW_BYTES / c.requestBytes());
+        // Found before the load starts: listing threads takes a safepoint, a pause for everyone.
+        List<Long> workers = workerThreads();
         Producer[] producers = new Producer[c.producers()];
         CyclicBarrier start = new CyclicBarrier(c.producers() + 1);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         long warmupNanos = c.warmup().toNanos();
         long measureNanos = c.measure().toNanos();
+        // Producers run on a little past the measured interval, so that they are alive when
+        // their CPU time is read at its end.
+        long runNanos = warmupNanos + measureNanos + TimeUnit.MILLISECONDS.toNanos(100);
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < producers.length; i++) {
             int index = i;
@@ -124,7 +131,7 @@ public final class QueueLoad {
                     // Made here: its request window wakes the thread that made it.
                     producers[index] = new Producer(c, cipher, queue, arena, window, index);
                     start.await();
-                    producers[index].run(warmupNanos, measureNanos);
+                    producers[index].run(runNanos);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                     start.reset();
@@ -134,13 +141,49 @@ public final class QueueLoad {
             threads.add(t);
         }
         start.await();
+        List<Long> pipeline = new ArrayList<>(workers);
+        List<Long> producerIds = new ArrayList<>();
+        for (Thread t : threads) {
+            producerIds.add(t.threadId());
+        }
+        pipeline.addAll(producerIds);
         long t0 = System.nanoTime();
-        sleepUntil(t0 + warmupNanos);
-        List<Long> pipeline = workerThreads();
-        long workerCpuBefore = cpuNanos(pipeline);
-        long measuredStart = System.nanoTime();
-        sleepUntil(t0 + warmupNanos + measureNanos);
-        long workerCpuAfter = cpuNanos(pipeline);
+        long from = t0 + warmupNanos;
+        long to = from + measureNanos;
+        // Latency is swapped out of the recorders every 50 ms from the start, so that a swap is
+        // part of the warmed-up steady state: the first swap of a recorder makes C2 deoptimise
+        // the code that records into it (an uncommon trap), and the worker then ran interpreted
+        // code for ~100 ms, which showed as milliseconds of latency at the start of the interval.
+        Histogram latency = new Histogram(3);
+        long cpuBefore = 0;
+        long producerCpuBefore = 0;
+        long measuredStart = 0;
+        boolean measuring = false;
+        for (long tick = t0 + FLIP_NANOS; ; tick += FLIP_NANOS) {
+            long now = Math.min(tick, to);
+            sleepUntil(now);
+            if (!measuring && now >= from) {
+                for (Producer p : producers) {
+                    p.latency.getIntervalHistogram(); // the warm-up's
+                }
+                cpuBefore = cpuNanos(pipeline);
+                producerCpuBefore = cpuNanos(producerIds);
+                measuredStart = System.nanoTime();
+                measuring = true;
+            } else {
+                for (Producer p : producers) {
+                    Histogram h = p.latency.getIntervalHistogram();
+                    if (measuring) {
+                        latency.add(h);
+                    }
+                }
+            }
+            if (now >= to) {
+                break;
+            }
+        }
+        long cpuAfter = cpuNanos(pipeline);
+        long producerCpuAfter = cpuNanos(producerIds);
         long measuredEnd = System.nanoTime();
         for (Thread t : threads) {
             t.join(TimeUnit.MINUTES.toMillis(1));
@@ -151,20 +194,15 @@ public final class QueueLoad {
         if (failure.get() != null) {
             throw new IllegalStateException("the load failed", failure.get());
         }
-        long completed = 0;
-        long producerCpu = 0;
-        Histogram latency = new Histogram(3);
-        for (Producer p : producers) {
-            completed += p.measuredCompletions;
-            producerCpu += p.measuredCpuNanos;
-            latency.add(p.measuredLatency);
+        if (producerCpuAfter <= producerCpuBefore) {
+            throw new IllegalStateException("a producer ended before the measured interval did");
         }
         double seconds = (measuredEnd - measuredStart) / 1e9;
-        double cores = (workerCpuAfter - workerCpuBefore + producerCpu) / 1e9 / seconds;
-        return new Result(c, completed / (measureNanos / 1e9), cores, producerCpu / 1e9 / seconds, latency);
+        return new Result(c, latency.getTotalCount() / seconds, (cpuAfter - cpuBefore) / 1e9 / seconds,
+                (producerCpuAfter - producerCpuBefore) / 1e9 / seconds, latency);
     }
 
-    /** The queue's workers, found by the name the queue gives them; producers time themselves. */
+    /** The queue's workers, found by the name the queue gives them. */
     private static List<Long> workerThreads() {
         List<Long> ids = new ArrayList<>();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
@@ -195,22 +233,16 @@ public final class QueueLoad {
     /** One producer thread: its buffers, requests, schedule and latency record. */
     private static final class Producer {
         final int index;
+        /** Every completion, from (scheduled) send to callback; read by interval. */
+        final Recorder latency = new Recorder(3);
         private final Config c;
         private final SectorCipher cipher;
         private final SectorQueue queue;
         private final MemorySegment[] buffers;
         private final RequestWindow window;
         private final long[] sentNanos;
-        private final Recorder latency = new Recorder(3);
         private final long sectorsPerRequest;
         private long sector;
-        /** Set by the producer when the measured interval starts and ends. */
-        private volatile long measureFrom = Long.MAX_VALUE;
-        private volatile long measureTo = Long.MAX_VALUE;
-        long measuredCompletions;
-        long measuredCpuNanos;
-        Histogram measuredLatency;
-        private final java.util.concurrent.atomic.LongAdder completionsInWindow = new java.util.concurrent.atomic.LongAdder();
 
         /** Created on the producer's own thread: the window wakes the thread that made it. */
         Producer(Config c, SectorCipher cipher, SectorQueue queue, Arena arena, int size, int index) {
@@ -222,33 +254,22 @@ public final class QueueLoad {
             this.sentNanos = new long[size];
             this.sectorsPerRequest = c.requestBytes() / c.sectorSize();
             this.sector = (long) index << 40;
-            this.window = new RequestWindow(size, slot -> {
-                long sent = sentNanos[slot];
-                if (sent >= measureFrom && sent < measureTo) {
-                    latency.recordValue(System.nanoTime() - sent);
-                    completionsInWindow.increment();
-                }
-            });
+            this.window = new RequestWindow(size, slot -> latency.recordValue(System.nanoTime() - sentNanos[slot]));
             for (int i = 0; i < size; i++) {
                 buffers[i] = arena.allocate(c.requestBytes(), 4096);
                 buffers[i].fill((byte) i);
             }
         }
 
-        void run(long warmupNanos, long measureNanos) throws Exception {
+        void run(long runNanos) throws Exception {
             long start = System.nanoTime();
-            long from = start + warmupNanos;
-            long to = from + measureNanos;
-            measureFrom = from;
-            measureTo = to;
+            long end = start + runNanos;
             double interval = c.rate() > 0 ? 1e9 * c.producers() / c.rate() : 0;
             long sent = 0;
             int slot = 0;
-            long cpuFrom = -1;
-            // Direct calls complete here, so they are recorded here.
             while (true) {
                 long scheduled = interval > 0 ? start + (long) (sent * interval) : System.nanoTime();
-                if (scheduled >= to) {
+                if (scheduled >= end) {
                     break;
                 }
                 if (interval > 0) {
@@ -256,19 +277,13 @@ public final class QueueLoad {
                         Thread.onSpinWait();
                     }
                 }
-                if (cpuFrom < 0 && scheduled >= from) {
-                    cpuFrom = THREADS.getCurrentThreadCpuTime();
-                }
                 MemorySegment buffer = buffers[slot];
                 long first = sector;
                 sector += sectorsPerRequest + 1;
                 if (queue == null) {
+                    // Direct calls complete here, so they are recorded here.
                     cipher.encrypt(buffer, buffer, first, c.sectorSize());
-                    long now = System.nanoTime();
-                    if (scheduled >= from) {
-                        latency.recordValue(now - scheduled);
-                        completionsInWindow.increment();
-                    }
+                    latency.recordValue(System.nanoTime() - scheduled);
                 } else {
                     SectorRequest r = window.claim(slot);
                     sentNanos[slot] = scheduled;
@@ -278,15 +293,11 @@ public final class QueueLoad {
                 sent++;
                 slot = slot + 1 == buffers.length ? 0 : slot + 1;
             }
-            measuredCpuNanos = THREADS.getCurrentThreadCpuTime() - cpuFrom;
             if (queue != null) {
                 window.drain();
             }
-            measuredCompletions = completionsInWindow.sum();
-            measuredLatency = latency.getIntervalHistogram();
         }
     }
-
 
     /** {@code java -cp benchmarks.jar io.sectorcrypt.bench.QueueLoad path workers producers bytes [rate] [seconds]} */
     public static void main(String[] args) throws Exception {

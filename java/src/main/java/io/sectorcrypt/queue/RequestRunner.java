@@ -87,6 +87,9 @@ final class RequestRunner {
         SectorRequest tail = head;
         SectorRequest carried = null;
         long runBytes = head.byteCount;
+        if (!coalesce && ring != null) {
+            touchNext();
+        }
         if (coalesce && ring != null && Coalescing.canLead(head)) {
             while (runBytes < maxRunBytes) {
                 // Peek first, so that a request that cannot join stays in the ring for an idle worker.
@@ -129,6 +132,24 @@ final class RequestRunner {
             r = following;
         }
         return carried;
+    }
+
+    /**
+     * Reads the next queued request's fields before this one runs. Its lines are dirty in the
+     * submitter's cache; reading them now starts the transfers (~40 ns each between cores
+     * here), which then overlap with this request's downcall instead of stalling the next
+     * poll. The coalescing check reads the same fields; without either, a worker draining a
+     * pre-filled ring of 4 KiB requests spent 134 ns more per request than a direct call, with
+     * them 40-80 ns ({@code QueueDrainBenchmark}; best of 300 drains of 1000 requests).
+     */
+    private void touchNext() {
+        SectorRequest next = ring.relaxedPeek();
+        // A branch on what was read keeps the reads (a predicted branch does not wait for them)
+        // without writing a line other workers share; byteCount is never negative, and nothing
+        // here may throw: the current request has not run yet.
+        if (next != null && (next.byteCount < 0 || next.srcBytes == null)) {
+            Thread.onSpinWait();
+        }
     }
 
     /** Works on a striped request for one ticket. */
