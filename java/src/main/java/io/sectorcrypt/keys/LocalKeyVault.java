@@ -168,6 +168,11 @@ public final class LocalKeyVault extends CatalogKeyVault {
                 throw new KeyVaultException(KeyVaultException.Reason.ALREADY_EXISTS, "key file " + path
                         + " already exists; it is not overwritten");
             }
+            Path parent = path.toAbsolutePath().getParent();
+            if (!Files.isDirectory(parent)) {
+                Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            }
             AtomicFiles.replace(path, key);
         } catch (IOException e) {
             throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "cannot write key file " + path + ": "
