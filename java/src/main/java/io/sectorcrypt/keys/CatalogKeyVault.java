@@ -50,8 +50,12 @@ abstract class CatalogKeyVault implements KeyVault {
     /** Destroys a purged version's material (token objects); the catalog entry goes anyway. */
     protected abstract void destroyMaterial(String name, KeyType type, byte[] material);
 
+    /** Wrapped bytes and the exact algorithm that made them. */
+    protected record Wrapped(WrapAlgorithm algorithm, byte[] bytes) {
+    }
+
     /** Wraps with a version's material, inside the vault. */
-    protected abstract byte[] wrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, MemorySegment keyBytes);
+    protected abstract Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes);
 
     /** Unwraps with a version's material into {@code arena}; throws when the bytes do not unwrap. */
     protected abstract MemorySegment unwrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, byte[] wrapped,
@@ -207,10 +211,9 @@ abstract class CatalogKeyVault implements KeyVault {
         Objects.requireNonNull(keyBytes, "keyBytes");
         Usable usable = usable(identity, name, version, Permission.WRAP_KEY, "wrap");
         try {
-            WrapAlgorithm algorithm = wrapAlgorithm(usable.type);
-            byte[] wrapped = wrapWith(usable.type, usable.material, algorithm, keyBytes);
-            record(identity, name, version, "wrap", "ok " + algorithm.label());
-            return new WrappedKey(algorithm, id, name, version, wrapped);
+            Wrapped wrapped = wrapWith(usable.type, usable.material, keyBytes);
+            record(identity, name, version, "wrap", "ok " + wrapped.algorithm().label());
+            return new WrappedKey(wrapped.algorithm(), id, name, version, wrapped.bytes());
         } catch (RuntimeException e) {
             record(identity, name, version, "wrap", "failed");
             throw e;

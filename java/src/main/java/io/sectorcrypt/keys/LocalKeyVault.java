@@ -265,13 +265,14 @@ public final class LocalKeyVault extends CatalogKeyVault {
     }
 
     @Override
-    protected byte[] wrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, MemorySegment keyBytes) {
+    protected Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes) {
         byte[] plain = keyBytes.toArray(ValueLayout.JAVA_BYTE);
         try {
             if (!type.isCustomerKey()) {
-                return policy.wrapAesKwp(material, plain);
+                return new Wrapped(WrapAlgorithm.AES_KWP, policy.wrapAesKwp(material, plain));
             }
-            return policy.wrapRsaOaep256(policy.rsaPublicKey(part(material, 1)), plain);
+            return new Wrapped(WrapAlgorithm.RSA_OAEP_256,
+                    policy.wrapRsaOaep256(policy.rsaPublicKey(part(material, 1)), plain));
         } catch (GeneralSecurityException e) {
             throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "the stored public key is unreadable", e);
         } finally {
