@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or the meaning of an argument changes. */
-#define SC_ABI_VERSION 1u
+#define SC_ABI_VERSION 2u
 
 /* Return codes. */
 #define SC_OK                   0
@@ -79,16 +79,18 @@ extern "C" {
 
 /*
  * An expanded XTS key: encryption and decryption schedules of the data key (key1) and
- * the encryption schedule of the tweak key (key2). Holds key material: the owner wipes it
- * (sc_xts_key_wipe or its own zeroing) before releasing the memory.
+ * the encryption schedule of the tweak key (key2). Each 16-byte round key is stored four
+ * times over, one 64-byte row, so every tier loads it straight into an xmm, ymm or zmm
+ * register and no call copies key material to its stack. Holds key material: the owner
+ * wipes it (sc_xts_key_wipe or its own zeroing) before releasing the memory.
  */
 typedef struct sc_xts_key {
-    uint8_t data_enc[15][16];
-    uint8_t data_dec[15][16];
-    uint8_t tweak_enc[15][16];
+    uint8_t data_enc[15][64];
+    uint8_t data_dec[15][64];
+    uint8_t tweak_enc[15][64];
     uint32_t rounds; /* 10 (AES-128) or 14 (AES-256); anything else means "not expanded" */
     uint32_t check;  /* SC_KEY_CHECK when expanded */
-    uint8_t pad[40];
+    uint8_t pad[56];
 } sc_xts_key;
 
 /* ABI version the library was built with; the Java side refuses a mismatch. */
@@ -142,6 +144,14 @@ SC_API int sc_xts_decrypt_unit(const sc_xts_key *key, int tier, const uint8_t tw
  * (SC_E_TIER if the tier cannot run here).
  */
 SC_API int sc_selftest(int tier);
+
+/*
+ * Benchmark support: the hardware ceiling XTS is measured against. Encrypts len bytes
+ * (a multiple of 64) from in to out with the data key (key1) in ECB mode on VAES zmm
+ * registers: AES rounds, loads and stores only, no tweak work. Not a mode anyone should
+ * use for data; SC_E_TIER without VAES-512.
+ */
+SC_API int sc_bench_ceiling_ecb(const sc_xts_key *key, const uint8_t *in, uint8_t *out, size_t len);
 
 #ifdef __cplusplus
 }

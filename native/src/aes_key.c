@@ -90,9 +90,20 @@ int sc_xts_key_expand(sc_xts_key *key, const uint8_t *raw, size_t raw_len, uint3
     if (diff == 0 && !(flags & SC_KEY_ALLOW_EQUAL_HALVES))
         return SC_E_KEY_HALVES_EQUAL;
     const int rounds = half == 16 ? 10 : 14;
-    sc_aes_expand_enc(key->data_enc, raw, (int)half);
-    sc_aes_enc_to_dec(key->data_dec, key->data_enc, rounds);
-    sc_aes_expand_enc(key->tweak_enc, raw + half, (int)half);
+    uint8_t data_enc[15][16], data_dec[15][16], tweak_enc[15][16];
+    sc_aes_expand_enc(data_enc, raw, (int)half);
+    sc_aes_enc_to_dec(data_dec, data_enc, rounds);
+    sc_aes_expand_enc(tweak_enc, raw + half, (int)half);
+    for (int r = 0; r <= rounds; r++) {
+        for (int lane = 0; lane < 4; lane++) {
+            memcpy(key->data_enc[r] + 16 * lane, data_enc[r], 16);
+            memcpy(key->data_dec[r] + 16 * lane, data_dec[r], 16);
+            memcpy(key->tweak_enc[r] + 16 * lane, tweak_enc[r], 16);
+        }
+    }
+    sc_secure_zero(data_enc, sizeof data_enc);
+    sc_secure_zero(data_dec, sizeof data_dec);
+    sc_secure_zero(tweak_enc, sizeof tweak_enc);
     key->rounds = (uint32_t)rounds;
     key->check = SC_KEY_CHECK;
     return SC_OK;

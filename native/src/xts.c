@@ -23,13 +23,20 @@ static int check_key(const sc_xts_key *key)
     return SC_OK;
 }
 
-/* In place (in == out) is fine; any other overlap would read already-written output. */
-static int overlaps(const uint8_t *in, const uint8_t *out, size_t total)
+static int ranges_overlap(const void *p, size_t p_len, const void *q, size_t q_len)
 {
-    if (in == out)
-        return 0;
-    uintptr_t a = (uintptr_t)in, b = (uintptr_t)out;
-    return a < b + total && b < a + total;
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+    return a < b + q_len && b < a + p_len;
+}
+
+/* In place (in == out) is fine; any other overlap would read already-written output. Output
+ * over the key itself is refused too: the kernel keeps round keys in registers across
+ * its stores (the key pointer is restrict). */
+static int overlaps(const sc_xts_key *key, const uint8_t *in, const uint8_t *out, size_t total)
+{
+    if (ranges_overlap(out, total, key, sizeof *key))
+        return 1;
+    return in != out && ranges_overlap(in, total, out, total);
 }
 
 static int crypt_units(int encrypt, const sc_xts_key *key, int tier, const uint8_t *in,
@@ -53,7 +60,7 @@ static int crypt_units(int encrypt, const sc_xts_key *key, int tier, const uint8
         return SC_E_LENGTH;
     if (count - 1 > UINT64_MAX - first_unit)
         return SC_E_RANGE;
-    if (overlaps(in, out, count * unit_len))
+    if (overlaps(key, in, out, count * unit_len))
         return SC_E_OVERLAP;
     ops->crypt_units(key, encrypt, in, out, unit_len, count, first_unit);
     return SC_OK;
@@ -74,7 +81,7 @@ static int crypt_unit(int encrypt, const sc_xts_key *key, int tier, const uint8_
         return SC_E_NULL;
     if ((uintptr_t)in > UINTPTR_MAX - len || (uintptr_t)out > UINTPTR_MAX - len)
         return SC_E_LENGTH;
-    if (overlaps(in, out, len))
+    if (overlaps(key, in, out, len))
         return SC_E_OVERLAP;
     ops->crypt_unit(key, encrypt, tweak, in, out, len);
     return SC_OK;

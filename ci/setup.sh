@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the build and tests need, if missing (idempotent; CI runs it on a fresh machine as root).
+set -euo pipefail
+missing=()
+command -v gcc >/dev/null || missing+=(gcc)
+command -v make >/dev/null || missing+=(make)
+command -v python3 >/dev/null || missing+=(python3)
+command -v objdump >/dev/null || missing+=(binutils)
+ldconfig -p 2>/dev/null | grep -q 'libcrypto.so.3' || missing+=(libssl3)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "ci/setup.sh: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,128 @@
+package io.sectorcrypt.cli;
+
+import io.sectorcrypt.xts.Engine;
+import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.XtsKey;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "xts", description = "Convert a raw disk image sector by sector, exactly as dm-crypt aes-xts-plain64"
+        + " (with iv_large_sectors: sector numbers count in units of --sector-size).",
+        subcommands = {XtsCommand.Encrypt.class, XtsCommand.Decrypt.class})
+final class XtsCommand {
+
+    /** Options shared by encrypt and decrypt. */
+    static final class ImageOptions {
+        @Option(names = "--key-file", required = true, paramLabel = "F",
+                description = "32 (XTS-AES-128) or 64 (XTS-AES-256) raw key bytes: key1 || key2.")
+        Path keyFile;
+
+        @Option(names = "--sector-size", required = true, paramLabel = "512|4096",
+                description = "Sector size in bytes: 512, 1024, 2048 or 4096.")
+        int sectorSize;
+
+        @Option(names = "--first-sector", paramLabel = "N", defaultValue = "0",
+                description = "plain64 number of the image's first sector (unsigned 64-bit; default 0).")
+        String firstSector;
+
+        @Option(names = "--engine", paramLabel = "E",
+                description = "Force an engine: java, native, aesni, vaes256, vaes512 (default: the best here).")
+        String engine;
+
+        @Parameters(index = "0", paramLabel = "IN", description = "Input image.")
+        Path in;
+
+        @Parameters(index = "1", paramLabel = "OUT", description = "Output image (written whole, or not at all).")
+        Path out;
+    }
+
+    abstract static class Convert implements Callable<Integer> {
+        @Mixin
+        ImageOptions options;
+
+        @Spec
+        CommandSpec spec;
+
+        abstract boolean encrypt();
+
+        @Override
+        public Integer call() throws IOException {
+            int sectorSize = options.sectorSize;
+            if (sectorSize != 512 && sectorSize != 1024 && sectorSize != 2048 && sectorSize != 4096) {
+                throw new CliException("--sector-size must be 512, 1024, 2048 or 4096 (dm-crypt's sector sizes), not "
+                        + sectorSize);
+            }
+            long first;
+            try {
+                first = Long.parseUnsignedLong(options.firstSector);
+            } catch (NumberFormatException e) {
+                throw new CliException("--first-sector '" + options.firstSector + "' is not a sector number (0 .. "
+                        + Long.toUnsignedString(-1L) + ")");
+            }
+            Engine engine = options.engine == null ? Engine.selected() : Engine.parse(options.engine);
+            try (XtsKey key = readKey(options.keyFile)) {
+                SectorCipher cipher = SectorCipher.of(key, engine);
+                ProgressBar progress = Terminal.isStderrTerminal()
+                        ? new ProgressBar(spec.commandLine().getErr()) : ProgressBar.NONE;
+                new ImageConverter(cipher, sectorSize, encrypt()).convert(options.in, options.out, first, progress);
+            }
+            return 0;
+        }
+
+        /** Reads the key file into an XtsKey and zeroes the heap copy at once. */
+        private static XtsKey readKey(Path file) {
+            byte[] raw;
+            try {
+                if (Files.size(file) > XtsKey.AES_256_XTS_KEY_BYTES) {
+                    throw new CliException("key file " + file + " is " + Files.size(file)
+                            + " bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw bytes");
+                }
+                raw = Files.readAllBytes(file);
+            } catch (IOException e) {
+                throw new CliException("cannot read key file " + file + ": " + describe(e), e);
+            }
+            try {
+                return XtsKey.of(raw);
+            } catch (IllegalArgumentException e) {
+                throw new CliException("key file " + file + ": " + e.getMessage());
+            } finally {
+                Arrays.fill(raw, (byte) 0);
+            }
+        }
+    }
+
+    static String describe(IOException e) {
+        String kind = e.getClass().getSimpleName();
+        return switch (kind) {
+            case "NoSuchFileException" -> "no such file";
+            case "AccessDeniedException" -> "permission denied";
+            case "FileSystemException" -> e.getMessage();
+            default -> e.getMessage() == null ? kind : e.getMessage();
+        };
+    }
+
+    @Command(name = "encrypt", description = "Encrypt a raw image: IN (plaintext) -> OUT (ciphertext).")
+    static final class Encrypt extends Convert {
+        @Override
+        boolean encrypt() {
+            return true;
+        }
+    }
+
+    @Command(name = "decrypt", description = "Decrypt a raw image: IN (ciphertext) -> OUT (plaintext).")
+    static final class Decrypt extends Convert {
+        @Override
+        boolean encrypt() {
+            return false;
+        }
+    }
+}

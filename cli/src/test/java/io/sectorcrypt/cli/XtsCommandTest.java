@@ -1,0 +1,199 @@
+package io.sectorcrypt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sectorcrypt.xts.Engine;
+import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.XtsKey;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class XtsCommandTest {
+    @TempDir
+    Path dir;
+    private Path key;
+    private Path image;
+    private byte[] keyBytes;
+    private byte[] plain;
+
+    @BeforeEach
+    void files() throws IOException {
+        SplittableRandom rnd = new SplittableRandom(42);
+        keyBytes = new byte[64];
+        rnd.nextBytes(keyBytes);
+        plain = new byte[3 * 4096 + 8 * 512];
+        rnd.nextBytes(plain);
+        key = Files.write(dir.resolve("key.bin"), keyBytes);
+        image = Files.write(dir.resolve("plain.img"), plain);
+    }
+
+    private List<String> leftovers() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".part")).toList();
+        }
+    }
+
+    private void refused(String message, String... args) throws IOException {
+        CliRun run = CliRun.of(args);
+        assertEquals(1, run.exitCode(), run.err());
+        assertEquals("sectorcrypt: " + message, run.err());
+        assertFalse(Files.exists(dir.resolve("out.img")), "no output file after a refusal");
+        assertEquals(List.of(), leftovers(), "no partial file left behind");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {512, 4096})
+    void encryptsLikeTheLibraryAndDecryptsBack(int sectorSize) throws IOException {
+        long first = -1L - (plain.length / sectorSize - 1); // ends at sector 2^64 - 1
+        Path enc = dir.resolve("enc.img");
+        Path dec = dir.resolve("dec.img");
+        CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "" + sectorSize,
+                "--first-sector", Long.toUnsignedString(first), image.toString(), enc.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        byte[] expected = new byte[plain.length];
+        try (XtsKey k = XtsKey.of(keyBytes)) {
+            SectorCipher.of(k, Engine.JAVA).encrypt(plain, 0, expected, 0, plain.length, first, sectorSize);
+        }
+        assertArrayEquals(expected, Files.readAllBytes(enc));
+        run = CliRun.of("xts", "decrypt", "--key-file", key.toString(), "--sector-size", "" + sectorSize,
+                "--first-sector", Long.toUnsignedString(first), "--engine", "java", enc.toString(), dec.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        assertArrayEquals(plain, Files.readAllBytes(dec));
+        assertEquals(List.of(), leftovers());
+    }
+
+    @Test
+    void everyEngineWritesTheSameImage() throws IOException {
+        byte[] reference = null;
+        for (Engine e : Engine.values()) {
+            if (!e.isAvailable()) {
+                continue;
+            }
+            Path out = dir.resolve(e.id() + ".img");
+            CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
+                    "--engine", e.id(), image.toString(), out.toString());
+            assertEquals(0, run.exitCode(), run.err());
+            byte[] bytes = Files.readAllBytes(out);
+            if (reference == null) {
+                reference = bytes;
+            }
+            assertArrayEquals(reference, bytes, e.id());
+        }
+    }
+
+    @Test
+    void replacesAnExistingOutputAndConvertsInPlaceThroughATemporaryFile() throws IOException {
+        Path copy = Files.write(dir.resolve("copy.img"), plain);
+        CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
+                copy.toString(), copy.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        run = CliRun.of("xts", "decrypt", "--key-file", key.toString(), "--sector-size", "512",
+                copy.toString(), copy.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        assertArrayEquals(plain, Files.readAllBytes(copy));
+    }
+
+    @Test
+    void inputThatIsNotAWholeNumberOfSectors() throws IOException {
+        Path odd = Files.write(dir.resolve("odd.img"), new byte[1000]);
+        refused("IN " + odd + " is 1000 bytes, not a whole number of 512-byte sectors",
+                "xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512", odd.toString(),
+                dir.resolve("out.img").toString());
+    }
+
+    @Test
+    void aStreamThatEndsInAPartialSectorLeavesNoOutput() throws Exception {
+        Path fifo = dir.resolve("pipe");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0);
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try (OutputStream out = Files.newOutputStream(fifo)) {
+                out.write(new byte[512 * 3 + 100]);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        refused("input ends in a partial sector: 1636 bytes is not a whole number of 512-byte sectors",
+                "xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512", fifo.toString(),
+                dir.resolve("out.img").toString());
+        writer.join(10_000);
+    }
+
+    @Test
+    void unreadableOrMissingKeyFile() throws IOException {
+        Path missing = dir.resolve("missing.key");
+        refused("cannot read key file " + missing + ": no such file", "xts", "encrypt", "--key-file",
+                missing.toString(), "--sector-size", "512", image.toString(), dir.resolve("out.img").toString());
+    }
+
+    @Test
+    void keyFileOfTheWrongSize() throws IOException {
+        Path k48 = Files.write(dir.resolve("k48"), new byte[48]);
+        refused("key file " + k48 + ": an XTS key is 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256), not 48 bytes",
+                "xts", "encrypt", "--key-file", k48.toString(), "--sector-size", "512", image.toString(),
+                dir.resolve("out.img").toString());
+        Path k100 = Files.write(dir.resolve("k100"), new byte[100]);
+        refused("key file " + k100 + " is 100 bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw"
+                + " bytes", "xts", "encrypt", "--key-file", k100.toString(), "--sector-size", "512", image.toString(),
+                dir.resolve("out.img").toString());
+    }
+
+    @Test
+    void keyFileWithEqualHalves() throws IOException {
+        Path equal = Files.write(dir.resolve("equal"), new byte[64]);
+        refused("key file " + equal + ": the two halves of an XTS key (key1 and key2) must differ (FIPS 140-3 IG"
+                + " C.I); generate the key from a DRBG", "xts", "encrypt", "--key-file", equal.toString(),
+                "--sector-size", "512", image.toString(), dir.resolve("out.img").toString());
+    }
+
+    @Test
+    void badSectorSizeAndFirstSector() throws IOException {
+        refused("--sector-size must be 512, 1024, 2048 or 4096 (dm-crypt's sector sizes), not 520", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "520", image.toString(), dir.resolve("out.img").toString());
+        refused("--first-sector '-1' is not a sector number (0 .. 18446744073709551615)", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "512", "--first-sector", "-1", image.toString(),
+                dir.resolve("out.img").toString());
+        refused("the image would run past sector 2^64 - 1 from --first-sector 18446744073709551615", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "512", "--first-sector", "18446744073709551615",
+                image.toString(), dir.resolve("out.img").toString());
+    }
+
+    @Test
+    void missingInputAndDirectoryOutput() throws IOException {
+        Path missing = dir.resolve("nope.img");
+        refused("cannot read IN " + missing + ": no such file", "xts", "encrypt", "--key-file", key.toString(),
+                "--sector-size", "512", missing.toString(), dir.resolve("out.img").toString());
+        CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
+                image.toString(), dir.toString());
+        assertEquals(1, run.exitCode());
+        assertEquals("sectorcrypt: OUT " + dir + " is a directory", run.err());
+    }
+
+    @Test
+    void unknownEngine() throws IOException {
+        refused("unknown engine 'turbo'; choose one of java, native, aesni, vaes256, vaes512", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "512", "--engine", "turbo", image.toString(),
+                dir.resolve("out.img").toString());
+    }
+
+    @Test
+    void usageErrorsExitWithTwo() {
+        CliRun run = CliRun.of("xts", "encrypt", "--sector-size", "512");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("Missing required"), run.err());
+    }
+}
