@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Against a real PKCS#11 token: SoftHSM2 in CI, set up by ci/setup-softhsm.sh, which prints
- * the environment this test reads. Without it every test is skipped, saying so.
+ * the environment this test reads. Without it every test is skipped, saying so; under CI=true
+ * the missing token is a failure.
  */
 class Pkcs11KeyVaultTest {
     @TempDir
@@ -47,6 +48,11 @@ class Pkcs11KeyVaultTest {
         byte[] suffix = new byte[6];
         TestVaults.policy().randomBytes(suffix);
         vaultId = "hsm-test-" + HexFormat.of().formatHex(suffix);
+        // In CI the token must be there: a silent skip would hide a broken set-up.
+        if ("true".equals(System.getenv("CI"))) {
+            assertTrue(config().isPresent(), "CI=true but no PKCS#11 token is configured: ci/test must run"
+                    + " eval \"$(bash ci/setup-softhsm.sh)\" before Maven");
+        }
         assumeTrue(config().isPresent(), "no PKCS#11 token configured: set " + Pkcs11KeyVault.ENV_MODULE + ", "
                 + Pkcs11KeyVault.ENV_TOKEN + " and " + Pkcs11KeyVault.ENV_PIN + " (eval \"$(bash ci/setup-softhsm.sh)\")");
         vault = open();
