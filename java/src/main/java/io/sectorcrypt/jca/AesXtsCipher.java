@@ -185,16 +185,9 @@ public final class AesXtsCipher extends CipherSpi {
     @Override
     protected byte[] engineDoFinal(byte[] input, int offset, int len) throws IllegalBlockSizeException {
         requireInit();
-        if (input != null) {
-            append(input, offset, len);
-        }
-        byte[] data = takeBuffered();
-        if (encrypt) {
-            holder.cipher.encryptUnit(tweak, data, 0, data, 0, data.length);
-        } else {
-            holder.cipher.decryptUnit(tweak, data, 0, data, 0, data.length);
-        }
-        return data;
+        byte[] result = new byte[buffered.size() + (input == null ? 0 : len)];
+        finish(input, offset, input == null ? 0 : len, result, 0);
+        return result;
     }
 
     @Override
@@ -205,10 +198,42 @@ public final class AesXtsCipher extends CipherSpi {
         if (output == null || outputOffset < 0 || output.length - outputOffset < total) {
             throw new ShortBufferException("output needs " + total + " bytes");
         }
-        byte[] result = engineDoFinal(input, offset, len);
-        System.arraycopy(result, 0, output, outputOffset, result.length);
-        Arrays.fill(result, (byte) 0);
-        return result.length;
+        return finish(input, offset, input == null ? 0 : len, output, outputOffset);
+    }
+
+    /**
+     * The data unit is whatever update() buffered followed by this input; without a prior
+     * update (the usual case) it goes straight from input to output with no copy.
+     */
+    private int finish(byte[] input, int offset, int len, byte[] output, int outputOffset)
+            throws IllegalBlockSizeException {
+        byte[] data = input;
+        int dataOffset = offset;
+        int total = len;
+        if (buffered.size() > 0) {
+            append(input, offset, len);
+            data = buffered.toByteArray();
+            dataOffset = 0;
+            total = data.length;
+            buffered.reset();
+        } else if (input == output && offset != outputOffset && Math.abs(offset - outputOffset) < len) {
+            // JCA allows any overlap of input and output; the engine needs equal or disjoint.
+            data = java.util.Arrays.copyOfRange(input, offset, offset + len);
+            dataOffset = 0;
+        }
+        if (total < 16) {
+            throw new IllegalBlockSizeException("an XTS data unit is at least 16 bytes; got " + total);
+        }
+        if (total > MAX_UNIT) {
+            throw new IllegalBlockSizeException("an XTS data unit is at most 16777216 bytes (2^20 blocks, SP 800-38E); got "
+                    + total);
+        }
+        if (encrypt) {
+            holder.cipher.encryptUnit(tweak, data, dataOffset, output, outputOffset, total);
+        } else {
+            holder.cipher.decryptUnit(tweak, data, dataOffset, output, outputOffset, total);
+        }
+        return total;
     }
 
     private void requireInit() {
@@ -227,12 +252,4 @@ public final class AesXtsCipher extends CipherSpi {
         }
     }
 
-    private byte[] takeBuffered() throws IllegalBlockSizeException {
-        byte[] data = buffered.toByteArray();
-        buffered.reset();
-        if (data.length < 16) {
-            throw new IllegalBlockSizeException("an XTS data unit is at least 16 bytes; got " + data.length);
-        }
-        return data;
-    }
 }

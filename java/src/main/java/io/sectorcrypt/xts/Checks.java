@@ -24,11 +24,12 @@ final class Checks {
     }
 
     static long wholeSectors(String name, long length, int sectorSize) {
-        if (length % sectorSize != 0) {
+        long count = length / sectorSize; // one division: this runs on every call
+        if (count * sectorSize != length) {
             throw new IllegalArgumentException(name + " is " + length + " bytes, not a whole number of "
                     + sectorSize + "-byte sectors");
         }
-        return length / sectorSize;
+        return count;
     }
 
     /** The sectors firstSector .. firstSector + count - 1 must all be numbers below 2^64 (unsigned). */
@@ -68,7 +69,7 @@ final class Checks {
             throw new IllegalArgumentException("dst is read-only");
         }
         // Same length, so the overlap covers all of src only if dst starts where src does.
-        if (src.asOverlappingSlice(dst).filter(overlap -> overlap.byteSize() != src.byteSize()).isPresent()) {
+        if (src != dst && src.asOverlappingSlice(dst).filter(overlap -> overlap.byteSize() != src.byteSize()).isPresent()) {
             throw new IllegalArgumentException("src and dst overlap without being the same memory; pass the same"
                     + " region for in-place operation, or regions that do not overlap");
         }

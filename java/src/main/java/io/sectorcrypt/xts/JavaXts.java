@@ -1,13 +1,12 @@
 package io.sectorcrypt.xts;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -16,9 +15,9 @@ import javax.crypto.spec.SecretKeySpec;
  * into AES-NI/VAES code. Needs no native code of ours: the fallback where the kernel
  * cannot load, and the reference the native tiers are tested against.
  *
- * <p>Per chunk of a data unit: the tweaks T_j are computed into one buffer while the
- * plaintext is XORed with them, the whole chunk goes through one ECB call, and the
- * result is XORed with the same tweaks. Ciphertext stealing (IEEE 1619-2007 5.3.2) takes
+ * <p>Per chunk of a data unit: the input is XORed with the tweaks T_j into a work buffer,
+ * the whole chunk goes through one ECB call, and the result is XORed with the same
+ * tweaks on its way to the output. Ciphertext stealing (IEEE 1619-2007 5.3.2) takes
  * the last full block and the partial block one block at a time.
  */
 final class JavaXts implements XtsImpl {
@@ -30,7 +29,6 @@ final class JavaXts implements XtsImpl {
     private static final int TWEAK_BATCH = CHUNK / 16;
 
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private JavaXts() {
     }
@@ -48,11 +46,12 @@ final class JavaXts implements XtsImpl {
                 for (int u = 0; u < n; u++) {
                     LONG.set(s.unitTweaks, u * 16, firstUnit + done + u);
                 }
-                s.ecb(s.tweakCipher, s.unitTweaks, s.unitTweaks, n * 16);
+                // Out of place: the JDK's CipherCore copies (allocates) an input that is also the output.
+                s.ecb(s.tweakCipher, s.unitTweaks, s.encryptedTweaks, n * 16);
                 for (int u = 0; u < n; u++) {
                     long offset = (done + u) * unitSize;
-                    long tLo = (long) LONG.get(s.unitTweaks, u * 16);
-                    long tHi = (long) LONG.get(s.unitTweaks, u * 16 + 8);
+                    long tLo = (long) LONG.get(s.encryptedTweaks, u * 16);
+                    long tHi = (long) LONG.get(s.encryptedTweaks, u * 16 + 8);
                     unit(s, encrypt, tLo, tHi, src, offset, dst, offset, unitSize);
                 }
                 done += n;
@@ -67,47 +66,93 @@ final class JavaXts implements XtsImpl {
         Schedules pool = key.javaSchedules();
         Schedule s = pool.take(key);
         try {
-            MemorySegment.copy(tweak, 0, MemorySegment.ofArray(s.unitTweaks), 0, 16);
-            s.ecb(s.tweakCipher, s.unitTweaks, s.unitTweaks, 16);
-            long tLo = (long) LONG.get(s.unitTweaks, 0);
-            long tHi = (long) LONG.get(s.unitTweaks, 8);
+            MemorySegment.copy(tweak, 0, s.unitTweakSegment, 0, 16);
+            s.ecb(s.tweakCipher, s.unitTweaks, s.encryptedTweaks, 16);
+            long tLo = (long) LONG.get(s.encryptedTweaks, 0);
+            long tHi = (long) LONG.get(s.encryptedTweaks, 8);
             unit(s, encrypt, tLo, tHi, src, 0, dst, 0, (int) src.byteSize());
         } finally {
             pool.give(s);
         }
     }
 
-    /** One data unit; (tLo, tHi) is T_0 = E_K2(i) as a 128-bit little-endian number. */
+    /**
+     * One data unit; (tLo, tHi) is T_0 = E_K2(i) as a 128-bit little-endian number. Per
+     * chunk: the tweaks T_j into a buffer, src copied to the work buffer and XORed with
+     * them, one ECB call, the result XORed with them and copied to dst. The XOR loops have
+     * the one shape C2 vectorises (same index, no offsets), so they cost little next to the
+     * copies, which are bulk copies, and the ECB call, which runs at AES-NI/VAES speed.
+     */
     private static void unit(Schedule s, boolean encrypt, long tLo, long tHi, MemorySegment src, long srcOff,
                              MemorySegment dst, long dstOff, int len) {
         Cipher data = encrypt ? s.encryptCipher : s.decryptCipher;
         int tail = len & 15;
         int bulk = (len & ~15) - (tail != 0 ? 16 : 0);
-        MemorySegment work = MemorySegment.ofArray(s.work);
-        MemorySegment out = MemorySegment.ofArray(s.out);
+        byte[] work = s.work;
+        byte[] out = s.out;
+        byte[] tweaks = s.tweaks;
+        byte[] srcArray = byteArray(src);
+        byte[] dstArray = byteArray(dst);
+        long[] next = s.nextTweak;
+        next[0] = tLo;
+        next[1] = tHi;
         for (int pos = 0; pos < bulk; ) {
             int n = Math.min(CHUNK, bulk - pos);
-            MemorySegment.copy(src, srcOff + pos, work, 0, n);
-            for (int i = 0; i < n; i += 16) {
-                LONG.set(s.tweaks, i, tLo);
-                LONG.set(s.tweaks, i + 8, tHi);
-                LONG.set(s.work, i, (long) LONG.get(s.work, i) ^ tLo);
-                LONG.set(s.work, i + 8, (long) LONG.get(s.work, i + 8) ^ tHi);
-                // T * x: shift the 128-bit value left, fold the carry back with x^7 + x^2 + x + 1.
-                long carry = tHi >> 63;
-                tHi = (tHi << 1) | (tLo >>> 63);
-                tLo = (tLo << 1) ^ (carry & 0x87);
+            fillTweaks(tweaks, n, next);
+            if (srcArray != null) {
+                System.arraycopy(srcArray, (int) (src.address() + srcOff + pos), work, 0, n);
+            } else {
+                MemorySegment.copy(src, srcOff + pos, s.workSegment, 0, n);
             }
-            s.ecb(data, s.work, s.out, n);
-            for (int i = 0; i < n; i += 8) {
-                LONG.set(s.out, i, (long) LONG.get(s.out, i) ^ (long) LONG.get(s.tweaks, i));
+            xorInPlace(work, tweaks, n);
+            s.ecb(data, work, out, n);
+            xorInPlace(out, tweaks, n);
+            if (dstArray != null) {
+                System.arraycopy(out, 0, dstArray, (int) (dst.address() + dstOff + pos), n);
+            } else {
+                MemorySegment.copy(s.outSegment, 0, dst, dstOff + pos, n);
             }
-            MemorySegment.copy(out, 0, dst, dstOff + pos, n);
             pos += n;
         }
         if (tail != 0) {
-            steal(s, data, encrypt, tLo, tHi, src, srcOff + bulk, dst, dstOff + bulk, tail);
+            steal(s, data, encrypt, next[0], next[1], src, srcOff + bulk, dst, dstOff + bulk, tail);
         }
+    }
+
+    /**
+     * a[i] ^= b[i] over n bytes, 64 bits at a time. Kept to this shape (same index into
+     * both arrays, no offsets) so C2 can prove the accesses line up and vectorise the loop.
+     */
+    private static void xorInPlace(byte[] a, byte[] b, int n) {
+        for (int i = 0; i < n; i += 8) {
+            LONG.set(a, i, (long) LONG.get(a, i) ^ (long) LONG.get(b, i));
+        }
+    }
+
+    /**
+     * Writes T_j, T_{j+1}, ... for n bytes of blocks, starting from next = {lo, hi}, and
+     * leaves the tweak of the block after them in next. One serial chain: measured faster
+     * on JDK 25 than two interleaved x^2 chains or independent per-block shifts, none of
+     * which C2 vectorises.
+     */
+    private static void fillTweaks(byte[] tweaks, int n, long[] next) {
+        long lo = next[0];
+        long hi = next[1];
+        for (int i = 0; i < n; i += 16) {
+            LONG.set(tweaks, i, lo);
+            LONG.set(tweaks, i + 8, hi);
+            // T * x: shift the 128-bit value left, fold the carry back with x^7 + x^2 + x + 1.
+            long carry = hi >> 63;
+            hi = (hi << 1) | (lo >>> 63);
+            lo = (lo << 1) ^ (carry & 0x87);
+        }
+        next[0] = lo;
+        next[1] = hi;
+    }
+
+    /** The byte[] behind a heap segment (its address() is then the offset into it), or null. */
+    private static byte[] byteArray(MemorySegment segment) {
+        return segment.heapBase().orElse(null) instanceof byte[] array && !segment.isReadOnly() ? array : null;
     }
 
     /**
@@ -121,7 +166,7 @@ final class JavaXts implements XtsImpl {
         long nHi = (tHi << 1) | (tLo >>> 63);
         long nLo = (tLo << 1) ^ (carry & 0x87);
         byte[] block = s.work;
-        MemorySegment.copy(src, srcOff, MemorySegment.ofArray(block), 0, 16 + tail);
+        MemorySegment.copy(src, srcOff, s.workSegment, 0, 16 + tail);
         xtsBlock(s, data, block, 0, encrypt ? tLo : nLo, encrypt ? tHi : nHi);
         // block[0..16) = CC (encrypt) or PP (decrypt); block[16..16+tail) = the partial input.
         for (int i = 0; i < tail; i++) {
@@ -130,7 +175,7 @@ final class JavaXts implements XtsImpl {
             block[i] = b;
         }
         xtsBlock(s, data, block, 0, encrypt ? nLo : tLo, encrypt ? nHi : tHi);
-        MemorySegment.copy(MemorySegment.ofArray(block), 0, dst, dstOff, 16 + tail);
+        MemorySegment.copy(s.workSegment, 0, dst, dstOff, 16 + tail);
         Arrays.fill(block, 0, 32, (byte) 0);
     }
 
@@ -145,24 +190,41 @@ final class JavaXts implements XtsImpl {
     /**
      * JCA ciphers keep state and are not thread-safe: each thread takes one key's set of
      * ciphers and buffers from this pool and gives it back, so a key is usable from many
-     * threads and the pool grows only to the number of threads using it at once.
+     * threads at once. Slots are hashed by thread and taken with an atomic swap, so the
+     * pool allocates nothing once warm; when every slot is busy a new set is built, and
+     * one given back to a full pool is dropped.
      */
     static final class Schedules {
-        private final ConcurrentLinkedDeque<Schedule> idle = new ConcurrentLinkedDeque<>();
+        private static final int SLOTS = Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1) * 2;
+        private final AtomicReferenceArray<Schedule> slots = new AtomicReferenceArray<>(SLOTS);
 
         Schedule take(XtsKey key) {
-            Schedule s = idle.pollFirst();
-            return s != null ? s : Schedule.create(key);
+            int home = (int) Thread.currentThread().threadId();
+            for (int i = 0; i < SLOTS; i++) {
+                Schedule s = slots.getAndSet((home + i) & (SLOTS - 1), null);
+                if (s != null) {
+                    return s;
+                }
+            }
+            return Schedule.create(key);
         }
 
         void give(Schedule s) {
-            idle.offerFirst(s);
+            int home = (int) Thread.currentThread().threadId();
+            for (int i = 0; i < SLOTS; i++) {
+                if (slots.compareAndSet((home + i) & (SLOTS - 1), null, s)) {
+                    return;
+                }
+            }
+            s.wipeBuffers();
         }
 
         void clear() {
-            Schedule s;
-            while ((s = idle.pollFirst()) != null) {
-                s.wipeBuffers();
+            for (int i = 0; i < SLOTS; i++) {
+                Schedule s = slots.getAndSet(i, null);
+                if (s != null) {
+                    s.wipeBuffers();
+                }
             }
         }
     }
@@ -174,7 +236,12 @@ final class JavaXts implements XtsImpl {
         final byte[] work = new byte[CHUNK];
         final byte[] out = new byte[CHUNK];
         final byte[] tweaks = new byte[CHUNK];
+        final long[] nextTweak = new long[2];
         final byte[] unitTweaks = new byte[TWEAK_BATCH * 16];
+        final byte[] encryptedTweaks = new byte[TWEAK_BATCH * 16];
+        final MemorySegment workSegment = MemorySegment.ofArray(work);
+        final MemorySegment outSegment = MemorySegment.ofArray(out);
+        final MemorySegment unitTweakSegment = MemorySegment.ofArray(unitTweaks);
 
         private Schedule(Cipher encryptCipher, Cipher decryptCipher, Cipher tweakCipher) {
             this.encryptCipher = encryptCipher;
@@ -214,11 +281,13 @@ final class JavaXts implements XtsImpl {
             }
         }
 
+        /** One block of b in place, through the out buffer (an in-place update makes CipherCore copy). */
         void ecbAt(Cipher cipher, byte[] b, int off) {
             try {
-                if (cipher.update(b, off, 16, b, off) != 16) {
+                if (cipher.update(b, off, 16, out, 0) != 16) {
                     throw new IllegalStateException("AES/ECB returned a short result");
                 }
+                System.arraycopy(out, 0, b, off, 16);
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("AES/ECB failed: " + e.getMessage(), e);
             }
@@ -229,6 +298,7 @@ final class JavaXts implements XtsImpl {
             Arrays.fill(out, (byte) 0);
             Arrays.fill(tweaks, (byte) 0);
             Arrays.fill(unitTweaks, (byte) 0);
+            Arrays.fill(encryptedTweaks, (byte) 0);
         }
     }
 }

@@ -51,6 +51,21 @@ class JcaProviderTest {
     }
 
     @Test
+    void overlappingInputAndOutputAsJcaAllows() throws Exception {
+        Cipher c = Cipher.getInstance("AES/XTS/NoPadding", PROVIDER);
+        c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(KEY_10, "AES"), new IvParameterSpec(TWEAK_15));
+        byte[] plain = new byte[100];
+        for (int i = 0; i < plain.length; i++) {
+            plain[i] = (byte) i;
+        }
+        byte[] expected = c.doFinal(plain);
+        byte[] buf = new byte[120];
+        System.arraycopy(plain, 0, buf, 0, 100);
+        assertEquals(100, c.doFinal(buf, 0, 100, buf, 20)); // output overlaps input, shifted by 20
+        assertArrayEquals(expected, java.util.Arrays.copyOfRange(buf, 20, 120));
+    }
+
+    @Test
     void perSectorReinitWithANewTweakMatchesTheSectorApi() throws Exception {
         Cipher c = Cipher.getInstance("AES/XTS/NoPadding", PROVIDER);
         byte[] plain = new byte[512];

@@ -1,0 +1,17 @@
+package io.sectorcrypt.bench;
+
+import java.util.SplittableRandom;
+
+/** The benchmarks' key material: fixed, so every run and every peer encrypts the same way. */
+final class BenchKeys {
+    private BenchKeys() {
+    }
+
+    /** 64 bytes (XTS-AES-256) or 32 (XTS-AES-128), halves distinct. */
+    static byte[] key(int size) {
+        byte[] k = new byte[size];
+        new SplittableRandom(0x5EC7C0DEL + size).nextBytes(k);
+        k[size / 2] ^= (byte) (k[0] ^ k[size / 2] ^ 1); // key2[0] != key1[0]
+        return k;
+    }
+}

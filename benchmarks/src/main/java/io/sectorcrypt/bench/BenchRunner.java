@@ -1,0 +1,121 @@
+package io.sectorcrypt.bench;
+
+import io.sectorcrypt.xts.Ceiling;
+import io.sectorcrypt.xts.Engine;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Consumer;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+/**
+ * Runs the JMH benchmarks behind {@code sectorcrypt bench}: one forked JVM per row, three
+ * warm-up and five measured iterations, and reports the median of the five, in bytes per
+ * second. Rows: each engine x direction x (sector size, sectors per call), OpenSSL per
+ * sector size and direction, and the ceiling.
+ */
+public final class BenchRunner {
+    private static final int WARMUP = 3;
+    private static final int MEASURE = 5;
+    /** A forked JVM's start-up and JMH set-up, for splitting the time budget. */
+    private static final double FORK_SECONDS = 0.6;
+
+    /** One measured row; engine is an {@link Engine#id()}, "openssl" or "ceiling". */
+    public record Row(String engine, String op, int sectorSize, int batch, int threads, double bytesPerSec) {
+    }
+
+    /** One (sector size, sectors per call, directions) combination to measure every engine at. */
+    public record Shape(int sectorSize, int batch, List<String> ops) {
+    }
+
+    /** What to run: engines, shapes, and about how long the whole run may take. */
+    public record Plan(List<Engine> engines, List<Shape> shapes, boolean openssl, boolean ceiling, double seconds) {
+        int forks() {
+            int n = 0;
+            for (Shape s : shapes) {
+                n += engines.size() * s.ops().size() + (openssl && s.batch() == 1 ? s.ops().size() : 0);
+            }
+            return n + (ceiling ? 2 : 0);
+        }
+
+        /** Iteration time so that forks x (warm-up + measurement) fits the budget. */
+        TimeValue iterationTime() {
+            double perIteration = (seconds - forks() * FORK_SECONDS) / (forks() * (WARMUP + MEASURE));
+            return TimeValue.milliseconds(Math.max(50, Math.round(perIteration * 1000)));
+        }
+    }
+
+    private BenchRunner() {
+    }
+
+    public static List<Row> run(Plan plan, Consumer<String> progress) throws RunnerException {
+        List<Row> rows = new ArrayList<>();
+        TimeValue iteration = plan.iterationTime();
+        // The ceiling is measured first and last and the better run kept: every ratio
+        // depends on it, so one noisy moment on a shared machine must not skew them all.
+        double ceilingFirst = plan.ceiling() ? ceiling(iteration, progress) : 0;
+        for (Shape shape : plan.shapes()) {
+            for (Engine engine : plan.engines()) {
+                for (String op : shape.ops()) {
+                    progress.accept(engine.id() + " " + op + " " + shape.sectorSize() + " x " + shape.batch());
+                    double callsPerSecond = median(options(iteration, XtsBenchmark.class.getName() + "." + op + "$")
+                            .param("engine", engine.id())
+                            .param("sectorSize", String.valueOf(shape.sectorSize()))
+                            .param("batch", String.valueOf(shape.batch())));
+                    rows.add(new Row(engine.id(), op, shape.sectorSize(), shape.batch(), 1,
+                            callsPerSecond * shape.sectorSize() * shape.batch()));
+                }
+            }
+            if (plan.openssl() && shape.batch() == 1) {
+                for (String op : shape.ops()) {
+                    progress.accept("openssl " + op + " " + shape.sectorSize());
+                    double sectorsPerSecond = median(options(iteration, PeerBenchmark.class.getName() + ".sector$")
+                            .param("peer", "openssl")
+                            .param("sectorSize", String.valueOf(shape.sectorSize()))
+                            .param("encrypt", String.valueOf(op.equals("encrypt"))));
+                    rows.add(new Row("openssl", op, shape.sectorSize(), 1, 1, sectorsPerSecond * shape.sectorSize()));
+                }
+            }
+        }
+        if (plan.ceiling() && Ceiling.isAvailable()) {
+            double best = Math.max(ceilingFirst, ceiling(iteration, progress));
+            rows.add(new Row("ceiling", "encrypt", 4096, 1, 1, best));
+        }
+        return rows;
+    }
+
+    /** AES rounds alone over 4 KiB, in bytes per second; 0 where VAES-512 is missing. */
+    private static double ceiling(TimeValue iteration, Consumer<String> progress) throws RunnerException {
+        if (!Ceiling.isAvailable()) {
+            return 0;
+        }
+        progress.accept("ceiling");
+        return 4096 * median(options(iteration, CeilingBenchmark.class.getName() + ".aesRounds$").param("bytes", "4096"));
+    }
+
+    private static ChainedOptionsBuilder options(TimeValue iteration, String include) {
+        return new OptionsBuilder()
+                .include(include)
+                .forks(1)
+                .warmupIterations(WARMUP)
+                .warmupTime(iteration)
+                .measurementIterations(MEASURE)
+                .measurementTime(iteration)
+                .verbosity(VerboseMode.SILENT);
+    }
+
+    /** The median of the measured iterations: robust to one noisy iteration on a shared machine. */
+    private static double median(ChainedOptionsBuilder options) throws RunnerException {
+        Collection<RunResult> results = new Runner(options.build()).run();
+        if (results.size() != 1) {
+            throw new IllegalStateException("expected one JMH result, got " + results.size());
+        }
+        return results.iterator().next().getPrimaryResult().getStatistics().getPercentile(50);
+    }
+}
