@@ -32,9 +32,13 @@ final class FileLocks {
             if (local.getHoldCount() > 1) {
                 return body.run();
             }
-            try (FileChannel channel = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                    FileLock ignored = channel.lock()) {
-                return body.run();
+            try (FileChannel channel = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                FileLock held = channel.lock();
+                try {
+                    return body.run();
+                } finally {
+                    held.release();
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -364,6 +364,20 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
         });
     }
 
+    /** Destroys this vault's catalog objects (tests clean the shared token up with it). */
+    void destroyCatalog() {
+        withToken(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                for (long object : p11.findObjects(session, new Pkcs11.Template(arena)
+                        .ulong(Pkcs11.CKA_CLASS, Pkcs11.CKO_DATA)
+                        .bytes(Pkcs11.CKA_APPLICATION, (APPLICATION + id).getBytes(StandardCharsets.UTF_8)))) {
+                    p11.destroyObject(session, object);
+                }
+            }
+            return null;
+        });
+    }
+
     byte[] objectId(String name, int version) {
         return transact(false, c -> c.keys.get(name).version(version).material.clone());
     }

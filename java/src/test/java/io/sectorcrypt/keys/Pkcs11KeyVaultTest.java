@@ -67,6 +67,7 @@ class Pkcs11KeyVaultTest {
                 }
                 vault.purge(k.name());
             }
+            vault.destroyCatalog();
             vault.close();
         }
     }
