@@ -3,6 +3,7 @@ package io.sectorcrypt.crypto;
 import java.nio.charset.StandardCharsets;
 import java.security.Provider;
 import java.security.SecureRandom;
+import java.security.Security;
 import org.bouncycastle.crypto.CryptoServicesRegistrar;
 import org.bouncycastle.crypto.fips.FipsDRBG;
 import org.bouncycastle.crypto.util.BasicEntropySourceProvider;
@@ -42,6 +43,11 @@ final class BcFips {
         CryptoServicesRegistrar.setSecureRandom(drbg);
         DRBG = drbg;
         PROVIDER = new BouncyCastleFipsProvider();
+        // Installed last, so the JDK's preference order is unchanged, and so the XTS data path
+        // can name it: -Dsectorcrypt.java.aes.provider=BCFIPS (see JavaXts).
+        if (Security.getProvider(PROVIDER.getName()) == null) {
+            Security.addProvider(PROVIDER);
+        }
     }
 
     private BcFips() {

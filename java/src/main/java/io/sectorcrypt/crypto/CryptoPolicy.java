@@ -40,9 +40,11 @@ import javax.crypto.spec.PSource;
  * with a message naming the rule.
  * </ul>
  *
- * <p>The XTS data path itself is not part of this policy: in both modes sectors are sealed
- * by the {@link io.sectorcrypt.xts.Engine} selected at load, after its known-answer
- * self-test, which lies outside any validated module boundary (BCFIPS has no XTS).
+ * <p>The XTS data path is a setting of its own (BCFIPS has no XTS): by default sectors are
+ * sealed by the {@link io.sectorcrypt.xts.Engine} selected at load, after its known-answer
+ * self-test, outside any validated boundary; with {@code -Dsectorcrypt.engine=java
+ * -Dsectorcrypt.java.aes.provider=BCFIPS} XTS is composed in Java on BCFIPS's approved AES,
+ * which FIPS mode installs as a JCA provider (last in the list) for that purpose.
  */
 public enum CryptoPolicy {
     /** JDK providers. */
@@ -93,6 +95,15 @@ public enum CryptoPolicy {
     /** Fills {@code out} from {@link #drbg()}. */
     public void randomBytes(byte[] out) {
         drbg().nextBytes(out);
+    }
+
+    /**
+     * Starts this policy's cryptographic module now (for FIPS: BCFIPS in approved-only mode,
+     * its DRBG, and its JCA provider installed), rather than on first use. Throws
+     * {@link IllegalStateException} with the fix if it cannot start.
+     */
+    public void start() {
+        provider();
     }
 
     /** Whether approved-only rules apply. */
