@@ -23,7 +23,8 @@
 #define V_DECLAST(x, k) _mm512_aesdeclast_epi128((x), (k))
 #define V_LANE0(v) _mm512_castsi512_si128(v)
 #define V_MULX(v, k) mulx_vaes512((v), (k))
-#define V_MULX_STEP(v) mulx_bytes_vaes512((v), NV * LANES / 8)
+#define V_ADVANCE(tw) \
+    do { for (int a_ = 0; a_ < NV; a_++) (tw)[a_] = mulx_bytes_vaes512((tw)[a_], NV * LANES / 8); } while (0)
 #define V_SEQ(n) _mm512_set_epi64(0, (long long)((n) + 3), 0, (long long)((n) + 2), \
                                   0, (long long)((n) + 1), 0, (long long)(n))
 

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** The {@code sectorcrypt} command. */
 @Command(name = "sectorcrypt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "AES-XTS sector encryption (IEEE 1619, dm-crypt aes-xts-plain64) on a native AES-NI/VAES kernel.",
-        subcommands = {SelftestCommand.class, XtsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SelftestCommand.class, XtsCommand.class, BenchCommand.class, KeysCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -5,6 +5,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.security.GeneralSecurityException;
+import java.security.Provider;
+import java.security.Security;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import javax.crypto.Cipher;
@@ -22,6 +24,12 @@ import javax.crypto.spec.SecretKeySpec;
  */
 final class JavaXts implements XtsImpl {
     static final JavaXts INSTANCE = new JavaXts();
+
+    /**
+     * Names the JCA provider whose AES/ECB the engine composes XTS on (e.g. BCFIPS, for AES
+     * inside a FIPS 140-3 validated module); unset, the JCA preference order decides.
+     */
+    static final String AES_PROVIDER_PROPERTY = "sectorcrypt.java.aes.provider";
 
     /** Bytes per ECB call; a multiple of 16. Big enough to amortise the call, small enough for L1/L2. */
     static final int CHUNK = 16 * 1024;
@@ -234,6 +242,12 @@ final class JavaXts implements XtsImpl {
         final Cipher decryptCipher;
         final Cipher tweakCipher;
         final byte[] work = new byte[CHUNK];
+        /** The provider the AES comes from, for reports and tests. */
+        String aesProvider() {
+            return encryptCipher.getProvider().getName();
+        }
+
+
         final byte[] out = new byte[CHUNK];
         final byte[] tweaks = new byte[CHUNK];
         final long[] nextTweak = new long[2];
@@ -257,11 +271,11 @@ final class JavaXts implements XtsImpl {
                 // heap, which no API can wipe: a documented limit of the pure-Java engine.
                 SecretKeySpec key1 = new SecretKeySpec(raw, 0, half, "AES");
                 SecretKeySpec key2 = new SecretKeySpec(raw, half, half, "AES");
-                Cipher enc = Cipher.getInstance("AES/ECB/NoPadding");
+                Cipher enc = ecb();
                 enc.init(Cipher.ENCRYPT_MODE, key1);
-                Cipher dec = Cipher.getInstance("AES/ECB/NoPadding");
+                Cipher dec = ecb();
                 dec.init(Cipher.DECRYPT_MODE, key1);
-                Cipher tweak = Cipher.getInstance("AES/ECB/NoPadding");
+                Cipher tweak = ecb();
                 tweak.init(Cipher.ENCRYPT_MODE, key2);
                 return new Schedule(enc, dec, tweak);
             } catch (GeneralSecurityException e) {
@@ -271,9 +285,24 @@ final class JavaXts implements XtsImpl {
             }
         }
 
+        /** AES/ECB/NoPadding from the provider named by {@value #AES_PROVIDER_PROPERTY}, or the JCA's choice. */
+        static Cipher ecb() throws GeneralSecurityException {
+            String name = System.getProperty(AES_PROVIDER_PROPERTY);
+            if (name == null || name.isBlank()) {
+                return Cipher.getInstance("AES/ECB/NoPadding");
+            }
+            Provider provider = Security.getProvider(name.strip());
+            if (provider == null) {
+                throw new IllegalStateException("-D" + AES_PROVIDER_PROPERTY + "=" + name + ": no JCA provider of that name"
+                        + " is installed (for BCFIPS, start the FIPS crypto policy first: it installs the provider)");
+            }
+            return Cipher.getInstance("AES/ECB/NoPadding", provider);
+        }
+
+        /** n bytes through ECB. doFinal, not update: some providers (Bouncy Castle) hold a block back in update. */
         void ecb(Cipher cipher, byte[] in, byte[] outBuf, int n) {
             try {
-                if (cipher.update(in, 0, n, outBuf, 0) != n) {
+                if (cipher.doFinal(in, 0, n, outBuf, 0) != n) {
                     throw new IllegalStateException("AES/ECB returned a short result");
                 }
             } catch (GeneralSecurityException e) {
@@ -284,7 +313,7 @@ final class JavaXts implements XtsImpl {
         /** One block of b in place, through the out buffer (an in-place update makes CipherCore copy). */
         void ecbAt(Cipher cipher, byte[] b, int off) {
             try {
-                if (cipher.update(b, off, 16, out, 0) != 16) {
+                if (cipher.doFinal(b, off, 16, out, 0) != 16) {
                     throw new IllegalStateException("AES/ECB returned a short result");
                 }
                 System.arraycopy(out, 0, b, off, 16);

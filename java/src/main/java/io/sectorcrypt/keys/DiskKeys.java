@@ -1,0 +1,158 @@
+package io.sectorcrypt.keys;
+
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.zip.CRC32C;
+
+/**
+ * A disk's wrapped data-encryption keys: one {@link Layer} per DEK (two for DOUBLE), each
+ * holding its wrapped copies newest first. A layer holds two copies only while a rotation is
+ * under way: the new one is made durable beside the old before the old is dropped, so a
+ * crash at any point leaves a copy that unwraps.
+ *
+ * <p>Binary form (version 1), big-endian: "SCDK", format byte 1, disk id and set id (each a
+ * length byte and UTF-8), layer count (1..2), per layer its role byte (1 customer, 2
+ * platform), copy count (1..2), per copy a 2-byte length and a {@link WrappedKey}; then a
+ * CRC-32C of all before it. Any defect is one {@link InvalidWrappedKeyException}.
+ */
+public record DiskKeys(String diskId, String setId, List<Layer> layers) {
+    private static final byte[] MAGIC = {'S', 'C', 'D', 'K'};
+    private static final int FORMAT = 1;
+
+    /** Which key protects a layer's DEK. */
+    public enum Role {
+        CUSTOMER(1), PLATFORM(2);
+
+        final int code;
+
+        Role(int code) {
+            this.code = code;
+        }
+    }
+
+    /** One DEK's wrapped copies, newest first. */
+    public record Layer(Role role, List<WrappedKey> copies) {
+        public Layer {
+            Objects.requireNonNull(role, "role");
+            copies = List.copyOf(copies);
+            if (copies.isEmpty() || copies.size() > 2) {
+                throw new IllegalArgumentException("a layer holds one or two wrapped copies, not " + copies.size());
+            }
+        }
+
+        /** The newest copy: the one the disk is meant to use. */
+        public WrappedKey current() {
+            return copies.get(0);
+        }
+
+        Layer withNewCopy(WrappedKey newest) {
+            return new Layer(role, List.of(newest, current()));
+        }
+
+        Layer withOnly(WrappedKey copy) {
+            return new Layer(role, List.of(copy));
+        }
+    }
+
+    public DiskKeys {
+        Names.check("disk id", diskId, Names.MAX_KEY_NAME);
+        Names.check("encryption set id", setId, Names.MAX_KEY_NAME);
+        layers = List.copyOf(layers);
+        if (layers.isEmpty() || layers.size() > 2) {
+            throw new IllegalArgumentException("a disk has one or two key layers, not " + layers.size());
+        }
+    }
+
+    public Layer layer(Role role) {
+        for (Layer l : layers) {
+            if (l.role() == role) {
+                return l;
+            }
+        }
+        throw new IllegalArgumentException("disk '" + diskId + "' has no " + role + " layer");
+    }
+
+    DiskKeys replace(Layer layer) {
+        List<Layer> updated = new ArrayList<>();
+        for (Layer l : layers) {
+            updated.add(l.role() == layer.role() ? layer : l);
+        }
+        return new DiskKeys(diskId, setId, updated);
+    }
+
+    public byte[] encode() {
+        ByteBuffer out = ByteBuffer.allocate(16 + 2 * 256 + 4 * (2 + WrappedKey.MAX_ENCODED_BYTES) + 8);
+        out.put(MAGIC).put((byte) FORMAT);
+        putString(out, diskId);
+        putString(out, setId);
+        out.put((byte) layers.size());
+        for (Layer l : layers) {
+            out.put((byte) l.role().code).put((byte) l.copies().size());
+            for (WrappedKey w : l.copies()) {
+                byte[] encoded = w.encode();
+                out.putShort((short) encoded.length).put(encoded);
+            }
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(out.array(), 0, out.position());
+        out.putInt((int) crc.getValue());
+        byte[] result = new byte[out.position()];
+        out.flip().get(result);
+        return result;
+    }
+
+    public static DiskKeys decode(byte[] encoded) {
+        try {
+            ByteBuffer in = ByteBuffer.wrap(encoded);
+            byte[] magic = new byte[4];
+            in.get(magic);
+            if (!java.util.Arrays.equals(magic, MAGIC) || in.get() != FORMAT) {
+                throw new InvalidWrappedKeyException();
+            }
+            String disk = getString(in);
+            String set = getString(in);
+            int layerCount = in.get();
+            List<Layer> layers = new ArrayList<>();
+            for (int i = 0; i < layerCount && i < 3; i++) {
+                int roleCode = in.get();
+                Role role = roleCode == 1 ? Role.CUSTOMER : roleCode == 2 ? Role.PLATFORM : null;
+                int copyCount = in.get();
+                List<WrappedKey> copies = new ArrayList<>();
+                for (int j = 0; j < copyCount && j < 3; j++) {
+                    byte[] w = new byte[Short.toUnsignedInt(in.getShort())];
+                    in.get(w);
+                    copies.add(WrappedKey.decode(w));
+                }
+                if (role == null) {
+                    throw new InvalidWrappedKeyException();
+                }
+                layers.add(new Layer(role, copies));
+            }
+            int end = in.position();
+            int checksum = in.getInt();
+            CRC32C crc = new CRC32C();
+            crc.update(encoded, 0, end);
+            if (in.hasRemaining() || (int) crc.getValue() != checksum) {
+                throw new InvalidWrappedKeyException();
+            }
+            return new DiskKeys(disk, set, layers);
+        } catch (BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException e) {
+            throw e instanceof InvalidWrappedKeyException i ? i : new InvalidWrappedKeyException();
+        }
+    }
+
+    private static void putString(ByteBuffer out, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.put((byte) b.length).put(b);
+    }
+
+    private static String getString(ByteBuffer in) {
+        byte[] b = new byte[Byte.toUnsignedInt(in.get())];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,594 @@
+package io.sectorcrypt.keys;
+
+import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.xts.XtsKey;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Envelope encryption for disks: creates each disk's data-encryption keys (DEKs), has the
+ * vault wrap them, keeps the wrapped copies in a {@link DiskKeyStore}, unwraps them when a
+ * disk is attached and caches the unwrapped {@link XtsKey}s for a time-to-live (one hour by
+ * default) on a {@link Clock}.
+ *
+ * <ul>
+ * <li><b>DEKs</b>: 64 bytes (XTS-AES-256) per layer from the policy's approved DRBG; key1 ≠
+ * key2 is checked (IEEE 1619-2018 5.1, FIPS 140-3 IG C.I). DOUBLE sets get two independent
+ * DEKs.
+ * <li><b>Revocation</b>: when a key version is disabled, expired or deleted, or the set's
+ * identity loses access, attached disks keep working until their cache time ends; the next
+ * use then fails with {@link KeyUnavailableException}, the keys are zeroed and a
+ * {@link KeyEvent.DiskStopped} event goes out. Attaching again once the key is usable brings
+ * the disk back ({@link KeyEvent.DiskResumed}).
+ * <li><b>Rotation</b>: {@link #rotate} pins a set to a named version; a set that follows
+ * "latest" picks up a new version at the next {@link #maintain()} (which
+ * {@link #startMaintenance} runs every quarter of the rotation window, so within the window).
+ * Each disk's DEK is re-wrapped, never changed: data is not re-encrypted and I/O goes on. The
+ * new wrapped copy is made durable beside the old before the old is dropped.
+ * <li><b>Events</b>: key near expiry (lead time configurable, 30 days by default), rotation
+ * done, disk stopped and resumed.
+ * </ul>
+ */
+public final class KeyManager implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("io.sectorcrypt.keys");
+    public static final Duration DEFAULT_CACHE_TTL = Duration.ofHours(1);
+    public static final Duration DEFAULT_ROTATION_WINDOW = Duration.ofHours(1);
+    public static final Duration DEFAULT_EXPIRY_LEAD_TIME = Duration.ofDays(30);
+    static final int DEK_BYTES = XtsKey.AES_256_XTS_KEY_BYTES;
+
+    /** Where one layer's DEK is wrapped: a key, the identity used for it, a pinned version or 0. */
+    private record Source(String vaultId, String keyName, String identity, int pinned) {
+    }
+
+    private final Map<String, KeyVault> vaults;
+    private final DiskKeyStore store;
+    private final Clock clock;
+    private final CryptoPolicy policy;
+    private final Duration cacheTtl;
+    private final Duration rotationWindow;
+    private final Duration expiryLeadTime;
+    private final Source platformKey;
+    private final ConcurrentHashMap<String, DiskEncryptionSet> sets = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AttachedDisk> attached = new ConcurrentHashMap<>();
+    private final List<KeyEventListener> listeners = new CopyOnWriteArrayList<>();
+    private final Set<String> expiryAnnounced = ConcurrentHashMap.newKeySet();
+    private final Object rotation = new Object();
+
+    private KeyManager(Builder b) {
+        this.vaults = Map.copyOf(b.vaults);
+        this.store = Objects.requireNonNull(b.store, "a DiskKeyStore is required");
+        this.clock = b.clock;
+        this.policy = b.policy;
+        this.cacheTtl = b.cacheTtl;
+        this.rotationWindow = b.rotationWindow;
+        this.expiryLeadTime = b.expiryLeadTime;
+        this.platformKey = b.platformKey;
+        this.listeners.addAll(b.listeners);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Configuration; every duration has a default. */
+    public static final class Builder {
+        private final Map<String, KeyVault> vaults = new LinkedHashMap<>();
+        private DiskKeyStore store;
+        private Clock clock = Clock.systemUTC();
+        private CryptoPolicy policy = CryptoPolicy.configured();
+        private Duration cacheTtl = DEFAULT_CACHE_TTL;
+        private Duration rotationWindow = DEFAULT_ROTATION_WINDOW;
+        private Duration expiryLeadTime = DEFAULT_EXPIRY_LEAD_TIME;
+        private Source platformKey;
+        private final List<KeyEventListener> listeners = new ArrayList<>();
+
+        public Builder vault(KeyVault vault) {
+            if (vaults.putIfAbsent(vault.id(), vault) != null) {
+                throw new IllegalArgumentException("two vaults with id '" + vault.id() + "'");
+            }
+            return this;
+        }
+
+        public Builder store(DiskKeyStore s) {
+            this.store = s;
+            return this;
+        }
+
+        public Builder clock(Clock c) {
+            this.clock = Objects.requireNonNull(c, "clock");
+            return this;
+        }
+
+        public Builder policy(CryptoPolicy p) {
+            this.policy = Objects.requireNonNull(p, "policy");
+            return this;
+        }
+
+        /** How long unwrapped keys are used before the vault is asked again (default one hour). */
+        public Builder cacheTtl(Duration ttl) {
+            this.cacheTtl = positive("cache TTL", ttl);
+            return this;
+        }
+
+        /** Within how long a new "latest" key version is applied to every disk (default one hour). */
+        public Builder rotationWindow(Duration window) {
+            this.rotationWindow = positive("rotation window", window);
+            return this;
+        }
+
+        /** How long before a key version expires to announce it (default 30 days). */
+        public Builder expiryLeadTime(Duration lead) {
+            this.expiryLeadTime = positive("expiry lead time", lead);
+            return this;
+        }
+
+        /** The platform key DOUBLE sets use for their second layer (always its latest version). */
+        public Builder platformKey(String vaultId, String keyName, String identity) {
+            this.platformKey = new Source(Names.vaultId(vaultId), Names.keyName(keyName), Names.identity(identity), 0);
+            return this;
+        }
+
+        public Builder listener(KeyEventListener l) {
+            listeners.add(Objects.requireNonNull(l, "listener"));
+            return this;
+        }
+
+        public KeyManager build() {
+            if (vaults.isEmpty()) {
+                throw new IllegalStateException("a key manager needs at least one vault");
+            }
+            if (platformKey != null && !vaults.containsKey(platformKey.vaultId())) {
+                throw new IllegalStateException("the platform key's vault '" + platformKey.vaultId()
+                        + "' is not among the vaults");
+            }
+            return new KeyManager(this);
+        }
+
+        private static Duration positive(String what, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("the " + what + " must be positive, not " + d);
+            }
+            return d;
+        }
+    }
+
+    public void addListener(KeyEventListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    public Duration cacheTtl() {
+        return cacheTtl;
+    }
+
+    // -- encryption sets ---------------------------------------------------------------
+
+    /**
+     * Registers or replaces a set (replacing re-points its disks: the next maintenance run
+     * re-wraps them under the new key or version). Checks with the vault, as the set's
+     * identity, that the key exists and its type fits the encryption type.
+     */
+    public void putSet(DiskEncryptionSet set) {
+        Objects.requireNonNull(set, "set");
+        for (Map.Entry<DiskKeys.Role, Source> layer : sources(set).entrySet()) {
+            Source s = layer.getValue();
+            KeyInfo info = vault(s.vaultId()).describe(s.identity(), s.keyName());
+            boolean wantCustomer = layer.getKey() == DiskKeys.Role.CUSTOMER;
+            if (info.type().isCustomerKey() != wantCustomer) {
+                throw new IllegalArgumentException("encryption set '" + set.id() + "' is " + set.type() + ": key '"
+                        + s.keyName() + "' must be " + (wantCustomer ? "an RSA customer key (" + KeyType.CUSTOMER_SIZES
+                                + ")" : "an AES-256 platform key") + ", but it is " + info.type().label());
+            }
+            if (s.pinned() != 0 && info.version(s.pinned()).isEmpty()) {
+                throw new IllegalArgumentException("encryption set '" + set.id() + "' pins version " + s.pinned()
+                        + " of key '" + s.keyName() + "', which does not exist");
+            }
+        }
+        sets.put(set.id(), set);
+    }
+
+    public Optional<DiskEncryptionSet> set(String setId) {
+        return Optional.ofNullable(sets.get(setId));
+    }
+
+    // -- disks -------------------------------------------------------------------------
+
+    /** Creates a disk's DEK(s), has them wrapped and stores them durably. */
+    public void createDisk(String diskId, String setId) {
+        DiskEncryptionSet set = requireSet(setId);
+        Names.check("disk id", diskId, Names.MAX_KEY_NAME);
+        if (store.read(diskId).isPresent()) {
+            throw new IllegalArgumentException("disk '" + diskId + "' already has keys; delete it first");
+        }
+        List<DiskKeys.Layer> layers = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            for (Map.Entry<DiskKeys.Role, Source> layer : sources(set).entrySet()) {
+                Source s = layer.getValue();
+                MemorySegment dek = newDek(arena);
+                try {
+                    layers.add(new DiskKeys.Layer(layer.getKey(), List.of(vault(s.vaultId()).wrap(s.identity(),
+                            s.keyName(), targetVersion(s), dek))));
+                } finally {
+                    dek.fill((byte) 0);
+                }
+            }
+        }
+        store.write(new DiskKeys(diskId, setId, layers));
+    }
+
+    /**
+     * Unwraps a disk's keys and caches them for the TTL. Attaching an attached disk returns
+     * it as is; attaching a stopped disk tries the vault again and, if the key is usable,
+     * resumes it. Throws {@link KeyUnavailableException} when the key cannot be used.
+     */
+    public AttachedDisk attach(String diskId) {
+        synchronized (lockFor(diskId)) {
+            AttachedDisk current = attached.get(diskId);
+            if (current != null && !current.isStopped()) {
+                return current;
+            }
+            DiskKeys keys = store.read(diskId).orElseThrow(() -> new IllegalArgumentException("disk '" + diskId
+                    + "' has no keys in the store"));
+            DiskEncryptionSet set = requireSet(keys.setId());
+            AttachedDisk.Cache cache = unwrapAll(set, keys);
+            AttachedDisk disk = new AttachedDisk(this, diskId, set.id(),
+                    keys.layers().stream().map(DiskKeys.Layer::role).toList(), cache);
+            attached.put(diskId, disk);
+            if (current != null) {
+                LOG.log(Level.INFO, "disk {0} of encryption set {1} resumed", diskId, set.id());
+                emit(new KeyEvent.DiskResumed(now(), diskId, set.id()));
+            }
+            return disk;
+        }
+    }
+
+    /** Zeroes a disk's cached keys and forgets it. */
+    public void detach(String diskId) {
+        AttachedDisk disk = attached.remove(diskId);
+        if (disk != null) {
+            DiskEncryptionSet set = sets.get(disk.setId());
+            disk.stop(new KeyUnavailableException(diskId, disk.setId(), set == null ? "-" : set.vaultId(),
+                    set == null ? "-" : set.keyName(), "the disk was detached", null));
+        }
+    }
+
+    // -- rotation ----------------------------------------------------------------------
+
+    /**
+     * Manual rotation: pins the set to {@code version} of its key and re-wraps every disk of
+     * the set now. Returns how many disks were re-wrapped.
+     */
+    public int rotate(String setId, int version) {
+        DiskEncryptionSet pinned = requireSet(setId).pinnedTo(version);
+        putSet(pinned);
+        DiskKeys.Role role = pinned.type() == EncryptionType.PLATFORM ? DiskKeys.Role.PLATFORM : DiskKeys.Role.CUSTOMER;
+        return rotateLayer(pinned, role, sources(pinned).get(role));
+    }
+
+    /**
+     * One maintenance run: refreshes caches whose time has ended (stopping disks whose key is
+     * gone), re-wraps disks whose set now wants another key version, and announces key
+     * versions near expiry. Safe to call at any time, from any thread.
+     */
+    public void maintain() {
+        Instant now = now();
+        for (AttachedDisk disk : attached.values()) {
+            if (!disk.isStopped() && !now.isBefore(disk.validUntil())) {
+                synchronized (disk) {
+                    if (!disk.isStopped() && !now().isBefore(disk.validUntil())) {
+                        revalidate(disk);
+                    }
+                }
+            }
+        }
+        for (DiskEncryptionSet set : sets.values()) {
+            for (Map.Entry<DiskKeys.Role, Source> layer : sources(set).entrySet()) {
+                try {
+                    announceExpiry(layer.getValue());
+                    rotateLayer(set, layer.getKey(), layer.getValue());
+                } catch (KeyVaultException | KeyUnavailableException e) {
+                    LOG.log(Level.WARNING, "maintenance of encryption set {0} skipped its {1} layer: {2}", set.id(),
+                            layer.getKey(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Runs {@link #maintain()} every quarter of the shorter of the rotation window and the TTL. */
+    public ScheduledFuture<?> startMaintenance(ScheduledExecutorService executor) {
+        long period = Math.max(1000, Math.min(rotationWindow.toMillis(), cacheTtl.toMillis()) / 4);
+        return executor.scheduleAtFixedRate(() -> {
+            try {
+                maintain();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "key maintenance failed: {0}", e.getMessage());
+            }
+        }, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    private int rotateLayer(DiskEncryptionSet set, DiskKeys.Role role, Source source) {
+        synchronized (rotation) {
+            int target = targetVersion(source);
+            int rewrapped = 0;
+            for (String diskId : store.diskIds()) {
+                Optional<DiskKeys> keys = store.read(diskId);
+                if (keys.isPresent() && keys.get().setId().equals(set.id())
+                        && rewrap(set, keys.get(), role, source, target)) {
+                    rewrapped++;
+                }
+            }
+            if (rewrapped > 0) {
+                LOG.log(Level.INFO, "encryption set {0}: {1} disk(s) now wrapped under key {2} version {3}", set.id(),
+                        rewrapped, source.keyName(), target);
+                emit(new KeyEvent.RotationDone(now(), set.id(), source.vaultId(), source.keyName(), target, rewrapped));
+            }
+            return rewrapped;
+        }
+    }
+
+    /**
+     * Re-wraps one layer of one disk under {@code target}: (1) wrap the DEK under the new
+     * version, (2) store the new copy beside the old, durably, (3) store the new copy alone.
+     * A crash before (2) completes leaves the old copy; after, the new one unwraps.
+     */
+    private boolean rewrap(DiskEncryptionSet set, DiskKeys keys, DiskKeys.Role role, Source source, int target) {
+        DiskKeys.Layer layer = keys.layer(role);
+        WrappedKey current = layer.current();
+        boolean onTarget = current.vaultId().equals(source.vaultId()) && current.keyName().equals(source.keyName())
+                && current.keyVersion() == target;
+        if (onTarget) {
+            if (layer.copies().size() > 1) {
+                store.write(keys.replace(layer.withOnly(current))); // finish a rotation a crash interrupted
+            }
+            return false;
+        }
+        KeyVault vault = vault(source.vaultId());
+        try (Arena arena = Arena.ofConfined()) {
+            AttachedDisk disk = attached.get(keys.diskId());
+            WrappedKey fresh = null;
+            if (disk != null) {
+                synchronized (disk) {
+                    MemorySegment cached = disk.dekForRewrap(role);
+                    if (cached != null) {
+                        fresh = vault.wrap(source.identity(), source.keyName(), target, cached);
+                    }
+                }
+            }
+            if (fresh == null) {
+                MemorySegment dek = unwrapLayer(set, keys.diskId(), layer, arena);
+                try {
+                    fresh = vault.wrap(source.identity(), source.keyName(), target, dek);
+                } finally {
+                    dek.fill((byte) 0);
+                }
+            }
+            store.write(keys.replace(layer.withNewCopy(fresh)));
+            store.write(keys.replace(layer.withOnly(fresh)));
+            audit(vault, source, current.keyName() + "/" + current.keyVersion() + "->" + target, "rotate disk "
+                    + keys.diskId(), "ok");
+            return true;
+        } catch (KeyVaultException e) {
+            audit(vault, source, current.keyVersion() + "->" + target, "rotate disk " + keys.diskId(),
+                    "failed: " + e.reason().name().toLowerCase(java.util.Locale.ROOT));
+            throw e;
+        }
+    }
+
+    // -- cache -------------------------------------------------------------------------
+
+    /** Asks the vault again for an attached disk whose cache time ended; stops it on refusal. */
+    void revalidate(AttachedDisk disk) {
+        DiskEncryptionSet set = sets.get(disk.setId());
+        try {
+            if (set == null) {
+                throw new KeyUnavailableException(disk.diskId(), disk.setId(), "-", "-",
+                        "encryption set '" + disk.setId() + "' is no longer registered", null);
+            }
+            DiskKeys keys = store.read(disk.diskId()).orElseThrow(() -> new KeyUnavailableException(disk.diskId(),
+                    set.id(), set.vaultId(), set.keyName(), "the disk's keys are gone from the store", null));
+            // The unwrapped copies are the keys already held; they only prove the vault still agrees.
+            try (Arena arena = Arena.ofConfined()) {
+                for (DiskKeys.Layer layer : keys.layers()) {
+                    unwrapLayer(set, disk.diskId(), layer, arena).fill((byte) 0);
+                }
+            }
+            disk.extend(now().plus(cacheTtl));
+        } catch (KeyUnavailableException e) {
+            if (disk.stop(e)) {
+                LOG.log(Level.WARNING, "{0}", e.getMessage());
+                emit(new KeyEvent.DiskStopped(now(), disk.diskId(), disk.setId(), e.keyName(), e.getMessage()));
+            }
+        }
+    }
+
+    private AttachedDisk.Cache unwrapAll(DiskEncryptionSet set, DiskKeys keys) {
+        Arena arena = Arena.ofShared();
+        Map<DiskKeys.Role, XtsKey> xts = new EnumMap<>(DiskKeys.Role.class);
+        Map<DiskKeys.Role, MemorySegment> deks = new EnumMap<>(DiskKeys.Role.class);
+        try {
+            for (DiskKeys.Layer layer : keys.layers()) {
+                MemorySegment dek = unwrapLayer(set, keys.diskId(), layer, arena);
+                deks.put(layer.role(), dek);
+                xts.put(layer.role(), XtsKey.of(dek));
+            }
+            return new AttachedDisk.Cache(xts, deks, arena, now().plus(cacheTtl));
+        } catch (RuntimeException e) {
+            xts.values().forEach(XtsKey::close);
+            deks.values().forEach(d -> d.fill((byte) 0));
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Tries a layer's copies newest first; the first that unwraps wins. */
+    private MemorySegment unwrapLayer(DiskEncryptionSet set, String diskId, DiskKeys.Layer layer, Arena arena) {
+        Source source = sources(set).get(layer.role());
+        KeyVaultException last = null;
+        for (WrappedKey copy : layer.copies()) {
+            KeyVault vault = vaults.get(copy.vaultId());
+            if (vault == null) {
+                continue;
+            }
+            try {
+                MemorySegment dek = vault.unwrap(source.identity(), copy, arena);
+                if (dek.byteSize() != DEK_BYTES) {
+                    dek.fill((byte) 0);
+                    throw new KeyVaultException(KeyVaultException.Reason.UNWRAP_FAILED, "the unwrapped key of disk '"
+                            + diskId + "' is " + dek.byteSize() + " bytes, not " + DEK_BYTES);
+                }
+                return dek;
+            } catch (KeyVaultException e) {
+                last = e;
+            }
+        }
+        WrappedKey current = layer.current();
+        throw new KeyUnavailableException(diskId, set.id(), current.vaultId(), current.keyName(),
+                last == null ? "vault '" + current.vaultId() + "' is not configured" : last.getMessage(), last);
+    }
+
+    // -- helpers -----------------------------------------------------------------------
+
+    /**
+     * 64 bytes from the DRBG into off-heap memory, refusing equal halves (IEEE 1619-2018
+     * 5.1, FIPS 140-3 IG C.I: key1 ≠ key2).
+     */
+    private MemorySegment newDek(Arena arena) {
+        byte[] bytes = new byte[DEK_BYTES];
+        policy.randomBytes(bytes);
+        try {
+            return checkedDek(bytes, arena);
+        } finally {
+            Arrays.fill(bytes, (byte) 0);
+        }
+    }
+
+    static MemorySegment checkedDek(byte[] candidate, Arena arena) {
+        if (candidate.length != DEK_BYTES) {
+            throw new IllegalArgumentException("a DEK is " + DEK_BYTES + " bytes (XTS-AES-256), not " + candidate.length);
+        }
+        int diff = 0;
+        for (int i = 0; i < DEK_BYTES / 2; i++) {
+            diff |= candidate[i] ^ candidate[DEK_BYTES / 2 + i];
+        }
+        if (diff == 0) {
+            throw new IllegalStateException("refusing a DEK whose two halves are equal (key1 = key2 is forbidden by"
+                    + " IEEE 1619-2018 5.1 and FIPS 140-3 IG C.I); the DRBG is broken");
+        }
+        MemorySegment dek = arena.allocate(DEK_BYTES);
+        dek.copyFrom(MemorySegment.ofArray(candidate));
+        return dek;
+    }
+
+    private void announceExpiry(Source source) {
+        KeyInfo info = vault(source.vaultId()).describe(source.identity(), source.keyName());
+        int version = source.pinned() != 0 ? source.pinned()
+                : info.newestUsable(now()).map(KeyVersion::version).orElse(0);
+        info.version(version).ifPresent(v -> {
+            Instant expires = v.expires();
+            if (expires != null && !now().plus(expiryLeadTime).isBefore(expires)
+                    && expiryAnnounced.add(source.vaultId() + "/" + source.keyName() + "/" + version + "@" + expires)) {
+                LOG.log(Level.WARNING, "key {0} version {1} in vault {2} expires at {3}", source.keyName(), version,
+                        source.vaultId(), expires);
+                emit(new KeyEvent.KeyNearExpiry(now(), source.vaultId(), source.keyName(), version, expires));
+            }
+        });
+    }
+
+    private int targetVersion(Source source) {
+        if (source.pinned() != 0) {
+            return source.pinned();
+        }
+        KeyInfo info = vault(source.vaultId()).describe(source.identity(), source.keyName());
+        return info.newestUsable(now()).orElseThrow(() -> new KeyVaultException(KeyVaultException.Reason.DISABLED,
+                "key '" + source.keyName() + "' in vault '" + source.vaultId() + "' has no enabled, unexpired version"))
+                .version();
+    }
+
+    private Map<DiskKeys.Role, Source> sources(DiskEncryptionSet set) {
+        Source own = new Source(set.vaultId(), set.keyName(), set.identity(), set.pinnedVersion());
+        Map<DiskKeys.Role, Source> sources = new EnumMap<>(DiskKeys.Role.class);
+        switch (set.type()) {
+            case PLATFORM -> sources.put(DiskKeys.Role.PLATFORM, own);
+            case CUSTOMER -> sources.put(DiskKeys.Role.CUSTOMER, own);
+            case DOUBLE -> {
+                if (platformKey == null) {
+                    throw new IllegalArgumentException("encryption set '" + set.id() + "' is DOUBLE: configure the key"
+                            + " manager's platform key (Builder.platformKey) for its second layer");
+                }
+                sources.put(DiskKeys.Role.CUSTOMER, own);
+                sources.put(DiskKeys.Role.PLATFORM, platformKey);
+            }
+            default -> throw new IllegalStateException(set.type().toString());
+        }
+        return sources;
+    }
+
+    private KeyVault vault(String id) {
+        KeyVault v = vaults.get(id);
+        if (v == null) {
+            throw new IllegalArgumentException("no vault with id '" + id + "' is configured; known: " + vaults.keySet());
+        }
+        return v;
+    }
+
+    private DiskEncryptionSet requireSet(String setId) {
+        DiskEncryptionSet set = sets.get(setId);
+        if (set == null) {
+            throw new IllegalArgumentException("encryption set '" + setId + "' is not registered (putSet first)");
+        }
+        return set;
+    }
+
+    private final ConcurrentHashMap<String, Object> diskLocks = new ConcurrentHashMap<>();
+
+    private Object lockFor(String diskId) {
+        return diskLocks.computeIfAbsent(diskId, d -> new Object());
+    }
+
+    private void audit(KeyVault vault, Source source, String version, String operation, String result) {
+        AuditLog log = vault.auditLog();
+        if (log != null) {
+            log.append(source.identity(), source.vaultId(), source.keyName(), version, operation, result);
+        }
+    }
+
+    private void emit(KeyEvent event) {
+        for (KeyEventListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "a key event listener failed on {0}: {1}", event.getClass().getSimpleName(),
+                        e.toString());
+            }
+        }
+    }
+
+    Instant now() {
+        return clock.instant();
+    }
+
+    /** Zeroes every cached key. The vaults are the caller's to close. */
+    @Override
+    public void close() {
+        for (String diskId : List.copyOf(attached.keySet())) {
+            detach(diskId);
+        }
+    }
+}

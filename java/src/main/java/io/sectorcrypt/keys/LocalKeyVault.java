@@ -1,0 +1,442 @@
+package io.sectorcrypt.keys;
+
+import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.crypto.PassphraseKdf;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * The embedded vault: a directory that holds its keys encrypted at rest.
+ *
+ * <pre>
+ *  vault.meta      vault id, how the master key is protected, the wrapped master key
+ *  keys.db         the {@link KeyCatalog}, key material included, sealed with AES-256-GCM
+ *  audit.log(.head) the {@link AuditLog}
+ *  vault.lock      the lock every operation takes, across threads and processes
+ * </pre>
+ *
+ * <p>A random 256-bit master key protects everything. It is stored wrapped with AES-KWP
+ * (RFC 5649) under a key-encryption key that comes from the operator's passphrase through a
+ * {@link PassphraseKdf} (scrypt by default; PBKDF2 in FIPS mode) or from a 32-byte key file.
+ * From the master key come, by the SP 800-108 counter-mode KDF with HMAC-SHA-256, the key
+ * sealing {@code keys.db} and the audit log's MAC key. The sealed catalog covers metadata as
+ * well as material, so a state or access-policy change made on disk by hand fails to open.
+ *
+ * <p>Every change rewrites {@code keys.db} through {@link AtomicFiles} (temp, fsync,
+ * rename, fsync directory) under {@code vault.lock}, so any number of processes may use one
+ * vault and a crash leaves the state before or after the change. Wrong credentials are
+ * reported as such; the master key stays off-heap while the vault is open and is zeroed on
+ * {@link #close()}. RSA private keys are JCA objects on the heap for the length of one
+ * unwrap (the JCA gives no other way).
+ */
+public final class LocalKeyVault extends CatalogKeyVault {
+    static final String META = "vault.meta";
+    static final String CATALOG = "keys.db";
+    static final String AUDIT = "audit.log";
+    static final String LOCK = "vault.lock";
+    private static final int META_MAGIC = 0x5343564D; // "SCVM"
+    private static final int META_FORMAT = 1;
+    private static final int KEY_FILE = 0;
+    private static final int MASTER_KEY_BYTES = 32;
+
+    /** How the operator unlocks the vault. */
+    public sealed interface Credentials {
+        /** A passphrase; the vault copies nothing of it beyond the derivation. */
+        record Passphrase(char[] passphrase) implements Credentials {
+            @Override
+            public String toString() {
+                return "Passphrase[hidden]";
+            }
+        }
+
+        /** A file of exactly 32 random bytes (see {@link LocalKeyVault#createKeyFile}). */
+        record KeyFile(Path path) implements Credentials {
+        }
+    }
+
+    /** Settings for {@link #open}. */
+    public record Options(CryptoPolicy policy, Clock clock, String operator, String newVaultId, int scryptCost) {
+        public static Options defaults() {
+            return new Options(CryptoPolicy.configured(), Clock.systemUTC(), defaultOperator(), null,
+                    PassphraseKdf.DEFAULT_SCRYPT_COST);
+        }
+
+        public Options withPolicy(CryptoPolicy p) {
+            return new Options(p, clock, operator, newVaultId, scryptCost);
+        }
+
+        public Options withClock(Clock c) {
+            return new Options(policy, c, operator, newVaultId, scryptCost);
+        }
+
+        public Options withOperator(String o) {
+            return new Options(policy, clock, o, newVaultId, scryptCost);
+        }
+
+        /** The id a vault gets if this open creates it; ignored for an existing vault. */
+        public Options withNewVaultId(String id) {
+            return new Options(policy, clock, operator, id, scryptCost);
+        }
+
+        /** scrypt N for a vault this open creates (at least {@link PassphraseKdf#MIN_SCRYPT_COST}). */
+        public Options withScryptCost(int n) {
+            return new Options(policy, clock, operator, newVaultId, n);
+        }
+
+        private static String defaultOperator() {
+            String user = System.getProperty("user.name", "operator").replaceAll("[^A-Za-z0-9._@:-]", "_");
+            return user.isEmpty() || !Character.isLetterOrDigit(user.charAt(0)) ? "operator" : user;
+        }
+    }
+
+    private final Path dir;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment catalogKey;
+    private final byte[] catalogAad;
+    private volatile boolean closed;
+
+    private LocalKeyVault(Path dir, String id, Options options, byte[] catalogKeyBytes, byte[] auditKey) {
+        super(id, options.policy(), options.clock(), options.operator());
+        this.dir = dir;
+        this.catalogKey = arena.allocate(MASTER_KEY_BYTES);
+        catalogKey.copyFrom(MemorySegment.ofArray(catalogKeyBytes));
+        this.catalogAad = ("sectorcrypt keys.db v1 " + id).getBytes(StandardCharsets.UTF_8);
+        useAuditLog(AuditLog.open(dir.resolve(AUDIT), auditKey, options.policy(), options.clock()));
+    }
+
+    /**
+     * Opens the vault in {@code dir}, creating it (and the directory, mode 0700) if there is
+     * none yet. Throws {@link KeyVaultException} (ACCESS_DENIED) for wrong credentials.
+     */
+    public static LocalKeyVault open(Path dir, Credentials credentials, Options options) {
+        Objects.requireNonNull(credentials, "credentials");
+        Path d = dir.toAbsolutePath().normalize();
+        try {
+            if (!Files.isDirectory(d)) {
+                Files.createDirectories(d, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            }
+        } catch (IOException e) {
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "cannot create vault directory " + d + ": "
+                    + e.getMessage(), e);
+        }
+        byte[][] keys = FileLocks.withLock(d.resolve(LOCK), () -> {
+            Path meta = d.resolve(META);
+            Meta m = Files.exists(meta) ? Meta.read(meta) : Meta.create(meta, credentials, options);
+            byte[] master = m.unwrapMaster(credentials, options.policy(), d);
+            try {
+                return new byte[][] {deriveSubkey(options.policy(), master, "keys.db"),
+                        deriveSubkey(options.policy(), master, "audit.log")};
+            } finally {
+                Arrays.fill(master, (byte) 0);
+            }
+        });
+        String id = FileLocks.withLock(d.resolve(LOCK), () -> Meta.read(d.resolve(META)).vaultId);
+        try {
+            return new LocalKeyVault(d, id, options, keys[0], keys[1]);
+        } finally {
+            Arrays.fill(keys[0], (byte) 0);
+            Arrays.fill(keys[1], (byte) 0);
+        }
+    }
+
+    /** Writes a new key file of 32 random bytes, readable by its owner only. */
+    public static void createKeyFile(Path path, CryptoPolicy policy) {
+        byte[] key = new byte[MASTER_KEY_BYTES];
+        policy.randomBytes(key);
+        try {
+            if (Files.exists(path)) {
+                throw new KeyVaultException(KeyVaultException.Reason.ALREADY_EXISTS, "key file " + path
+                        + " already exists; it is not overwritten");
+            }
+            Path parent = path.toAbsolutePath().getParent();
+            if (!Files.isDirectory(parent)) {
+                Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            }
+            AtomicFiles.replace(path, key);
+        } catch (IOException e) {
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "cannot write key file " + path + ": "
+                    + e.getMessage(), e);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    /** The vault's directory. */
+    public Path directory() {
+        return dir;
+    }
+
+    @Override
+    public WrapAlgorithm wrapAlgorithm(KeyType type) {
+        return type.isCustomerKey() ? WrapAlgorithm.RSA_OAEP_256 : WrapAlgorithm.AES_KWP;
+    }
+
+    @Override
+    protected <T> T transact(boolean write, Function<KeyCatalog, T> body) {
+        if (closed) {
+            throw new IllegalStateException("vault '" + id + "' is closed");
+        }
+        return FileLocks.withLock(dir.resolve(LOCK), () -> {
+            KeyCatalog catalog = load();
+            try {
+                T result = body.apply(catalog);
+                if (write) {
+                    store(catalog);
+                }
+                return result;
+            } finally {
+                catalog.wipe();
+            }
+        });
+    }
+
+    private KeyCatalog load() throws IOException {
+        byte[] sealed;
+        try {
+            sealed = Files.readAllBytes(dir.resolve(CATALOG));
+        } catch (NoSuchFileException e) {
+            return new KeyCatalog();
+        }
+        byte[] key = catalogKey.toArray(ValueLayout.JAVA_BYTE);
+        byte[] plain = null;
+        try {
+            plain = policy.openAesGcm(key, catalogAad, sealed);
+            return KeyCatalog.decode(plain);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, dir.resolve(CATALOG)
+                    + " fails its integrity check: it was altered or damaged outside the vault");
+        } finally {
+            Arrays.fill(key, (byte) 0);
+            if (plain != null) {
+                Arrays.fill(plain, (byte) 0);
+            }
+        }
+    }
+
+    private void store(KeyCatalog catalog) throws IOException {
+        byte[] key = catalogKey.toArray(ValueLayout.JAVA_BYTE);
+        byte[] plain = catalog.encode();
+        try {
+            AtomicFiles.replace(dir.resolve(CATALOG), policy.sealAesGcm(key, catalogAad, plain));
+        } finally {
+            Arrays.fill(key, (byte) 0);
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    @Override
+    protected byte[] createMaterial(String name, int version, KeyType type) {
+        if (!type.isCustomerKey()) {
+            return policy.generateAes256Key();
+        }
+        KeyPair pair = policy.generateRsaKeyPair(type.bits());
+        byte[] privateKey = pair.getPrivate().getEncoded();
+        byte[] publicKey = pair.getPublic().getEncoded();
+        ByteBuffer material = ByteBuffer.allocate(8 + privateKey.length + publicKey.length);
+        material.putInt(privateKey.length).put(privateKey).putInt(publicKey.length).put(publicKey);
+        Arrays.fill(privateKey, (byte) 0);
+        return material.array();
+    }
+
+    @Override
+    protected void destroyMaterial(String name, KeyType type, byte[] material) {
+        // The material lives only inside keys.db, which the purge rewrites without it.
+    }
+
+    @Override
+    protected Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes) {
+        byte[] plain = keyBytes.toArray(ValueLayout.JAVA_BYTE);
+        try {
+            if (!type.isCustomerKey()) {
+                return new Wrapped(WrapAlgorithm.AES_KWP, policy.wrapAesKwp(material, plain));
+            }
+            return new Wrapped(WrapAlgorithm.RSA_OAEP_256,
+                    policy.wrapRsaOaep256(policy.rsaPublicKey(part(material, 1)), plain));
+        } catch (GeneralSecurityException e) {
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "the stored public key is unreadable", e);
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    @Override
+    protected MemorySegment unwrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, byte[] wrapped,
+            Arena into) throws GeneralSecurityException {
+        if (algorithm == WrapAlgorithm.RSA_OAEP) {
+            throw new GeneralSecurityException("this vault wraps with RSA-OAEP-256 only");
+        }
+        byte[] plain;
+        if (!type.isCustomerKey()) {
+            plain = policy.unwrapAesKwp(material, wrapped);
+        } else {
+            byte[] pkcs8 = part(material, 0);
+            try {
+                PrivateKey privateKey = policy.rsaPrivateKey(pkcs8);
+                plain = policy.unwrapRsaOaep256(privateKey, wrapped);
+            } finally {
+                Arrays.fill(pkcs8, (byte) 0);
+            }
+        }
+        try {
+            MemorySegment out = into.allocate(plain.length);
+            out.copyFrom(MemorySegment.ofArray(plain));
+            return out;
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /** Part 0 (PKCS#8 private key) or 1 (X.509 public key) of an RSA version's material. */
+    private static byte[] part(byte[] material, int index) {
+        ByteBuffer in = ByteBuffer.wrap(material);
+        byte[] first = new byte[in.getInt()];
+        in.get(first);
+        if (index == 0) {
+            return first;
+        }
+        byte[] second = new byte[in.getInt()];
+        in.get(second);
+        return second;
+    }
+
+    /** SP 800-108r1 4.1 counter-mode KDF, one HMAC-SHA-256 block: [1] || label || 0x00 || [256]. */
+    private static byte[] deriveSubkey(CryptoPolicy policy, byte[] master, String label) {
+        byte[] l = ("sectorcrypt " + label).getBytes(StandardCharsets.US_ASCII);
+        return policy.hmacSha256(master, new byte[] {0, 0, 0, 1}, l, new byte[] {0}, new byte[] {0, 0, 1, 0});
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        catalogKey.fill((byte) 0);
+        arena.close();
+        auditLog().close();
+    }
+
+    /** vault.meta: the vault id and the wrapped master key, with how to unwrap it. */
+    private record Meta(String vaultId, int kdfCode, PassphraseKdf kdf, byte[] wrappedMaster) {
+        static Meta read(Path file) throws IOException {
+            byte[] bytes = Files.readAllBytes(file);
+            try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+                if (in.readInt() != META_MAGIC || in.readByte() != META_FORMAT) {
+                    throw new IOException(file + " is not a SectorCrypt vault file (format " + META_FORMAT + ")");
+                }
+                String id = in.readUTF();
+                int kdfCode = in.readByte();
+                PassphraseKdf kdf = null;
+                if (kdfCode != KEY_FILE) {
+                    byte[] salt = new byte[in.readByte()];
+                    in.readFully(salt);
+                    kdf = new PassphraseKdf(PassphraseKdf.Algorithm.ofCode(kdfCode), salt, in.readInt(), in.readByte(),
+                            in.readByte());
+                }
+                byte[] wrapped = new byte[in.readShort()];
+                in.readFully(wrapped);
+                return new Meta(id, kdfCode, kdf, wrapped);
+            } catch (IllegalArgumentException | java.io.EOFException | NegativeArraySizeException e) {
+                throw new IOException(file + " is damaged: " + e.getMessage(), e);
+            }
+        }
+
+        static Meta create(Path file, Credentials credentials, Options options) throws IOException {
+            CryptoPolicy policy = options.policy();
+            String id = options.newVaultId() != null ? Names.vaultId(options.newVaultId())
+                    : "local-" + HexFormat.of().formatHex(random(policy, 4));
+            PassphraseKdf kdf = credentials instanceof Credentials.Passphrase
+                    ? PassphraseKdf.forPolicy(policy, options.scryptCost()) : null;
+            byte[] kek = keyEncryptionKey(credentials, kdf, policy);
+            byte[] master = random(policy, MASTER_KEY_BYTES);
+            Meta meta;
+            try {
+                meta = new Meta(id, kdf == null ? KEY_FILE : kdf.algorithm().code(), kdf, policy.wrapAesKwp(kek, master));
+            } finally {
+                Arrays.fill(kek, (byte) 0);
+                Arrays.fill(master, (byte) 0);
+            }
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (DataOutputStream out = new DataOutputStream(bytes)) {
+                out.writeInt(META_MAGIC);
+                out.writeByte(META_FORMAT);
+                out.writeUTF(id);
+                out.writeByte(meta.kdfCode);
+                if (kdf != null) {
+                    byte[] salt = kdf.salt();
+                    out.writeByte(salt.length);
+                    out.write(salt);
+                    out.writeInt(kdf.cost());
+                    out.writeByte(kdf.blockSize());
+                    out.writeByte(kdf.parallelism());
+                }
+                out.writeShort(meta.wrappedMaster.length);
+                out.write(meta.wrappedMaster);
+            }
+            AtomicFiles.replace(file, bytes.toByteArray());
+            return meta;
+        }
+
+        byte[] unwrapMaster(Credentials credentials, CryptoPolicy policy, Path dir) {
+            if ((kdf == null) != (credentials instanceof Credentials.KeyFile)) {
+                throw new KeyVaultException(KeyVaultException.Reason.ACCESS_DENIED, "vault " + dir + " is protected by "
+                        + (kdf == null ? "a key file" : "a passphrase") + "; give that instead");
+            }
+            byte[] kek = keyEncryptionKey(credentials, kdf, policy);
+            try {
+                return policy.unwrapAesKwp(kek, wrappedMaster);
+            } catch (GeneralSecurityException e) {
+                throw new KeyVaultException(KeyVaultException.Reason.ACCESS_DENIED, "wrong "
+                        + (kdf == null ? "key file" : "passphrase") + " for vault " + dir);
+            } finally {
+                Arrays.fill(kek, (byte) 0);
+            }
+        }
+
+        private static byte[] keyEncryptionKey(Credentials credentials, PassphraseKdf kdf, CryptoPolicy policy) {
+            if (credentials instanceof Credentials.Passphrase p) {
+                return policy.deriveFromPassphrase(p.passphrase(), kdf);
+            }
+            Path path = ((Credentials.KeyFile) credentials).path();
+            try {
+                byte[] key = Files.readAllBytes(path);
+                if (key.length != MASTER_KEY_BYTES) {
+                    Arrays.fill(key, (byte) 0);
+                    throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "key file " + path + " must hold"
+                            + " exactly " + MASTER_KEY_BYTES + " bytes, not " + key.length);
+                }
+                return key;
+            } catch (IOException e) {
+                throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "cannot read key file " + path
+                        + ": " + e.getMessage(), e);
+            }
+        }
+
+        private static byte[] random(CryptoPolicy policy, int n) {
+            byte[] bytes = new byte[n];
+            policy.randomBytes(bytes);
+            return bytes;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package io.sectorcrypt.crypto;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Runs under the policy of this surefire execution: DEFAULT, then again FIPS. */
+class CryptoPolicyTest {
+    static final CryptoPolicy POLICY = CryptoPolicy.configured();
+    static final HexFormat HEX = HexFormat.of();
+
+    @Test
+    void aesKwpMatchesRfc5649Section6() throws Exception {
+        // RFC 5649 section 6, the 20-octet example under a 192-bit KEK.
+        byte[] kek = HEX.parseHex("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8");
+        byte[] key = HEX.parseHex("c37b7e6492584340bed12207808941155068f738");
+        byte[] expected = HEX.parseHex("138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a");
+        assertArrayEquals(expected, POLICY.wrapAesKwp(kek, key));
+        assertArrayEquals(key, POLICY.unwrapAesKwp(kek, expected));
+        // And the 7-octet example.
+        byte[] shortKey = HEX.parseHex("466f7250617369");
+        byte[] shortWrapped = HEX.parseHex("afbeb0f07dfbf5419200f2ccb50bb24f");
+        assertArrayEquals(shortWrapped, POLICY.wrapAesKwp(kek, shortKey));
+        byte[] altered = expected.clone();
+        altered[5] ^= 1;
+        assertThrows(GeneralSecurityException.class, () -> POLICY.unwrapAesKwp(kek, altered));
+    }
+
+    @Test
+    void hmacSha256MatchesRfc4231TestCase1() {
+        // Test case 1: its 20-byte key is above FIPS mode's 112-bit floor (SP 800-131A), unlike case 2's.
+        byte[] key = new byte[20];
+        java.util.Arrays.fill(key, (byte) 0x0b);
+        byte[] mac = POLICY.hmacSha256(key, "Hi ".getBytes(StandardCharsets.US_ASCII),
+                "There".getBytes(StandardCharsets.US_ASCII));
+        assertEquals("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", HEX.formatHex(mac));
+    }
+
+    @Test
+    void rsaOaep256RoundTripsAndRejectsTampering() throws Exception {
+        KeyPair pair = POLICY.generateRsaKeyPair(2048);
+        byte[] dek = new byte[64];
+        POLICY.randomBytes(dek);
+        byte[] wrapped = POLICY.wrapRsaOaep256(pair.getPublic(), dek);
+        assertEquals(256, wrapped.length);
+        assertNotEquals(HEX.formatHex(wrapped), HEX.formatHex(POLICY.wrapRsaOaep256(pair.getPublic(), dek)),
+                "OAEP is randomised");
+        assertArrayEquals(dek, POLICY.unwrapRsaOaep256(pair.getPrivate(), wrapped));
+        wrapped[100] ^= 1;
+        assertThrows(GeneralSecurityException.class, () -> POLICY.unwrapRsaOaep256(pair.getPrivate(), wrapped));
+    }
+
+    @Test
+    void gcmSealsWithFreshIvsAndDetectsTampering() throws Exception {
+        byte[] key = POLICY.generateAes256Key();
+        byte[] aad = "aad".getBytes(StandardCharsets.US_ASCII);
+        byte[] sealed = POLICY.sealAesGcm(key, aad, "secret".getBytes(StandardCharsets.US_ASCII));
+        assertFalse(java.util.Arrays.equals(sealed, POLICY.sealAesGcm(key, aad,
+                "secret".getBytes(StandardCharsets.US_ASCII))));
+        assertEquals("secret", new String(POLICY.openAesGcm(key, aad, sealed), StandardCharsets.US_ASCII));
+        sealed[sealed.length - 1] ^= 1;
+        assertThrows(GeneralSecurityException.class, () -> POLICY.openAesGcm(key, aad, sealed));
+    }
+
+    @Test
+    void rsaSizesOutsideTheAllowedSetAreRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> POLICY.generateRsaKeyPair(1024));
+        assertEquals(POLICY.isFips()
+                ? "RSA keys must be 2048, 3072 or 4096 bits, not 1024 (FIPS mode: below 2048 bits is not approved,"
+                        + " SP 800-131A Rev. 2 table 2)"
+                : "RSA keys must be 2048, 3072 or 4096 bits, not 1024", e.getMessage());
+    }
+
+    @Test
+    void drbgIsTheApprovedOne() {
+        String algorithm = POLICY.drbg().getAlgorithm();
+        assertTrue(POLICY.isFips() ? !algorithm.isEmpty() : algorithm.equals("DRBG"), algorithm);
+    }
+
+    @Test
+    void policyNamesParse() {
+        assertEquals(CryptoPolicy.FIPS, CryptoPolicy.parse(" Fips "));
+        assertEquals("unknown crypto policy 'fips140'; choose default or fips",
+                assertThrows(IllegalArgumentException.class, () -> CryptoPolicy.parse("fips140")).getMessage());
+    }
+
+    @Test
+    @Tag("fips-only")
+    void fipsModeRunsBcFipsInApprovedOnlyMode() {
+        assertEquals(CryptoPolicy.FIPS, POLICY, "this test runs in the FIPS execution only");
+        assertEquals("BCFIPS", CryptoPolicy.fipsProvider().getName());
+        assertTrue(org.bouncycastle.crypto.CryptoServicesRegistrar.isInApprovedOnlyMode());
+    }
+
+    @Test
+    @Tag("fips-only")
+    void fipsModeRefusesShortPassphrasesAndScrypt() {
+        PassphraseKdf pbkdf2 = PassphraseKdf.forPolicy(CryptoPolicy.FIPS, PassphraseKdf.MIN_SCRYPT_COST);
+        assertEquals(PassphraseKdf.Algorithm.PBKDF2_HMAC_SHA512, pbkdf2.algorithm());
+        assertEquals("FIPS mode needs a passphrase of at least 14 characters (112 bits, SP 800-132 and SP 800-131A)",
+                assertThrows(IllegalArgumentException.class,
+                        () -> CryptoPolicy.FIPS.deriveFromPassphrase("short".toCharArray(), pbkdf2)).getMessage());
+        assertEquals(32, CryptoPolicy.FIPS.deriveFromPassphrase("a long enough passphrase".toCharArray(), pbkdf2).length);
+        PassphraseKdf scrypt = new PassphraseKdf(PassphraseKdf.Algorithm.SCRYPT, new byte[32],
+                PassphraseKdf.MIN_SCRYPT_COST, 8, 1);
+        assertEquals("this key was protected with scrypt, which FIPS mode does not approve; open it with the DEFAULT"
+                + " crypto policy", assertThrows(IllegalStateException.class,
+                        () -> CryptoPolicy.FIPS.deriveFromPassphrase("a long enough passphrase".toCharArray(), scrypt))
+                        .getMessage());
+    }
+
+    @Test
+    @Tag("default-only")
+    void scryptMatchesRfc7914Section12() {
+        // RFC 7914 section 12, third vector: P="pleaseletmein", S="SodiumChloride", N=16384, r=8, p=1.
+        // (Its 14-byte salt is below what PassphraseKdf accepts for new vaults, so BC is called directly.)
+        byte[] derived = new byte[32];
+        BcScrypt.derive("pleaseletmein".getBytes(StandardCharsets.US_ASCII),
+                "SodiumChloride".getBytes(StandardCharsets.US_ASCII), 16384, 8, 1, derived);
+        assertEquals("7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2", HEX.formatHex(derived));
+    }
+
+    @Test
+    void kdfParametersAreChecked() {
+        assertEquals("scrypt N must be a power of two of at least 16384, not 1024",
+                assertThrows(IllegalArgumentException.class, () -> new PassphraseKdf(PassphraseKdf.Algorithm.SCRYPT,
+                        new byte[16], 1024, 8, 1)).getMessage());
+        assertEquals("a passphrase KDF salt must be at least 16 bytes (SP 800-132 5.1)",
+                assertThrows(IllegalArgumentException.class, () -> new PassphraseKdf(PassphraseKdf.Algorithm.SCRYPT,
+                        new byte[8], 16384, 8, 1)).getMessage());
+    }
+}

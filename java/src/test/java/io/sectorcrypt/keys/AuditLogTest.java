@@ -1,0 +1,147 @@
+package io.sectorcrypt.keys;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditLogTest {
+    @TempDir
+    Path tmp;
+    final MutableClock clock = MutableClock.atTestEpoch();
+    AuditLog log;
+    Path file;
+
+    @BeforeEach
+    void fiveRecords() {
+        file = tmp.resolve("audit.log");
+        byte[] key = new byte[32];
+        TestVaults.policy().randomBytes(key);
+        log = AuditLog.open(file, key, TestVaults.policy(), clock);
+        for (int i = 1; i <= 5; i++) {
+            log.append("id-" + i, "vault", "key", Integer.toString(i), "unwrap", "ok\tweird\nfield %");
+        }
+    }
+
+    private List<String> lines() throws Exception {
+        return new ArrayList<>(Files.readAllLines(file, StandardCharsets.UTF_8));
+    }
+
+    private void write(List<String> lines) throws Exception {
+        Files.writeString(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void intactLogVerifiesAndReadsBack() {
+        AuditLog.Verification v = log.verify();
+        assertTrue(v.intact(), v.problem());
+        assertEquals(5, v.records());
+        List<AuditLog.Record> records = log.read();
+        assertEquals("id-3", records.get(2).identity());
+        assertEquals("ok\tweird\nfield %", records.get(2).result());
+        assertEquals(clock.instant(), records.get(0).time());
+    }
+
+    @Test
+    void editedRecordIsFoundAtItsPosition() throws Exception {
+        List<String> lines = lines();
+        lines.set(2, lines.get(2).replace("id-3", "id-X"));
+        write(lines);
+        AuditLog.Verification v = log.verify();
+        assertFalse(v.intact());
+        assertEquals(3, v.firstBadRecord());
+        assertEquals("record 3 does not match the MAC chain: it, or the record before it, was altered", v.problem());
+    }
+
+    @Test
+    void droppedRecordIsFound() throws Exception {
+        List<String> lines = lines();
+        lines.remove(1);
+        write(lines);
+        AuditLog.Verification v = log.verify();
+        assertEquals(2, v.firstBadRecord());
+        assertEquals("record 2 carries sequence number 3: records were dropped, inserted or reordered", v.problem());
+    }
+
+    @Test
+    void reorderedRecordsAreFound() throws Exception {
+        List<String> lines = lines();
+        Collections.swap(lines, 3, 4);
+        write(lines);
+        assertEquals(4, log.verify().firstBadRecord());
+    }
+
+    @Test
+    void truncatedLogIsFoundThroughTheHead() throws Exception {
+        List<String> lines = lines();
+        write(lines.subList(0, 3));
+        AuditLog.Verification v = log.verify();
+        assertFalse(v.intact());
+        assertEquals(4, v.firstBadRecord());
+        assertEquals("the log ends after record 3 but 5 were written: it was truncated", v.problem());
+    }
+
+    @Test
+    void recordCutMidLineIsFound() throws Exception {
+        byte[] all = Files.readAllBytes(file);
+        Files.write(file, java.util.Arrays.copyOf(all, all.length - 10));
+        AuditLog.Verification v = log.verify();
+        assertEquals(5, v.firstBadRecord());
+        assertEquals("record 5 is incomplete (cut short)", v.problem());
+    }
+
+    @Test
+    void alteredHeadIsFound() throws Exception {
+        Path head = tmp.resolve("audit.log.head");
+        Files.writeString(head, Files.readString(head).replaceFirst("^5", "4"));
+        assertEquals("the head file was altered", log.verify().problem());
+    }
+
+    @Test
+    void tornTailFromACrashIsCutOffByTheNextAppend() throws Exception {
+        Files.write(file, "6\t2026-01-01T00:00:00Z\tpartial".getBytes(StandardCharsets.UTF_8),
+                java.nio.file.StandardOpenOption.APPEND);
+        assertFalse(log.verify().intact());
+        log.append("id-6", "vault", "key", "6", "unwrap", "ok");
+        AuditLog.Verification v = log.verify();
+        assertTrue(v.intact(), v.problem());
+        assertEquals(6, v.records());
+    }
+
+    @Test
+    void aLogCannotBeVerifiedWithAnotherKey() {
+        AuditLog other = AuditLog.open(file, new byte[32], TestVaults.policy(), clock);
+        assertEquals(1, other.verify().firstBadRecord());
+    }
+
+    @Test
+    void vaultOperationsAndDenialsAreAudited() {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            vault.createKey("k", KeyType.AES_256, null);
+            vault.grant("k", "set-a", Set.of(Permission.WRAP_KEY));
+            WrappedKey w = vault.wrap("set-a", "k", 1, arena.allocate(64).fill((byte) 7));
+            try {
+                vault.unwrap("set-a", w, arena);
+            } catch (KeyVaultException expected) {
+                // denied: set-a has no unwrapKey
+            }
+            List<String> ops = vault.auditLog().read().stream()
+                    .map(r -> r.identity() + " " + r.operation() + " " + r.key() + "/" + r.version() + " " + r.result())
+                    .toList();
+            assertEquals(List.of("admin create k/1 ok", "admin grant set-a wrapKey k/- ok",
+                    "set-a wrap k/1 ok AES-KWP", "set-a unwrap k/1 denied: access_denied"), ops);
+            assertTrue(vault.auditLog().verify().intact());
+        }
+    }
+}

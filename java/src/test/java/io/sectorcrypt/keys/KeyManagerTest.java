@@ -1,0 +1,368 @@
+package io.sectorcrypt.keys;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sectorcrypt.xts.KeyClosedException;
+import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.XtsKey;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class KeyManagerTest {
+    static final int SECTOR = 512;
+    static final Duration TTL = Duration.ofMinutes(10);
+
+    @TempDir
+    Path tmp;
+    final MutableClock clock = MutableClock.atTestEpoch();
+    final List<KeyEvent> events = new CopyOnWriteArrayList<>();
+    LocalKeyVault vault;
+    DirectoryDiskKeyStore store;
+    KeyManager manager;
+
+    @BeforeEach
+    void setUp() {
+        vault = TestVaults.local(tmp, clock);
+        vault.createKey("platform", KeyType.AES_256, null);
+        vault.grant("platform", "engine", Permission.all());
+        vault.createKey("customer", KeyType.RSA_2048, null);
+        vault.grant("customer", "set-c", Permission.all());
+        store = new DirectoryDiskKeyStore(tmp.resolve("disks"));
+        manager = KeyManager.builder().vault(vault).store(store).clock(clock).policy(TestVaults.policy())
+                .cacheTtl(TTL).platformKey("test-vault", "platform", "engine").listener(events::add).build();
+        manager.putSet(DiskEncryptionSet.platform("set-p", "test-vault", "platform", "engine"));
+        manager.putSet(DiskEncryptionSet.customer("set-c", "test-vault", "customer", "set-c"));
+    }
+
+    @AfterEach
+    void tearDown() {
+        manager.close();
+        vault.close();
+    }
+
+    /** One sector sealed with a key: equal outputs mean equal keys, without reading a key. */
+    static byte[] seal(XtsKey key) {
+        byte[] plain = new byte[SECTOR];
+        for (int i = 0; i < SECTOR; i++) {
+            plain[i] = (byte) i;
+        }
+        byte[] out = new byte[SECTOR];
+        SectorCipher.of(key).encrypt(java.nio.ByteBuffer.wrap(plain), java.nio.ByteBuffer.wrap(out), 42, SECTOR);
+        return out;
+    }
+
+    private <E extends KeyEvent> List<E> events(Class<E> type) {
+        return events.stream().filter(type::isInstance).map(type::cast).toList();
+    }
+
+    @Test
+    void eachDiskGetsItsOwnXts256KeyThatSurvivesReattach() {
+        manager.createDisk("d1", "set-p");
+        manager.createDisk("d2", "set-p");
+        AttachedDisk d1 = manager.attach("d1");
+        assertEquals("XTS-AES-256", d1.key().algorithm());
+        byte[] sealed = seal(d1.key());
+        assertFalse(java.util.Arrays.equals(sealed, seal(manager.attach("d2").key())), "independent DEKs");
+        assertSame(d1, manager.attach("d1"));
+        manager.detach("d1");
+        assertTrue(d1.isStopped());
+        assertArrayEquals(sealed, seal(manager.attach("d1").key()));
+        assertEquals(WrapAlgorithm.AES_KWP, store.read("d1").orElseThrow().layer(DiskKeys.Role.PLATFORM).current()
+                .algorithm());
+    }
+
+    @Test
+    void customerSetsWrapWithRsaOaep256() {
+        manager.createDisk("d", "set-c");
+        assertEquals(WrapAlgorithm.RSA_OAEP_256, store.read("d").orElseThrow().layer(DiskKeys.Role.CUSTOMER)
+                .current().algorithm());
+        assertEquals(64, manager.attach("d").key().size());
+    }
+
+    @Test
+    void doubleEncryptionHasTwoIndependentLayers() {
+        manager.putSet(DiskEncryptionSet.doubleEncryption("set-d", "test-vault", "customer", "set-c"));
+        manager.createDisk("d", "set-d");
+        DiskKeys keys = store.read("d").orElseThrow();
+        assertEquals(WrapAlgorithm.RSA_OAEP_256, keys.layer(DiskKeys.Role.CUSTOMER).current().algorithm());
+        assertEquals(WrapAlgorithm.AES_KWP, keys.layer(DiskKeys.Role.PLATFORM).current().algorithm());
+        AttachedDisk disk = manager.attach("d");
+        assertFalse(java.util.Arrays.equals(seal(disk.key(DiskKeys.Role.CUSTOMER)),
+                seal(disk.key(DiskKeys.Role.PLATFORM))));
+        assertEquals("disk 'd' has two key layers (DOUBLE): ask for key(role)",
+                assertThrows(IllegalStateException.class, disk::key).getMessage());
+    }
+
+    @Test
+    void setKeyMustFitItsEncryptionType() {
+        assertEquals("encryption set 'x' is CUSTOMER: key 'platform' must be an RSA customer key (customer keys are RSA"
+                + " 2048, 3072 or 4096 bits), but it is AES-256", assertThrows(IllegalArgumentException.class,
+                        () -> manager.putSet(DiskEncryptionSet.customer("x", "test-vault", "platform", "engine")))
+                        .getMessage());
+        assertEquals("encryption set 'y' is PLATFORM: key 'customer' must be an AES-256 platform key, but it is RSA-2048",
+                assertThrows(IllegalArgumentException.class, () -> manager.putSet(DiskEncryptionSet.platform("y",
+                        "test-vault", "customer", "set-c"))).getMessage());
+        assertEquals("no vault with id 'other' is configured; known: [test-vault]",
+                assertThrows(IllegalArgumentException.class, () -> manager.putSet(DiskEncryptionSet.platform("z",
+                        "other", "platform", "engine"))).getMessage());
+        assertEquals("encryption set 'nope' is not registered (putSet first)",
+                assertThrows(IllegalArgumentException.class, () -> manager.createDisk("d", "nope")).getMessage());
+    }
+
+    enum Revocation {
+        DISABLE(v -> v.setEnabled("customer", 1, false), v -> v.setEnabled("customer", 1, true),
+                "key 'customer' version 1 in vault 'test-vault' is disabled"),
+        DELETE(v -> v.delete("customer"), v -> v.recover("customer"), "key 'customer' in vault 'test-vault' is deleted"),
+        REVOKE_ACCESS(v -> v.revoke("customer", "set-c"), v -> v.grant("customer", "set-c", Permission.all()),
+                "identity 'set-c' may not unwrapKey with key 'customer' in vault 'test-vault'"),
+        EXPIRE(v -> v.setExpiry("customer", 1, java.time.Instant.parse("2026-01-01T00:05:00Z")),
+                v -> v.setExpiry("customer", 1, null),
+                "key 'customer' version 1 in vault 'test-vault' expired at 2026-01-01T00:05:00Z");
+
+        final Consumer<LocalKeyVault> revoke;
+        final Consumer<LocalKeyVault> restore;
+        final String reason;
+
+        Revocation(Consumer<LocalKeyVault> revoke, Consumer<LocalKeyVault> restore, String reason) {
+            this.revoke = revoke;
+            this.restore = restore;
+            this.reason = reason;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Revocation.class)
+    void revokedKeyWorksUntilTheTtlThenStopsTheDiskUntilRestored(Revocation how) {
+        manager.createDisk("d", "set-c");
+        AttachedDisk disk = manager.attach("d");
+        XtsKey key = disk.key();
+        byte[] sealed = seal(key);
+
+        how.revoke.accept(vault);
+        clock.advance(TTL.minusSeconds(1));
+        assertArrayEquals(sealed, seal(disk.key()), "the cache keeps the disk working until the TTL ends");
+        assertFalse(disk.isStopped());
+
+        clock.advance(Duration.ofSeconds(1));
+        KeyUnavailableException e = assertThrows(KeyUnavailableException.class, disk::key);
+        assertEquals("disk 'd' of encryption set 'set-c' is stopped: key 'customer' in vault 'test-vault' is"
+                + " unavailable (" + how.reason + ")", e.getMessage());
+        assertEquals("set-c", e.setId());
+        assertEquals("customer", e.keyName());
+        assertTrue(disk.isStopped());
+        assertThrows(KeyClosedException.class, () -> seal(key), "the cached key was zeroed");
+        assertThrows(KeyUnavailableException.class, disk::key, "every later use fails too");
+        List<KeyEvent.DiskStopped> stopped = events(KeyEvent.DiskStopped.class);
+        assertEquals(1, stopped.size());
+        assertEquals("d", stopped.get(0).diskId());
+        assertEquals(e.getMessage(), stopped.get(0).reason());
+        assertThrows(KeyUnavailableException.class, () -> manager.attach("d"), "attach fails while revoked");
+
+        how.restore.accept(vault);
+        AttachedDisk back = manager.attach("d");
+        assertNotSame(disk, back);
+        assertArrayEquals(sealed, seal(back.key()));
+        assertEquals(List.of("d"), events(KeyEvent.DiskResumed.class).stream().map(KeyEvent.DiskResumed::diskId)
+                .toList());
+    }
+
+    @Test
+    void maintenanceStopsRevokedDisksWithoutWaitingForIo() {
+        manager.createDisk("d", "set-c");
+        AttachedDisk disk = manager.attach("d");
+        vault.setEnabled("customer", 1, false);
+        clock.advance(TTL);
+        manager.maintain();
+        assertTrue(disk.isStopped());
+        assertEquals(1, events(KeyEvent.DiskStopped.class).size());
+    }
+
+    @Test
+    void aStillValidKeyIsRefreshedSilentlyAtTheTtl() {
+        manager.createDisk("d", "set-c");
+        AttachedDisk disk = manager.attach("d");
+        XtsKey key = disk.key();
+        clock.advance(TTL.multipliedBy(3));
+        assertSame(key, disk.key(), "same key object: I/O holding it is not disturbed");
+        assertEquals(clock.instant().plus(TTL), disk.validUntil());
+        assertEquals(List.of(), events);
+    }
+
+    @Test
+    void latestFollowingSetRewrapsEveryDiskOnANewVersionAndKeepsTheData() {
+        manager.createDisk("d1", "set-c");
+        manager.createDisk("d2", "set-c");
+        byte[] sealed1 = seal(manager.attach("d1").key());
+        assertEquals(2, vault.newVersion("customer").version());
+        clock.advance(KeyManager.DEFAULT_ROTATION_WINDOW.dividedBy(4));
+        manager.maintain();
+        for (String d : List.of("d1", "d2")) {
+            DiskKeys.Layer layer = store.read(d).orElseThrow().layer(DiskKeys.Role.CUSTOMER);
+            assertEquals(1, layer.copies().size(), "the old copy is dropped once the new one is stored");
+            assertEquals(2, layer.current().keyVersion());
+        }
+        KeyEvent.RotationDone done = events(KeyEvent.RotationDone.class).get(0);
+        assertEquals(List.of("set-c", "customer", 2, 2), List.of(done.setId(), done.keyName(), done.toVersion(),
+                done.disks()));
+        // Version 1 can now go: the disk no longer needs it, even after the cache time.
+        vault.setEnabled("customer", 1, false);
+        clock.advance(TTL);
+        assertArrayEquals(sealed1, seal(manager.attach("d1").key()));
+        manager.detach("d1");
+        assertArrayEquals(sealed1, seal(manager.attach("d1").key()));
+        manager.maintain();
+        assertEquals(1, events(KeyEvent.RotationDone.class).size(), "nothing more to do");
+        List<String> rotations = vault.auditLog().read().stream().filter(r -> r.operation().startsWith("rotate"))
+                .map(r -> r.operation() + " " + r.version() + " " + r.result()).toList();
+        assertEquals(List.of("rotate disk d1 customer/1->2 ok", "rotate disk d2 customer/1->2 ok"), rotations);
+    }
+
+    @Test
+    void manualRotationPinsANamedVersion() {
+        manager.createDisk("d", "set-c");
+        byte[] sealed = seal(manager.attach("d").key());
+        vault.newVersion("customer");
+        vault.newVersion("customer");
+        assertEquals(1, manager.rotate("set-c", 2));
+        assertEquals(2, store.read("d").orElseThrow().layer(DiskKeys.Role.CUSTOMER).current().keyVersion());
+        manager.maintain();
+        assertEquals(2, store.read("d").orElseThrow().layer(DiskKeys.Role.CUSTOMER).current().keyVersion(),
+                "a pinned set does not follow version 3");
+        assertEquals(2, manager.set("set-c").orElseThrow().pinnedVersion());
+        manager.detach("d");
+        assertArrayEquals(sealed, seal(manager.attach("d").key()));
+        assertEquals("encryption set 'set-c' pins version 9 of key 'customer', which does not exist",
+                assertThrows(IllegalArgumentException.class, () -> manager.rotate("set-c", 9)).getMessage());
+    }
+
+    @Test
+    void assigningANewKeyRewrapsFromTheCacheSoTheOldKeyCanGo() {
+        vault.createKey("customer-2", KeyType.RSA_2048, null);
+        vault.grant("customer-2", "set-c", Permission.all());
+        manager.createDisk("d", "set-c");
+        AttachedDisk disk = manager.attach("d");
+        byte[] sealed = seal(disk.key());
+        manager.putSet(DiskEncryptionSet.customer("set-c", "test-vault", "customer-2", "set-c"));
+        vault.setEnabled("customer", 1, false); // the old key is gone, but the DEK is still cached
+        manager.maintain();
+        assertEquals("customer-2", store.read("d").orElseThrow().layer(DiskKeys.Role.CUSTOMER).current().keyName());
+        clock.advance(TTL);
+        assertArrayEquals(sealed, seal(disk.key()), "the disk carries on under the new key");
+    }
+
+    @Test
+    void nearExpiryIsAnnouncedOncePerVersion() {
+        manager.createDisk("d", "set-c");
+        vault.setExpiry("customer", 1, clock.instant().plus(Duration.ofDays(40)));
+        manager.maintain();
+        assertEquals(List.of(), events(KeyEvent.KeyNearExpiry.class));
+        clock.advance(Duration.ofDays(10));
+        manager.maintain();
+        manager.maintain();
+        List<KeyEvent.KeyNearExpiry> near = events(KeyEvent.KeyNearExpiry.class);
+        assertEquals(1, near.size());
+        assertEquals("customer", near.get(0).keyName());
+        assertEquals(1, near.get(0).version());
+    }
+
+    @Test
+    void rotationDuringConcurrentUnwrapsLosesNoDisk() throws Exception {
+        int disks = 6;
+        for (int i = 0; i < disks; i++) {
+            manager.createDisk("d" + i, "set-p");
+        }
+        List<byte[]> expected = new ArrayList<>();
+        for (int i = 0; i < disks; i++) {
+            expected.add(seal(manager.attach("d" + i).key()));
+            manager.detach("d" + i);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        AtomicBoolean rotating = new AtomicBoolean(true);
+        CountDownLatch started = new CountDownLatch(2);
+        try {
+            List<Future<Integer>> readers = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int offset = t;
+                readers.add(pool.submit(() -> {
+                    started.countDown();
+                    int checks = 0;
+                    while (rotating.get() || checks < disks / 2) {
+                        int i = (offset + 2 * checks) % disks; // each reader owns its disks: even or odd
+                        AttachedDisk disk = manager.attach("d" + i);
+                        assertArrayEquals(expected.get(i), seal(disk.key()));
+                        if (checks % 3 == 0) {
+                            manager.detach("d" + i);
+                        }
+                        checks++;
+                    }
+                    return checks;
+                }));
+            }
+            started.await();
+            for (int v = 2; v <= 4; v++) {
+                vault.newVersion("platform");
+                manager.maintain();
+                clock.advance(TTL);
+            }
+            rotating.set(false);
+            for (Future<Integer> r : readers) {
+                assertTrue(r.get() >= disks);
+            }
+        } finally {
+            pool.shutdown();
+        }
+        for (int i = 0; i < disks; i++) {
+            assertEquals(4, store.read("d" + i).orElseThrow().layer(DiskKeys.Role.PLATFORM).current().keyVersion());
+            manager.detach("d" + i);
+            assertArrayEquals(expected.get(i), seal(manager.attach("d" + i).key()));
+        }
+    }
+
+    @Test
+    void dekWithEqualHalvesIsRefused() {
+        byte[] equal = new byte[64];
+        java.util.Arrays.fill(equal, (byte) 5);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            assertEquals("refusing a DEK whose two halves are equal (key1 = key2 is forbidden by IEEE 1619-2018 5.1 and"
+                    + " FIPS 140-3 IG C.I); the DRBG is broken", assertThrows(IllegalStateException.class,
+                            () -> KeyManager.checkedDek(equal, arena)).getMessage());
+        }
+    }
+
+    @Test
+    void builderRefusesBadSettings() {
+        assertEquals("the cache TTL must be positive, not PT0S", assertThrows(IllegalArgumentException.class,
+                () -> KeyManager.builder().cacheTtl(Duration.ZERO)).getMessage());
+        assertEquals("a key manager needs at least one vault", assertThrows(IllegalStateException.class,
+                () -> KeyManager.builder().store(store).build()).getMessage());
+        assertEquals("disk 'd' already has keys; delete it first", assertThrows(IllegalArgumentException.class, () -> {
+            manager.createDisk("d", "set-p");
+            manager.createDisk("d", "set-p");
+        }).getMessage());
+        assertEquals("disk 'ghost' has no keys in the store", assertThrows(IllegalArgumentException.class,
+                () -> manager.attach("ghost")).getMessage());
+        assertEquals(Set.of(), Set.copyOf(events));
+    }
+}

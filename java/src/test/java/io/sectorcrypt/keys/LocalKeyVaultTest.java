@@ -1,0 +1,252 @@
+package io.sectorcrypt.keys;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sectorcrypt.crypto.CryptoPolicy;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalKeyVaultTest {
+    @TempDir
+    Path tmp;
+    final MutableClock clock = MutableClock.atTestEpoch();
+
+    private static MemorySegment dek(Arena arena) {
+        MemorySegment s = arena.allocate(64);
+        for (int i = 0; i < 64; i++) {
+            s.set(ValueLayout.JAVA_BYTE, i, (byte) (i + 1));
+        }
+        return s;
+    }
+
+    private static KeyVaultException.Reason reason(Runnable r) {
+        return assertThrows(KeyVaultException.class, r::run).reason();
+    }
+
+    @Test
+    void wrapsAndUnwrapsWithEachKeyType() {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            for (KeyType type : KeyType.values()) {
+                String name = type.name().toLowerCase().replace('_', '-');
+                vault.createKey(name, type, null);
+                vault.grant(name, "set-a", Permission.all());
+                WrappedKey w = vault.wrap("set-a", name, 1, dek(arena));
+                assertEquals(type.isCustomerKey() ? WrapAlgorithm.RSA_OAEP_256 : WrapAlgorithm.AES_KWP, w.algorithm());
+                assertEquals(type.isCustomerKey() ? type.bits() / 8 : 72, w.wrapped().length);
+                MemorySegment back = vault.unwrap("set-a", WrappedKey.decode(w.encode()), arena);
+                assertArrayEquals(dek(arena).toArray(ValueLayout.JAVA_BYTE), back.toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+    }
+
+    @Test
+    void stateSurvivesReopenAndIsEncryptedAtRest() throws Exception {
+        WrappedKey w;
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            vault.createKey("k", KeyType.AES_256, null);
+            vault.grant("k", "set-a", Set.of(Permission.WRAP_KEY, Permission.UNWRAP_KEY));
+            w = vault.wrap("set-a", "k", 1, dek(arena));
+        }
+        String db = new String(Files.readAllBytes(tmp.resolve("vault").resolve(LocalKeyVault.CATALOG)),
+                java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertFalse(db.contains("set-a"), "identities are inside the sealed catalog, not in clear");
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            assertEquals("test-vault", vault.id());
+            assertArrayEquals(dek(arena).toArray(ValueLayout.JAVA_BYTE),
+                    vault.unwrap("set-a", w, arena).toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    @Test
+    void wrongKeyFileIsRefusedByName() {
+        TestVaults.local(tmp, clock).close();
+        Path other = tmp.resolve("other.key");
+        LocalKeyVault.createKeyFile(other, TestVaults.policy());
+        KeyVaultException e = assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(tmp.resolve("vault"),
+                new LocalKeyVault.Credentials.KeyFile(other), LocalKeyVault.Options.defaults()
+                        .withPolicy(TestVaults.policy())));
+        assertEquals(KeyVaultException.Reason.ACCESS_DENIED, e.reason());
+        assertEquals("wrong key file for vault " + tmp.resolve("vault"), e.getMessage());
+    }
+
+    @Test
+    void keyFileOfWrongLengthIsRefused() throws Exception {
+        Path bad = tmp.resolve("short.key");
+        Files.write(bad, new byte[16]);
+        KeyVaultException e = assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(tmp.resolve("v2"),
+                new LocalKeyVault.Credentials.KeyFile(bad), LocalKeyVault.Options.defaults()
+                        .withPolicy(TestVaults.policy())));
+        assertEquals("key file " + bad + " must hold exactly 32 bytes, not 16", e.getMessage());
+    }
+
+    @Test
+    @Tag("default-only")
+    void passphraseVaultUsesScryptAndRefusesAWrongPassphrase() {
+        LocalKeyVault.Options options = LocalKeyVault.Options.defaults().withPolicy(CryptoPolicy.DEFAULT)
+                .withClock(clock).withScryptCost(1 << 14);
+        Path dir = tmp.resolve("pv");
+        try (LocalKeyVault vault = LocalKeyVault.open(dir, new LocalKeyVault.Credentials.Passphrase(
+                "correct horse".toCharArray()), options)) {
+            vault.createKey("k", KeyType.AES_256, null);
+        }
+        try (LocalKeyVault vault = LocalKeyVault.open(dir, new LocalKeyVault.Credentials.Passphrase(
+                "correct horse".toCharArray()), options)) {
+            assertEquals(1, vault.list().size());
+        }
+        KeyVaultException e = assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(dir,
+                new LocalKeyVault.Credentials.Passphrase("wrong horse".toCharArray()), options));
+        assertEquals("wrong passphrase for vault " + dir, e.getMessage());
+        KeyVaultException kf = assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(dir,
+                new LocalKeyVault.Credentials.KeyFile(tmp.resolve("x")), options));
+        assertEquals("vault " + dir + " is protected by a passphrase; give that instead", kf.getMessage());
+    }
+
+    @Test
+    void lifecycleGatesWrapAndUnwrap() {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            vault.createKey("k", KeyType.AES_256, null);
+            vault.grant("k", "set-a", Permission.all());
+            WrappedKey w = vault.wrap("set-a", "k", 1, dek(arena));
+
+            vault.setEnabled("k", 1, false);
+            KeyVaultException disabled = assertThrows(KeyVaultException.class, () -> vault.unwrap("set-a", w, arena));
+            assertEquals("key 'k' version 1 in vault 'test-vault' is disabled", disabled.getMessage());
+            vault.setEnabled("k", 1, true);
+            vault.unwrap("set-a", w, arena);
+
+            vault.setExpiry("k", 1, clock.instant().plus(Duration.ofDays(1)));
+            vault.unwrap("set-a", w, arena);
+            clock.advance(Duration.ofDays(1));
+            KeyVaultException expired = assertThrows(KeyVaultException.class, () -> vault.unwrap("set-a", w, arena));
+            assertEquals("key 'k' version 1 in vault 'test-vault' expired at 2026-01-02T00:00:00Z", expired.getMessage());
+            vault.setExpiry("k", 1, null);
+
+            vault.delete("k");
+            KeyVaultException deleted = assertThrows(KeyVaultException.class, () -> vault.unwrap("set-a", w, arena));
+            assertEquals("key 'k' in vault 'test-vault' is deleted", deleted.getMessage());
+            assertEquals(KeyVaultException.Reason.DELETED, reason(() -> vault.newVersion("k")));
+            assertTrue(vault.show("k").isDeleted());
+            vault.recover("k");
+            vault.unwrap("set-a", w, arena);
+
+            vault.revoke("k", "set-a");
+            KeyVaultException denied = assertThrows(KeyVaultException.class, () -> vault.unwrap("set-a", w, arena));
+            assertEquals("identity 'set-a' may not unwrapKey with key 'k' in vault 'test-vault'", denied.getMessage());
+            assertEquals(KeyVaultException.Reason.ACCESS_DENIED, denied.reason());
+
+            vault.grant("k", "set-a", Set.of(Permission.UNWRAP_KEY));
+            vault.unwrap("set-a", w, arena);
+            assertEquals("identity 'set-a' may not wrapKey with key 'k' in vault 'test-vault'",
+                    assertThrows(KeyVaultException.class, () -> vault.wrap("set-a", "k", 1, dek(arena))).getMessage());
+        }
+    }
+
+    @Test
+    void versionsPurgeAndRefusals() {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            vault.createKey("k", KeyType.AES_256, null);
+            vault.grant("k", "id", Permission.all());
+            assertEquals(2, vault.newVersion("k").version());
+            WrappedKey underV1 = vault.wrap("id", "k", 1, dek(arena));
+            WrappedKey underV2 = vault.wrap("id", "k", 2, dek(arena));
+            // The version is part of the key: v2 cannot open what v1 wrapped (RFC 5649 integrity check).
+            WrappedKey swapped = new WrappedKey(WrapAlgorithm.AES_KWP, "test-vault", "k", 2, underV1.wrapped());
+            KeyVaultException wrong = assertThrows(KeyVaultException.class, () -> vault.unwrap("id", swapped, arena));
+            assertEquals("the wrapped key does not unwrap with key 'k' version 2 in vault 'test-vault' (wrong key, or"
+                    + " altered bytes)", wrong.getMessage());
+            vault.unwrap("id", underV2, arena);
+
+            assertEquals("key 'k' already exists in vault 'test-vault'", assertThrows(KeyVaultException.class,
+                    () -> vault.createKey("k", KeyType.AES_256, null)).getMessage());
+            assertEquals("key 'k' in vault 'test-vault' must be deleted before it can be purged",
+                    assertThrows(KeyVaultException.class, () -> vault.purge("k")).getMessage());
+            assertEquals("key 'k' in vault 'test-vault' is not deleted: nothing to recover",
+                    assertThrows(KeyVaultException.class, () -> vault.recover("k")).getMessage());
+            assertEquals("key 'k' in vault 'test-vault' has no version 9",
+                    assertThrows(KeyVaultException.class, () -> vault.setEnabled("k", 9, false)).getMessage());
+            assertEquals("key 'nope' does not exist in vault 'test-vault'",
+                    assertThrows(KeyVaultException.class, () -> vault.show("nope")).getMessage());
+            assertEquals("grant at least one permission: get, wrapKey or unwrapKey",
+                    assertThrows(IllegalArgumentException.class, () -> vault.grant("k", "x", Set.of())).getMessage());
+            assertEquals("the wrapped key belongs to vault 'elsewhere', not 'test-vault'", assertThrows(
+                    KeyVaultException.class, () -> vault.unwrap("id", new WrappedKey(WrapAlgorithm.AES_KWP,
+                            "elsewhere", "k", 1, underV1.wrapped()), arena)).getMessage());
+
+            vault.delete("k");
+            assertEquals("key 'k' already exists in vault 'test-vault' (soft-deleted: recover or purge it first)",
+                    assertThrows(KeyVaultException.class, () -> vault.createKey("k", KeyType.AES_256, null))
+                            .getMessage());
+            vault.purge("k");
+            assertEquals(List.of(), vault.list());
+            assertEquals(KeyVaultException.Reason.NOT_FOUND, reason(() -> vault.unwrap("id", underV2, arena)));
+            vault.createKey("k", KeyType.AES_256, null); // the name is free again; the old key is gone for good
+            vault.grant("k", "id", Permission.all());
+            assertEquals(KeyVaultException.Reason.UNWRAP_FAILED, reason(() -> vault.unwrap("id", underV1, arena)));
+        }
+    }
+
+    @Test
+    void describeNeedsGet() {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            vault.createKey("k", KeyType.AES_256, null);
+            vault.grant("k", "reader", Set.of(Permission.GET));
+            assertEquals(KeyType.AES_256, vault.describe("reader", "k").type());
+            assertEquals("identity 'stranger' may not get with key 'k' in vault 'test-vault'",
+                    assertThrows(KeyVaultException.class, () -> vault.describe("stranger", "k")).getMessage());
+        }
+    }
+
+    @Test
+    void catalogEditedOnDiskIsDetected() throws Exception {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            vault.createKey("k", KeyType.AES_256, null);
+        }
+        Path db = tmp.resolve("vault").resolve(LocalKeyVault.CATALOG);
+        byte[] bytes = Files.readAllBytes(db);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(db, bytes);
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            KeyVaultException e = assertThrows(KeyVaultException.class, vault::list);
+            assertEquals(db + " fails its integrity check: it was altered or damaged outside the vault", e.getMessage());
+        }
+    }
+
+    @Test
+    void twoOpenersOfOneVaultLoseNoUpdate() throws Exception {
+        try (LocalKeyVault a = TestVaults.local(tmp, clock); LocalKeyVault b = TestVaults.local(tmp, clock)) {
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<?>> done = new ArrayList<>();
+                for (int i = 0; i < 24; i++) {
+                    LocalKeyVault v = i % 2 == 0 ? a : b;
+                    String name = "key-" + i;
+                    done.add(pool.submit(() -> v.createKey(name, KeyType.AES_256, null)));
+                }
+                for (Future<?> f : done) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertEquals(24, a.list().size());
+            assertEquals(24, b.list().size());
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package io.sectorcrypt.keys;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Against a real PKCS#11 token: SoftHSM2 in CI, set up by ci/setup-softhsm.sh, which prints
+ * the environment this test reads. Without it every test is skipped, saying so; under CI=true
+ * the missing token is a failure.
+ */
+class Pkcs11KeyVaultTest {
+    @TempDir
+    Path tmp;
+    final MutableClock clock = MutableClock.atTestEpoch();
+    String vaultId;
+    Pkcs11KeyVault vault;
+
+    private Optional<Pkcs11KeyVault.Config> config() {
+        return Pkcs11KeyVault.Config.fromEnvironment(vaultId);
+    }
+
+    private Pkcs11KeyVault open() {
+        byte[] auditKey = new byte[32];
+        TestVaults.policy().randomBytes(auditKey);
+        return Pkcs11KeyVault.open(config().orElseThrow(), TestVaults.policy(), clock,
+                AuditLog.open(tmp.resolve("audit.log"), auditKey, TestVaults.policy(), clock), "admin");
+    }
+
+    @BeforeEach
+    void setUp() {
+        byte[] suffix = new byte[6];
+        TestVaults.policy().randomBytes(suffix);
+        vaultId = "hsm-test-" + HexFormat.of().formatHex(suffix);
+        // In CI the token must be there: a silent skip would hide a broken set-up.
+        if ("true".equals(System.getenv("CI"))) {
+            assertTrue(config().isPresent(), "CI=true but no PKCS#11 token is configured: ci/test must run"
+                    + " eval \"$(bash ci/setup-softhsm.sh)\" before Maven");
+        }
+        assumeTrue(config().isPresent(), "no PKCS#11 token configured: set " + Pkcs11KeyVault.ENV_MODULE + ", "
+                + Pkcs11KeyVault.ENV_TOKEN + " and " + Pkcs11KeyVault.ENV_PIN + " (eval \"$(bash ci/setup-softhsm.sh)\")");
+        vault = open();
+    }
+
+    @AfterEach
+    void purgeWhatThisTestMade() {
+        if (vault != null) {
+            for (KeyInfo k : vault.list()) {
+                if (!k.isDeleted()) {
+                    vault.delete(k.name());
+                }
+                vault.purge(k.name());
+            }
+            vault.destroyCatalog();
+            vault.close();
+        }
+    }
+
+    private static MemorySegment dek(Arena arena) {
+        MemorySegment s = arena.allocate(64);
+        for (int i = 0; i < 64; i++) {
+            s.set(ValueLayout.JAVA_BYTE, i, (byte) (3 * i + 1));
+        }
+        return s;
+    }
+
+    @Test
+    void rsaWrapsInsideTheTokenAndRecordsTheOaepHash() {
+        vault.createKey("cust", KeyType.RSA_2048, null);
+        vault.grant("cust", "set", Permission.all());
+        try (Arena arena = Arena.ofConfined()) {
+            WrappedKey w = vault.wrap("set", "cust", 1, dek(arena));
+            WrapAlgorithm expected = vault.wrapAlgorithm(KeyType.RSA_2048);
+            assertEquals(expected, w.algorithm());
+            assertTrue(expected == WrapAlgorithm.RSA_OAEP || expected == WrapAlgorithm.RSA_OAEP_256);
+            assertEquals(256, w.wrapped().length);
+            MemorySegment back = vault.unwrap("set", WrappedKey.decode(w.encode()), arena);
+            assertArrayEquals(dek(arena).toArray(ValueLayout.JAVA_BYTE), back.toArray(ValueLayout.JAVA_BYTE));
+            byte[] damaged = w.wrapped();
+            damaged[7] ^= 1;
+            KeyVaultException e = assertThrows(KeyVaultException.class, () -> vault.unwrap("set", new WrappedKey(
+                    w.algorithm(), vaultId, "cust", 1, damaged), arena));
+            assertEquals(KeyVaultException.Reason.UNWRAP_FAILED, e.reason());
+        }
+        assertEquals(Map.of("sensitive", true, "extractable", false), vault.privateKeyFlags("cust", 1),
+                "the private key cannot leave the token");
+    }
+
+    @Test
+    void aesKeysWrapWithKwpInsideTheToken() {
+        vault.createKey("plat", KeyType.AES_256, null);
+        vault.grant("plat", "engine", Permission.all());
+        try (Arena arena = Arena.ofConfined()) {
+            WrappedKey w = vault.wrap("engine", "plat", 1, dek(arena));
+            assertEquals(WrapAlgorithm.AES_KWP, w.algorithm());
+            assertEquals(72, w.wrapped().length, "RFC 5649: 64 bytes plus the 8-byte integrity block");
+            assertArrayEquals(dek(arena).toArray(ValueLayout.JAVA_BYTE),
+                    vault.unwrap("engine", w, arena).toArray(ValueLayout.JAVA_BYTE));
+            vault.setEnabled("plat", 1, false);
+            assertEquals("key 'plat' version 1 in vault '" + vaultId + "' is disabled",
+                    assertThrows(KeyVaultException.class, () -> vault.unwrap("engine", w, arena)).getMessage());
+        }
+        assertEquals(Map.of("sensitive", true, "extractable", false), vault.privateKeyFlags("plat", 1));
+    }
+
+    @Test
+    void catalogPersistsInTheTokenAndPurgeDestroysTheObjects() {
+        vault.createKey("plat", KeyType.AES_256, clock.instant().plus(Duration.ofDays(9)));
+        vault.newVersion("plat");
+        vault.grant("plat", "engine", Permission.all());
+        byte[] v1 = vault.objectId("plat", 1);
+        vault.close();
+        vault = open();
+        KeyInfo info = vault.show("plat");
+        assertEquals(2, info.versions().size());
+        assertEquals(clock.instant().plus(Duration.ofDays(9)), info.versions().get(0).expires());
+        assertEquals(1, vault.objectCount(v1));
+        vault.delete("plat");
+        vault.purge("plat");
+        assertEquals(0, vault.objectCount(v1));
+        assertEquals(List.of(), vault.list());
+    }
+
+    @Test
+    void keyManagerRunsDoubleEncryptionOnTheToken() {
+        vault.createKey("cust", KeyType.RSA_2048, null);
+        vault.grant("cust", "set", Permission.all());
+        vault.createKey("plat", KeyType.AES_256, null);
+        vault.grant("plat", "engine", Permission.all());
+        try (KeyManager m = KeyManager.builder().vault(vault).store(new DirectoryDiskKeyStore(tmp.resolve("disks")))
+                .clock(clock).policy(TestVaults.policy()).platformKey(vaultId, "plat", "engine").build()) {
+            m.putSet(DiskEncryptionSet.doubleEncryption("set", vaultId, "cust", "set"));
+            m.createDisk("d", "set");
+            AttachedDisk disk = m.attach("d");
+            byte[] sealed = KeyManagerTest.seal(disk.key(DiskKeys.Role.CUSTOMER));
+            vault.newVersion("cust");
+            m.maintain();
+            vault.setEnabled("cust", 1, false);
+            clock.advance(KeyManager.DEFAULT_CACHE_TTL);
+            assertArrayEquals(sealed, KeyManagerTest.seal(disk.key(DiskKeys.Role.CUSTOMER)),
+                    "re-wrapped under version 2 in the token, so disabling version 1 does not stop the disk");
+            vault.revoke("cust", "set");
+            clock.advance(KeyManager.DEFAULT_CACHE_TTL);
+            assertThrows(KeyUnavailableException.class, () -> disk.key(DiskKeys.Role.CUSTOMER));
+        }
+        assertTrue(vault.auditLog().verify().intact());
+    }
+}
