@@ -44,6 +44,8 @@ class ManyProducersTest {
     private static final int SECTOR = 512;
     private static final long SECTORS_PER_PRODUCER = 6144; // 3 MiB each
     private static final Duration WAIT = Duration.ofSeconds(Fixtures.WAIT_SECONDS);
+    /** Rounds per queue, each with its own cut of the disk: more interleavings, still under a second or two. */
+    private static final int ROUNDS = 3;
 
     static Stream<Arguments> queues() {
         int cores = Runtime.getRuntime().availableProcessors();
@@ -61,7 +63,13 @@ class ManyProducersTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("queues")
     void everySectorExactlyOnceAndTheSameAsOneThread(String label, SectorQueue.Builder builder) throws Exception {
-        try (Arena arena = Arena.ofShared(); XtsKey key = newKey(42)) {
+        for (int round = 0; round < ROUNDS; round++) {
+            runRound(label, builder, round);
+        }
+    }
+
+    private void runRound(String label, SectorQueue.Builder builder, int round) throws Exception {
+        try (Arena arena = Arena.ofShared(); XtsKey key = newKey(42 + round)) {
             SectorCipher cipher = SectorCipher.of(key);
             long totalSectors = PRODUCERS * SECTORS_PER_PRODUCER;
             long diskFirstSector = 1L << 40;
@@ -71,7 +79,7 @@ class ManyProducersTest {
             MemorySegment inPlace = arena.allocate(plain.byteSize(), 64).copyFrom(plain);
             MemorySegment outOfPlace = arena.allocate(plain.byteSize(), 64);
 
-            SplittableRandom rnd = new SplittableRandom(label.hashCode());
+            SplittableRandom rnd = new SplittableRandom(label.hashCode() * 31L + round);
             List<Workload> workloads = new ArrayList<>();
             int submissions = 0;
             for (int p = 0; p < PRODUCERS; p++) {
