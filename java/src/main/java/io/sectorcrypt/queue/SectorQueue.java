@@ -60,7 +60,9 @@ import org.jctools.queues.atomic.MpmcAtomicArrayQueue;
  * saying what was wrong), its key was closed, its memory freed, or it was cancelled by
  * {@link #shutdownNow()}. A failure fails the request, never a worker. A failed striped
  * request may have written some sectors of dst (each sector is written whole or not at all);
- * a cancelled one has written none.
+ * a cancelled one has written none. Callbacks, and a future's dependent stages other than the
+ * {@code *Async} ones, run on the thread that completed the request, usually a worker: keep
+ * them short.
  *
  * <h2>Shutdown</h2>
  * {@link #shutdown()} refuses new requests and lets accepted ones finish; {@link #shutdownNow()}
