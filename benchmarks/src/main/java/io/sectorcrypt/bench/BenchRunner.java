@@ -99,7 +99,8 @@ public final class BenchRunner {
         return 4096 * median(options(iteration, CeilingBenchmark.class.getName() + ".aesRounds$").param("bytes", "4096"));
     }
 
-    private static ChainedOptionsBuilder options(TimeValue iteration, String include) {
+    /** Shared with {@link QueueBenchRunner}: one fork, the same iteration counts. */
+    static ChainedOptionsBuilder options(TimeValue iteration, String include) {
         return new OptionsBuilder()
                 .include(include)
                 .forks(1)
@@ -111,7 +112,7 @@ public final class BenchRunner {
     }
 
     /** The median of the measured iterations: robust to one noisy iteration on a shared machine. */
-    private static double median(ChainedOptionsBuilder options) throws RunnerException {
+    static double median(ChainedOptionsBuilder options) throws RunnerException {
         Collection<RunResult> results = new Runner(options.build()).run();
         if (results.size() != 1) {
             throw new IllegalStateException("expected one JMH result, got " + results.size());

@@ -4,6 +4,7 @@ import io.sectorcrypt.bench.BenchRunner;
 import io.sectorcrypt.bench.BenchRunner.Row;
 import io.sectorcrypt.bench.BenchRunner.Shape;
 import io.sectorcrypt.bench.OpenSslXts;
+import io.sectorcrypt.bench.QueueBenchRunner;
 import io.sectorcrypt.xts.Engine;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -20,7 +21,8 @@ import picocli.CommandLine.Spec;
     "Measure every engine, OpenSSL (EVP_aes_*_xts, IV reset per sector) and the hardware ceiling (AES rounds alone"
         + " on VAES zmm) in one run: JMH, one forked JVM per row, median of 5 iterations, single thread, data in"
         + " L1/L2 (one buffer reused). About --seconds in all.",
-    "Columns: GB/s (1e9 bytes/s), x ceiling, x OpenSSL (same sector size and direction)."})
+    "Columns: GB/s (1e9 bytes/s), x ceiling, x OpenSSL (same sector size and direction).",
+    "With --threads N: the sector queue instead, on one engine (see --threads)."})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -44,8 +46,19 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per row instead of the table.")
     boolean json;
 
+    @Option(names = "--threads", split = ",", paramLabel = "N",
+            description = {"Measure the sector queue with N threads instead of the engines: throughput of 4 KiB"
+                    + " and 1 MiB requests called directly from N threads, through a queue of N workers fed by one"
+                    + " producer, and inline on N submitting threads (JMH); throughput per CPU-second of every"
+                    + " producer and worker; and 4 KiB latency (p50/p99/p99.9) through the queue at 50 % and 90 %"
+                    + " of its peak, open loop. N: 1 .. 1024, or a list such as 1,2."})
+    List<Integer> threads;
+
     @Override
     public Integer call() throws Exception {
+        if (threads != null) {
+            return queue();
+        }
         List<Engine> chosen = chosenEngines();
         List<Shape> shapes = shapes();
         if (seconds <= 0) {
@@ -87,6 +100,100 @@ final class BenchCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** {@code --threads}: the sector queue's rows. */
+    private int queue() throws Exception {
+        for (int n : threads) {
+            if (n < 1 || n > 1024) {
+                throw new CliException("--threads " + n + " is outside 1 .. 1024");
+            }
+        }
+        if (sectorSizes != null || batches != null) {
+            throw new CliException("--threads measures 4 KiB and 1 MiB requests of 4096-byte sectors; leave out"
+                    + " --sector-size and --batch");
+        }
+        if (seconds <= 0) {
+            throw new CliException("--seconds must be positive, not " + seconds);
+        }
+        List<Engine> chosen = chosenEngines();
+        Engine engine = engines == null ? Engine.selected() : chosen.get(0);
+        if (chosen.size() > 1 && engines != null) {
+            throw new CliException("--threads measures one engine; name one with --engine, not " + engines);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        boolean terminal = Terminal.isStderrTerminal();
+        List<QueueBenchRunner.Row> rows = QueueBenchRunner.run(
+                new QueueBenchRunner.Plan(engine, List.copyOf(threads), seconds), step -> {
+                    if (terminal) {
+                        err.print("\r\033[Kbench: " + step);
+                        err.flush();
+                    }
+                });
+        if (terminal) {
+            err.print("\r\033[K");
+            err.flush();
+        }
+        if (json) {
+            rows.forEach(r -> out.println(queueJson(r)));
+        } else {
+            printQueueTable(out, engine, rows);
+        }
+        out.flush();
+        return 0;
+    }
+
+    static String queueJson(QueueBenchRunner.Row r) {
+        return String.format(Locale.ROOT, "{\"engine\":\"%s\",\"op\":\"%s\",\"sectorSize\":%d,\"batch\":%d,"
+                + "\"threads\":%d,\"producers\":%d,\"bytesPerSec\":%.4g,\"requestsPerSec\":%.4g,\"cpuCores\":%.3f,"
+                + "\"load\":%.2f,\"p50Nanos\":%d,\"p99Nanos\":%d,\"p999Nanos\":%d}", r.engine(), r.op(), r.sectorSize(),
+                r.batch(), r.threads(), r.producers(), r.bytesPerSec(), r.requestsPerSec(), r.cpuCores(), r.load(),
+                r.p50Nanos(), r.p99Nanos(), r.p999Nanos());
+    }
+
+    private static void printQueueTable(PrintWriter out, Engine engine, List<QueueBenchRunner.Row> rows) {
+        out.println("sectorcrypt bench --threads: " + engine.id() + ", " + Runtime.getRuntime().availableProcessors()
+                + " cores, " + System.getProperty("java.vm.name") + " " + Runtime.version());
+        out.println("Throughput (JMH, median of 5 iterations); x direct = against direct calls on as many threads:");
+        out.printf("%-8s %7s %8s %10s %8s %9s%n", "path", "threads", "request", "req/s", "GB/s", "x direct");
+        for (QueueBenchRunner.Row r : rows) {
+            if (r.op().equals("direct") || r.op().equals("queue") || r.op().equals("inline")) {
+                double direct = find(rows, "direct", r.threads(), r.requestBytes());
+                out.printf(Locale.ROOT, "%-8s %7d %8s %10.0f %8.2f %9s%n", r.op(), r.threads(), size(r.requestBytes()),
+                        r.requestsPerSec(), r.bytesPerSec() / 1e9, ratio(r.bytesPerSec(), direct));
+            }
+        }
+        out.println("Per CPU-second of every producer and worker (closed loop, 4 KiB):");
+        out.printf("%-11s %7s %9s %8s %7s %11s %9s%n", "path", "threads", "producers", "GB/s", "cores", "GB/s/core",
+                "x direct");
+        for (QueueBenchRunner.Row r : rows) {
+            if (r.op().endsWith("-cpu")) {
+                QueueBenchRunner.Row direct = rows.stream().filter(d -> d.op().equals("direct-cpu")
+                        && d.threads() == r.threads()).findFirst().orElseThrow();
+                out.printf(Locale.ROOT, "%-11s %7d %9d %8.2f %7.2f %11.2f %9s%n", r.op(), r.threads(), r.producers(),
+                        r.bytesPerSec() / 1e9, r.cpuCores(), r.bytesPerSec() / r.cpuCores() / 1e9,
+                        ratio(r.bytesPerSec() / r.cpuCores(), direct.bytesPerSec() / direct.cpuCores()));
+            }
+        }
+        out.println("Latency of 4 KiB requests through the queue (open loop, from the scheduled send; 1 producer):");
+        out.printf("%-8s %5s %10s %10s %10s %10s%n", "workers", "load", "req/s", "p50 us", "p99 us", "p99.9 us");
+        for (QueueBenchRunner.Row r : rows) {
+            if (r.op().equals("queue-latency")) {
+                out.printf(Locale.ROOT, "%-8d %4.0f%% %10.0f %10.1f %10.1f %10.1f%n", r.threads(), r.load() * 100,
+                        r.requestsPerSec(), r.p50Nanos() / 1e3, r.p99Nanos() / 1e3, r.p999Nanos() / 1e3);
+            }
+        }
+    }
+
+    private static double find(List<QueueBenchRunner.Row> rows, String op, int threads, int requestBytes) {
+        return rows.stream().filter(r -> r.op().equals(op) && r.threads() == threads
+                && r.requestBytes() == requestBytes).mapToDouble(QueueBenchRunner.Row::bytesPerSec).findFirst()
+                .orElse(Double.NaN);
+    }
+
+    private static String size(int bytes) {
+        return bytes >= 1 << 20 ? (bytes >> 20) + " MiB" : (bytes >> 10) + " KiB";
     }
 
     private static String ratio(double value, double reference) {
