@@ -12,6 +12,8 @@ final class Checks {
     static final int MAX_UNIT_BYTES = 1 << 24;
     static final int MIN_UNIT_BYTES = 16;
     static final int TWEAK_BYTES = 16;
+    static final String PARTIAL_OVERLAP = "src and dst overlap without being the same memory; pass the same region"
+            + " for in-place operation, or regions that do not overlap";
 
     private Checks() {
     }
@@ -70,8 +72,7 @@ final class Checks {
         }
         // Same length, so the overlap covers all of src only if dst starts where src does.
         if (src != dst && src.asOverlappingSlice(dst).filter(overlap -> overlap.byteSize() != src.byteSize()).isPresent()) {
-            throw new IllegalArgumentException("src and dst overlap without being the same memory; pass the same"
-                    + " region for in-place operation, or regions that do not overlap");
+            throw new IllegalArgumentException(PARTIAL_OVERLAP);
         }
     }
 

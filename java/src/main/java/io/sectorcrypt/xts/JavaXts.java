@@ -41,9 +41,29 @@ final class JavaXts implements XtsImpl {
     private JavaXts() {
     }
 
+    /*
+     * Memory is passed as a pair: a byte[] with an index into it, or (array null) a segment
+     * with an offset into it. Heap segments over byte[] become the array form, so arrays are
+     * always read and written in place.
+     */
+
     @Override
     public void crypt(boolean encrypt, XtsKey key, MemorySegment src, MemorySegment dst,
                       long firstUnit, int unitSize, long count) {
+        byte[] srcArray = byteArray(src);
+        byte[] dstArray = byteArray(dst);
+        units(encrypt, key, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
+                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, firstUnit, unitSize, count);
+    }
+
+    @Override
+    public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
+                            long firstUnit, int unitSize, long count) {
+        units(encrypt, key, src, null, srcOff, dst, null, dstOff, firstUnit, unitSize, count);
+    }
+
+    private static void units(boolean encrypt, XtsKey key, byte[] srcArray, MemorySegment src, long srcBase,
+                              byte[] dstArray, MemorySegment dst, long dstBase, long firstUnit, int unitSize, long count) {
         Schedules pool = key.javaSchedules();
         Schedule s = pool.take(key);
         try {
@@ -60,7 +80,7 @@ final class JavaXts implements XtsImpl {
                     long offset = (done + u) * unitSize;
                     long tLo = (long) LONG.get(s.encryptedTweaks, u * 16);
                     long tHi = (long) LONG.get(s.encryptedTweaks, u * 16 + 8);
-                    unit(s, encrypt, tLo, tHi, src, offset, dst, offset, unitSize);
+                    unit(s, encrypt, tLo, tHi, srcArray, src, srcBase + offset, dstArray, dst, dstBase + offset, unitSize);
                 }
                 done += n;
             }
@@ -78,7 +98,10 @@ final class JavaXts implements XtsImpl {
             s.ecb(s.tweakCipher, s.unitTweaks, s.encryptedTweaks, 16);
             long tLo = (long) LONG.get(s.encryptedTweaks, 0);
             long tHi = (long) LONG.get(s.encryptedTweaks, 8);
-            unit(s, encrypt, tLo, tHi, src, 0, dst, 0, (int) src.byteSize());
+            byte[] srcArray = byteArray(src);
+            byte[] dstArray = byteArray(dst);
+            unit(s, encrypt, tLo, tHi, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
+                    dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, (int) src.byteSize());
         } finally {
             pool.give(s);
         }
@@ -91,16 +114,14 @@ final class JavaXts implements XtsImpl {
      * the one shape C2 vectorises (same index, no offsets), so they cost little next to the
      * copies, which are bulk copies, and the ECB call, which runs at AES-NI/VAES speed.
      */
-    private static void unit(Schedule s, boolean encrypt, long tLo, long tHi, MemorySegment src, long srcOff,
-                             MemorySegment dst, long dstOff, int len) {
+    private static void unit(Schedule s, boolean encrypt, long tLo, long tHi, byte[] srcArray, MemorySegment src,
+                             long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, int len) {
         Cipher data = encrypt ? s.encryptCipher : s.decryptCipher;
         int tail = len & 15;
         int bulk = (len & ~15) - (tail != 0 ? 16 : 0);
         byte[] work = s.work;
         byte[] out = s.out;
         byte[] tweaks = s.tweaks;
-        byte[] srcArray = byteArray(src);
-        byte[] dstArray = byteArray(dst);
         long[] next = s.nextTweak;
         next[0] = tLo;
         next[1] = tHi;
@@ -108,7 +129,7 @@ final class JavaXts implements XtsImpl {
             int n = Math.min(CHUNK, bulk - pos);
             fillTweaks(tweaks, n, next);
             if (srcArray != null) {
-                System.arraycopy(srcArray, (int) (src.address() + srcOff + pos), work, 0, n);
+                System.arraycopy(srcArray, (int) (srcOff + pos), work, 0, n);
             } else {
                 MemorySegment.copy(src, srcOff + pos, s.workSegment, 0, n);
             }
@@ -116,14 +137,14 @@ final class JavaXts implements XtsImpl {
             s.ecb(data, work, out, n);
             xorInPlace(out, tweaks, n);
             if (dstArray != null) {
-                System.arraycopy(out, 0, dstArray, (int) (dst.address() + dstOff + pos), n);
+                System.arraycopy(out, 0, dstArray, (int) (dstOff + pos), n);
             } else {
                 MemorySegment.copy(s.outSegment, 0, dst, dstOff + pos, n);
             }
             pos += n;
         }
         if (tail != 0) {
-            steal(s, data, encrypt, next[0], next[1], src, srcOff + bulk, dst, dstOff + bulk, tail);
+            steal(s, data, encrypt, next[0], next[1], srcArray, src, srcOff + bulk, dstArray, dst, dstOff + bulk, tail);
         }
     }
 
@@ -168,13 +189,18 @@ final class JavaXts implements XtsImpl {
      * Encryption uses T_{m-1} then T_m; decryption undoes them in the reverse order. Both
      * inputs are read before anything is written, so in place works.
      */
-    private static void steal(Schedule s, Cipher data, boolean encrypt, long tLo, long tHi, MemorySegment src,
-                              long srcOff, MemorySegment dst, long dstOff, int tail) {
+    private static void steal(Schedule s, Cipher data, boolean encrypt, long tLo, long tHi, byte[] srcArray,
+                              MemorySegment src, long srcOff, byte[] dstArray, MemorySegment dst, long dstOff,
+                              int tail) {
         long carry = tHi >> 63;
         long nHi = (tHi << 1) | (tLo >>> 63);
         long nLo = (tLo << 1) ^ (carry & 0x87);
         byte[] block = s.work;
-        MemorySegment.copy(src, srcOff, s.workSegment, 0, 16 + tail);
+        if (srcArray != null) {
+            System.arraycopy(srcArray, (int) srcOff, block, 0, 16 + tail);
+        } else {
+            MemorySegment.copy(src, srcOff, s.workSegment, 0, 16 + tail);
+        }
         xtsBlock(s, data, block, 0, encrypt ? tLo : nLo, encrypt ? tHi : nHi);
         // block[0..16) = CC (encrypt) or PP (decrypt); block[16..16+tail) = the partial input.
         for (int i = 0; i < tail; i++) {
@@ -183,7 +209,11 @@ final class JavaXts implements XtsImpl {
             block[i] = b;
         }
         xtsBlock(s, data, block, 0, encrypt ? nLo : tLo, encrypt ? nHi : tHi);
-        MemorySegment.copy(s.workSegment, 0, dst, dstOff, 16 + tail);
+        if (dstArray != null) {
+            System.arraycopy(block, 0, dstArray, (int) dstOff, 16 + tail);
+        } else {
+            MemorySegment.copy(s.workSegment, 0, dst, dstOff, 16 + tail);
+        }
         Arrays.fill(block, 0, 32, (byte) 0);
     }
 

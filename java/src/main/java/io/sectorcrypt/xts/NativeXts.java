@@ -115,6 +115,15 @@ final class NativeXts implements XtsImpl {
         }
     }
 
+    /** Heap segments over the arrays: critical downcalls take them in place, and C2 removes the wrappers. */
+    @Override
+    public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
+                            long firstUnit, int unitSize, long count) {
+        long length = count * unitSize;
+        crypt(encrypt, key, MemorySegment.ofArray(src).asSlice(srcOff, length),
+                MemorySegment.ofArray(dst).asSlice(dstOff, length), firstUnit, unitSize, count);
+    }
+
     @Override
     public void cryptUnit(boolean encrypt, XtsKey key, MemorySegment tweak, MemorySegment src, MemorySegment dst) {
         MemorySegment expanded = key.nativeSchedule();

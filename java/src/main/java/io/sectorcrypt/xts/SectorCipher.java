@@ -151,8 +151,21 @@ public final class SectorCipher {
                         long firstSector, int sectorSize) {
         Checks.arrayRange("src", src, srcOffset, length);
         Checks.arrayRange("dst", dst, dstOffset, length);
-        sectors(encrypt, MemorySegment.ofArray(src).asSlice(srcOffset, length),
-                MemorySegment.ofArray(dst).asSlice(dstOffset, length), firstSector, sectorSize);
+        Checks.sectorSize(sectorSize);
+        if (src == dst && srcOffset != dstOffset && Math.abs(srcOffset - dstOffset) < length) {
+            throw new IllegalArgumentException(Checks.PARTIAL_OVERLAP);
+        }
+        long count = Checks.wholeSectors("src", length, sectorSize);
+        Checks.sectorRange(firstSector, count);
+        if (count == 0) {
+            return;
+        }
+        int token = key.enter();
+        try {
+            impl.cryptArrays(encrypt, key, src, srcOffset, dst, dstOffset, firstSector, sectorSize, count);
+        } finally {
+            key.exit(token);
+        }
     }
 
     private void unit(boolean encrypt, MemorySegment tweak, MemorySegment src, MemorySegment dst) {

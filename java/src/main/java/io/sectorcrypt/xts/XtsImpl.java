@@ -12,6 +12,14 @@ sealed interface XtsImpl permits NativeXts, JavaXts {
     void crypt(boolean encrypt, XtsKey key, MemorySegment src, MemorySegment dst,
                long firstUnit, int unitSize, long count);
 
+    /**
+     * As {@link #crypt}, on heap arrays: {@code count * unitSize} bytes from {@code src[srcOff..]}
+     * to {@code dst[dstOff..]}. A separate entry so the Java engine never wraps arrays in
+     * segments, which escape into its (large, not inlined) body and cost an allocation per call.
+     */
+    void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
+                     long firstUnit, int unitSize, long count);
+
     /** One unit of {@code src.byteSize()} bytes with the caller's 16-byte tweak. */
     void cryptUnit(boolean encrypt, XtsKey key, MemorySegment tweak, MemorySegment src, MemorySegment dst);
 }
