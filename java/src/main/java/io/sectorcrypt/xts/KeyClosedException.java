@@ -1,6 +1,6 @@
 package io.sectorcrypt.xts;
 
-/** Thrown when a closed {@link XtsKey} is used: its key material has been zeroed and freed. */
+/** Thrown when a closed {@link XtsKey} is used: its key material has been zeroed. */
 public final class KeyClosedException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
