@@ -52,10 +52,11 @@ TARGET_VAES512 __attribute__((noinline)) static void ecb_vaes512(const sc_xts_ke
 
 int sc_bench_ceiling_ecb(const sc_xts_key *key, const uint8_t *in, uint8_t *out, size_t len)
 {
-    if (!key || !in || !out)
+    int rc = sc_check_key(key);
+    if (rc)
+        return rc;
+    if (!in || !out)
         return SC_E_NULL;
-    if (key->check != SC_KEY_CHECK || (key->rounds != 10 && key->rounds != 14))
-        return SC_E_KEY_NOT_EXPANDED;
     if (!(sc_cpu_tiers() & (1u << SC_TIER_VAES512)))
         return SC_E_TIER;
     if (len % 64 != 0)

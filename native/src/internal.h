@@ -23,6 +23,9 @@ extern const sc_tier_ops sc_ops_vaes512;
 void sc_aes_expand_enc(uint8_t rk[15][16], const uint8_t *key, int key_bytes);
 void sc_aes_enc_to_dec(uint8_t dec[15][16], const uint8_t enc[15][16], int rounds);
 
+/* SC_OK for an expanded key; SC_E_NULL or SC_E_KEY_NOT_EXPANDED otherwise (xts.c). */
+int sc_check_key(const sc_xts_key *key);
+
 /* Zeroing the compiler may not remove. */
 void sc_secure_zero(void *p, size_t n);
 

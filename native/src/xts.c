@@ -14,7 +14,7 @@ static const sc_tier_ops *ops_for(int tier)
     }
 }
 
-static int check_key(const sc_xts_key *key)
+int sc_check_key(const sc_xts_key *key)
 {
     if (!key)
         return SC_E_NULL;
@@ -39,18 +39,28 @@ static int overlaps(const sc_xts_key *key, const uint8_t *in, const uint8_t *out
     return in != out && ranges_overlap(in, total, out, total);
 }
 
+/* What every data call checks first: an expanded key, a tier this CPU runs, and a data
+ * unit of 1 to 2^20 blocks (SP 800-38E). */
+static int check_call(const sc_xts_key *key, int tier, size_t unit_len, const sc_tier_ops **ops)
+{
+    int rc = sc_check_key(key);
+    if (rc)
+        return rc;
+    *ops = ops_for(tier);
+    if (!*ops)
+        return SC_E_TIER;
+    if (unit_len < 16 || unit_len > SC_MAX_UNIT_BYTES)
+        return SC_E_LENGTH;
+    return SC_OK;
+}
+
 static int crypt_units(int encrypt, const sc_xts_key *key, int tier, const uint8_t *in,
                        uint8_t *out, size_t unit_len, size_t count, uint64_t first_unit)
 {
-    int rc = check_key(key);
+    const sc_tier_ops *ops;
+    int rc = check_call(key, tier, unit_len, &ops);
     if (rc)
         return rc;
-    const sc_tier_ops *ops = ops_for(tier);
-    if (!ops)
-        return SC_E_TIER;
-    /* SP 800-38E: a data unit holds at least one full block and at most 2^20 blocks. */
-    if (unit_len < 16 || unit_len > SC_MAX_UNIT_BYTES)
-        return SC_E_LENGTH;
     if (count == 0)
         return SC_OK;
     if (!in || !out)
@@ -69,14 +79,10 @@ static int crypt_units(int encrypt, const sc_xts_key *key, int tier, const uint8
 static int crypt_unit(int encrypt, const sc_xts_key *key, int tier, const uint8_t tweak[16],
                       const uint8_t *in, uint8_t *out, size_t len)
 {
-    int rc = check_key(key);
+    const sc_tier_ops *ops;
+    int rc = check_call(key, tier, len, &ops);
     if (rc)
         return rc;
-    const sc_tier_ops *ops = ops_for(tier);
-    if (!ops)
-        return SC_E_TIER;
-    if (len < 16 || len > SC_MAX_UNIT_BYTES)
-        return SC_E_LENGTH;
     if (!tweak || !in || !out)
         return SC_E_NULL;
     if ((uintptr_t)in > UINTPTR_MAX - len || (uintptr_t)out > UINTPTR_MAX - len)

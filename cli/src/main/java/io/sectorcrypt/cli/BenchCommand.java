@@ -65,19 +65,10 @@ final class BenchCommand implements Callable<Integer> {
             throw new CliException("--seconds must be positive, not " + seconds);
         }
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        boolean terminal = Terminal.isStderrTerminal();
         BenchRunner.Plan plan = new BenchRunner.Plan(chosen, shapes, true, true, seconds);
-        List<Row> rows = BenchRunner.run(plan, step -> {
-            if (terminal) {
-                err.print("\r\033[Kbench: " + step);
-                err.flush();
-            }
-        });
-        if (terminal) {
-            err.print("\r\033[K");
-            err.flush();
-        }
+        Progress progress = new Progress(spec.commandLine().getErr());
+        List<Row> rows = BenchRunner.run(plan, progress);
+        progress.clear();
         double ceiling = rows.stream().filter(r -> r.engine().equals("ceiling")).mapToDouble(Row::bytesPerSec)
                 .findFirst().orElse(Double.NaN);
         if (json) {
@@ -122,19 +113,10 @@ final class BenchCommand implements Callable<Integer> {
             throw new CliException("--threads measures one engine; name one with --engine, not " + engines);
         }
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        boolean terminal = Terminal.isStderrTerminal();
+        Progress progress = new Progress(spec.commandLine().getErr());
         List<QueueBenchRunner.Row> rows = QueueBenchRunner.run(
-                new QueueBenchRunner.Plan(engine, List.copyOf(threads), seconds), step -> {
-                    if (terminal) {
-                        err.print("\r\033[Kbench: " + step);
-                        err.flush();
-                    }
-                });
-        if (terminal) {
-            err.print("\r\033[K");
-            err.flush();
-        }
+                new QueueBenchRunner.Plan(engine, List.copyOf(threads), seconds), progress);
+        progress.clear();
         if (json) {
             rows.forEach(r -> out.println(queueJson(r)));
         } else {
@@ -235,5 +217,30 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return shapes;
+    }
+
+    /** The row being measured, on one self-erasing line, when stderr is a terminal. */
+    private static final class Progress implements java.util.function.Consumer<String> {
+        private final PrintWriter err;
+        private final boolean terminal = Terminal.isStderrTerminal();
+
+        Progress(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public void accept(String step) {
+            if (terminal) {
+                err.print("\r\033[Kbench: " + step);
+                err.flush();
+            }
+        }
+
+        void clear() {
+            if (terminal) {
+                err.print("\r\033[K");
+                err.flush();
+            }
+        }
     }
 }
