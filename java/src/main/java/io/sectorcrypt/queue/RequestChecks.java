@@ -1,5 +1,6 @@
 package io.sectorcrypt.queue;
 
+import io.sectorcrypt.xts.XtsLimits;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -9,10 +10,6 @@ import java.lang.foreign.MemorySegment;
  * the cipher checks its own rules again on every call.
  */
 final class RequestChecks {
-    /** SP 800-38E: an XTS data unit is at most 2^20 AES blocks; and at least one block. */
-    static final int MIN_SECTOR_BYTES = 16;
-    static final int MAX_SECTOR_BYTES = 1 << 24;
-
     private RequestChecks() {
     }
 
@@ -23,10 +20,7 @@ final class RequestChecks {
     static void check(SectorRequest r, Thread worker) {
         int sectorSize = r.sectorSize();
         long count = r.sectorCount();
-        if (sectorSize < MIN_SECTOR_BYTES || sectorSize > MAX_SECTOR_BYTES) {
-            throw new IllegalArgumentException("sector size " + sectorSize + " is outside 16 .. 16777216 bytes"
-                    + " (an XTS data unit holds 1 to 2^20 AES blocks, SP 800-38E)");
-        }
+        XtsLimits.checkSectorSize(sectorSize);
         if (count < 0) {
             throw new IllegalArgumentException("sector count " + count + " is negative");
         }

@@ -8,10 +8,9 @@ import java.util.Objects;
  * was wrong and what is allowed. The kernel checks again, but never has to refuse.
  */
 final class Checks {
-    /** SP 800-38E: at most 2^20 AES blocks in one data unit. */
-    static final int MAX_UNIT_BYTES = 1 << 24;
-    static final int MIN_UNIT_BYTES = 16;
-    static final int TWEAK_BYTES = 16;
+    static final int MAX_UNIT_BYTES = XtsLimits.MAX_UNIT_BYTES;
+    static final int MIN_UNIT_BYTES = XtsLimits.MIN_UNIT_BYTES;
+    static final int TWEAK_BYTES = XtsLimits.TWEAK_BYTES;
     static final String PARTIAL_OVERLAP = "src and dst overlap without being the same memory; pass the same region"
             + " for in-place operation, or regions that do not overlap";
 
@@ -19,10 +18,7 @@ final class Checks {
     }
 
     static void sectorSize(int sectorSize) {
-        if (sectorSize < MIN_UNIT_BYTES || sectorSize > MAX_UNIT_BYTES) {
-            throw new IllegalArgumentException("sector size " + sectorSize + " is outside 16 .. 16777216 bytes"
-                    + " (an XTS data unit holds 1 to 2^20 AES blocks, SP 800-38E)");
-        }
+        XtsLimits.checkSectorSize(sectorSize);
     }
 
     static long wholeSectors(String name, long length, int sectorSize) {
@@ -43,10 +39,7 @@ final class Checks {
     }
 
     static void unitLength(long length) {
-        if (length < MIN_UNIT_BYTES || length > MAX_UNIT_BYTES) {
-            throw new IllegalArgumentException("an XTS data unit is 16 .. 16777216 bytes (SP 800-38E: up to 2^20"
-                    + " blocks), not " + length + " bytes");
-        }
+        XtsLimits.checkUnitLength(length);
     }
 
     static void tweak(MemorySegment tweak) {
