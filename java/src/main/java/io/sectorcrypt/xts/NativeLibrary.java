@@ -30,14 +30,17 @@ final class NativeLibrary {
 
     private static final Optional<SymbolLookup> LOOKUP;
     private static final String UNAVAILABLE_REASON;
+    private static final boolean EXPECTED_ABSENCE;
 
     static {
         SymbolLookup lookup = null;
         String reason = null;
+        boolean expected = false;
         try {
             lookup = load();
         } catch (UnavailableException e) {
             reason = e.getMessage();
+            expected = e.expected;
         } catch (IllegalCallerException e) {
             reason = "native access is denied to " + moduleName() + " (" + e.getMessage()
                     + "); add --enable-native-access=" + moduleName() + " to the java command line";
@@ -46,6 +49,7 @@ final class NativeLibrary {
         }
         LOOKUP = Optional.ofNullable(lookup);
         UNAVAILABLE_REASON = reason;
+        EXPECTED_ABSENCE = expected;
     }
 
     private NativeLibrary() {
@@ -60,12 +64,21 @@ final class NativeLibrary {
         return UNAVAILABLE_REASON;
     }
 
+    /**
+     * Whether the kernel is absent for a normal reason (no build for this OS or CPU
+     * architecture), rather than a fault an operator should fix (an unreadable configured
+     * path, a jar without the library, native access denied, a failed load).
+     */
+    static boolean absenceIsExpected() {
+        return EXPECTED_ABSENCE;
+    }
+
     private static SymbolLookup load() throws IOException {
         String configured = System.getProperty(PATH_PROPERTY);
         if (configured != null && !configured.isBlank()) {
             Path path = Path.of(configured);
             if (!Files.isReadable(path)) {
-                throw new UnavailableException(PATH_PROPERTY + "=" + configured + " is not a readable file");
+                throw new UnavailableException(PATH_PROPERTY + "=" + configured + " is not a readable file", false);
             }
             return open(path);
         }
@@ -73,12 +86,12 @@ final class NativeLibrary {
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
         if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
             throw new UnavailableException("no native kernel is built for " + os + "/" + arch
-                    + " (only linux/x86_64); the pure-Java engine serves instead");
+                    + " (only linux/x86_64); the pure-Java engine serves instead", true);
         }
         URL url = NativeLibrary.class.getResource(RESOURCE);
         if (url == null) {
             throw new UnavailableException(RESOURCE + " is not on the class path; build the library with"
-                    + " Maven (it compiles the kernel) or set -D" + PATH_PROPERTY);
+                    + " Maven (it compiles the kernel) or set -D" + PATH_PROPERTY, false);
         }
         if (url.getProtocol().equals("file")) {
             try {
@@ -115,9 +128,12 @@ final class NativeLibrary {
     /** The kernel cannot be used here; the message says why and how to fix it. */
     static final class UnavailableException extends RuntimeException {
         private static final long serialVersionUID = 1L;
+        /** No build for this platform: normal, not a fault. */
+        final boolean expected;
 
-        UnavailableException(String message) {
+        UnavailableException(String message, boolean expected) {
             super(message, null, false, false);
+            this.expected = expected;
         }
     }
 }

@@ -49,6 +49,41 @@ class EngineSelectionProcessTest {
         }
     }
 
+    /**
+     * Every CPU class on this machine through the feature mask: the child selects the best
+     * tier that /proc/cpuinfo's flags, less the masked ones, allow, and says nothing.
+     */
+    @Test
+    void eachCpuClassSelectsTheBestTierItOffersQuietly() throws Exception {
+        java.util.Optional<List<String>> visible = CpuFlags.visible();
+        assumeTrue(visible.isPresent(), "no /proc/cpuinfo flags to compare with (not Linux on x86-64)");
+        for (String mask : List.of("", "avx512", "vaes", "aes")) {
+            List<String> flags = new ArrayList<>(visible.get());
+            flags.removeAll(CpuFlags.masked(mask));
+            Result r = run("-Dsectorcrypt.cpu.mask=" + mask);
+            assertEquals(CpuFlags.expectedBest(flags).id() + " ok\nend", r.stdout(), "mask '" + mask + "'");
+            assertEquals("", r.stderr(), "mask '" + mask + "': a tier the CPU lacks is not worth a log line");
+        }
+    }
+
+    @Test
+    void aMaskedTierCannotBeForcedAndSaysWhy() throws Exception {
+        Result r = run("-Dsectorcrypt.cpu.mask=aes", "-Dsectorcrypt.engine=aesni");
+        assertEquals("error: -Dsectorcrypt.engine=aesni asks for native-aesni, which cannot run here:"
+                + " -Dsectorcrypt.cpu.mask=aes hides AES-NI\nend", r.stdout());
+        List<String> lines = r.stderr().lines().filter(l -> l.startsWith("WARNING")).toList();
+        assertEquals(1, lines.size(), "one warning for an engine that cannot run: " + r.stderr());
+    }
+
+    @Test
+    void anUnknownMaskFeatureIsAnError() throws Exception {
+        Result r = run("-Dsectorcrypt.cpu.mask=vaes,turbo");
+        assertEquals("error: -Dsectorcrypt.cpu.mask=vaes,turbo: unknown CPU feature 'turbo'; choose from aes,"
+                + " pclmulqdq, sse4_1, avx, avx2, vaes, vpclmulqdq, avx512, avx512f, avx512bw, avx512vl\nend", r.stdout());
+        List<String> lines = r.stderr().lines().filter(l -> l.startsWith("WARNING")).toList();
+        assertEquals(1, lines.size(), r.stderr());
+    }
+
     @Test
     void withoutTheNativeLibraryEverythingRunsOnJavaAfterOneLogLine() throws Exception {
         Result r = run("-Dsectorcrypt.native.library=/nonexistent/libsectorcrypt.so");

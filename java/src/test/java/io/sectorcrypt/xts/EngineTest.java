@@ -6,11 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class EngineTest {
@@ -39,36 +37,54 @@ class EngineTest {
     }
 
     /**
-     * Cross-checks the kernel's CPUID reading against the kernel's own view in
-     * /proc/cpuinfo: every tier the flags allow must be available (and have passed its
-     * self-test). On this project's CI machines that is all three native tiers.
+     * Cross-checks the kernel's CPUID reading against the Linux kernel's own view in
+     * /proc/cpuinfo, less the features this JVM's -Dsectorcrypt.cpu.mask hides: every tier
+     * the flags allow must be available (and have passed its self-test), and no other.
      */
     @Test
-    void everyTierTheCpuFlagsAllowIsAvailable() throws IOException {
-        Path cpuinfo = Path.of("/proc/cpuinfo");
-        assumeTrue(Files.isReadable(cpuinfo) && System.getProperty("os.arch").equals("amd64"));
-        List<String> flags = Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("flags"))
-                .findFirst().map(l -> List.of(l.substring(l.indexOf(':') + 1).trim().split(" "))).orElseThrow();
+    void everyTierTheCpuFlagsAllowIsAvailable() {
+        Optional<List<String>> visible = CpuFlags.visible();
+        assumeTrue(visible.isPresent(), "no /proc/cpuinfo flags to compare with (not Linux on x86-64)");
+        List<String> flags = visible.get();
         boolean aesni = flags.containsAll(List.of("aes", "pclmulqdq", "sse4_1"));
-        boolean vaes256 = aesni && flags.containsAll(List.of("avx2", "vaes", "vpclmulqdq"));
+        boolean vaes256 = aesni && flags.containsAll(List.of("avx", "avx2", "vaes", "vpclmulqdq"));
         boolean vaes512 = vaes256 && flags.containsAll(List.of("avx512f", "avx512bw", "avx512vl"));
         assertEquals(aesni, Engine.AESNI.isAvailable(), String.valueOf(Engine.AESNI.unavailableReason()));
         assertEquals(vaes256, Engine.VAES256.isAvailable(), String.valueOf(Engine.VAES256.unavailableReason()));
         assertEquals(vaes512, Engine.VAES512.isAvailable(), String.valueOf(Engine.VAES512.unavailableReason()));
+        assertEquals(CpuFlags.expectedBest(flags), Engine.best());
     }
 
     @Test
     void missingFeaturesAreNamedWithTheFix() {
         int aesOnly = NativeXts.SC_CPU_AES | NativeXts.SC_CPU_PCLMULQDQ | NativeXts.SC_CPU_SSE41;
-        assertEquals("the CPU lacks AVX2, VAES, VPCLMULQDQ (no fix: a newer CPU, or a VM that passes these flags"
-                + " through)", EngineSelection.missingFeatures(Engine.VAES256, aesOnly));
+        assertEquals("the CPU lacks AVX, AVX2, VAES, VPCLMULQDQ (no fix: a newer CPU, or a VM that passes these flags"
+                + " through)", EngineSelection.missingFeatures(Engine.VAES256, aesOnly, aesOnly));
         int vaes = aesOnly | NativeXts.SC_CPU_AVX | NativeXts.SC_CPU_AVX2 | NativeXts.SC_CPU_VAES
                 | NativeXts.SC_CPU_VPCLMULQDQ | NativeXts.SC_CPU_AVX512F | NativeXts.SC_CPU_AVX512BW
                 | NativeXts.SC_CPU_AVX512VL;
         assertEquals("the OS does not save ymm registers (XCR0); enable AVX in the kernel or hypervisor",
-                EngineSelection.missingFeatures(Engine.VAES256, vaes));
+                EngineSelection.missingFeatures(Engine.VAES256, vaes, vaes));
+        int ymm = vaes | NativeXts.SC_OS_YMM;
         assertEquals("the OS does not save zmm/opmask registers (XCR0); enable AVX-512 in the kernel or hypervisor",
-                EngineSelection.missingFeatures(Engine.VAES512, vaes | NativeXts.SC_OS_YMM));
+                EngineSelection.missingFeatures(Engine.VAES512, ymm, ymm));
+        int all = ymm | NativeXts.SC_OS_ZMM;
+        int masked = all & ~EngineSelection.parseMask("vaes, avx512");
+        assertEquals("-Dsectorcrypt.cpu.mask=" + System.getProperty("sectorcrypt.cpu.mask") + " hides VAES, AVX-512F,"
+                + " AVX-512BW, AVX-512VL", EngineSelection.missingFeatures(Engine.VAES512, masked, all));
+    }
+
+    @Test
+    void theMaskTakesCpuinfoNamesAndRefusesOthers() {
+        assertEquals(0, EngineSelection.parseMask(null));
+        assertEquals(0, EngineSelection.parseMask(" "));
+        assertEquals(NativeXts.SC_CPU_VAES | NativeXts.SC_CPU_AVX512F | NativeXts.SC_CPU_AVX512BW
+                | NativeXts.SC_CPU_AVX512VL, EngineSelection.parseMask("VAES,avx512"));
+        assertEquals(NativeXts.SC_CPU_SSE41, EngineSelection.parseMask("sse4.1"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EngineSelection.parseMask("vaes,sha"));
+        assertEquals("-Dsectorcrypt.cpu.mask=vaes,sha: unknown CPU feature 'sha'; choose from aes, pclmulqdq, sse4_1,"
+                + " avx, avx2, vaes, vpclmulqdq, avx512, avx512f, avx512bw, avx512vl", e.getMessage());
     }
 
     @Test
