@@ -7,6 +7,7 @@ command -v make >/dev/null || missing+=(make)
 command -v python3 >/dev/null || missing+=(python3)
 command -v objdump >/dev/null || missing+=(binutils)
 ldconfig -p 2>/dev/null | grep -q 'libcrypto.so.3' || missing+=(libssl3)
+command -v cryptsetup >/dev/null || [ -x /usr/sbin/cryptsetup ] || missing+=(cryptsetup-bin)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ci/setup.sh: installing ${missing[*]}" >&2
   apt-get update -qq

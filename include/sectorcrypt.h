@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or the meaning of an argument changes. */
-#define SC_ABI_VERSION 2u
+#define SC_ABI_VERSION 3u
 
 /* Return codes. */
 #define SC_OK                   0
@@ -47,7 +47,7 @@ extern "C" {
 #define SC_E_KEY_HALVES_EQUAL  -3 /* key1 == key2, refused per FIPS 140-3 IG C.I */
 #define SC_E_KEY_NOT_EXPANDED  -4 /* the key struct does not hold an expanded key (zeroed?) */
 #define SC_E_LENGTH            -5 /* data unit < 16 bytes, > 2^24 bytes (2^20 blocks), or total overflows */
-#define SC_E_RANGE             -6 /* first_unit + count - 1 does not fit in 64 bits */
+#define SC_E_RANGE             -6 /* iv_step is 0, or the last unit's IV does not fit in 64 bits */
 #define SC_E_TIER              -7 /* tier unknown, or not runnable on this CPU and OS */
 #define SC_E_OVERLAP           -8 /* in and out overlap without being equal */
 #define SC_E_SELFTEST          -9 /* a known-answer test produced a wrong result */
@@ -118,15 +118,18 @@ SC_API void sc_xts_key_wipe(sc_xts_key *key);
 
 /*
  * Encrypts (decrypts) count consecutive data units of unit_len bytes each, from in to out.
- * Unit i (0-based) uses the tweak first_unit + i as a 128-bit little-endian number: the
- * dm-crypt "plain64" IV. unit_len may be any length from 16 to SC_MAX_UNIT_BYTES; a length
- * that is not a multiple of 16 uses ciphertext stealing within each unit. count == 0 is a
- * no-op. Returns SC_E_RANGE if the last unit number would exceed 2^64 - 1.
+ * Unit i (0-based) uses the tweak first_iv + i * iv_step as a 128-bit little-endian number:
+ * the dm-crypt "plain64" IV. iv_step is how far the IV moves from one unit to the next:
+ * unit_len / 512 for dm-crypt's default and LUKS2 (the IV counts 512-byte sectors), 1 for
+ * dm-crypt's iv_large_sectors (the IV counts units). unit_len may be any length from 16 to
+ * SC_MAX_UNIT_BYTES; a length that is not a multiple of 16 uses ciphertext stealing within
+ * each unit. count == 0 is a no-op. Returns SC_E_RANGE if iv_step is 0 or the last unit's
+ * IV would exceed 2^64 - 1.
  */
 SC_API int sc_xts_encrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
-                                size_t unit_len, size_t count, uint64_t first_unit);
+                                size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
 SC_API int sc_xts_decrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
-                                size_t unit_len, size_t count, uint64_t first_unit);
+                                size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
 
 /*
  * Encrypts (decrypts) one data unit of len bytes (16 .. SC_MAX_UNIT_BYTES) with the

@@ -16,7 +16,7 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-typedef int (*units_fn)(const sc_xts_key *, int, const uint8_t *, uint8_t *, size_t, size_t, uint64_t);
+typedef int (*units_fn)(const sc_xts_key *, int, const uint8_t *, uint8_t *, size_t, size_t, uint64_t, uint64_t);
 
 static double rate(const sc_xts_key *ks, int tier, units_fn fn, uint8_t *buf, size_t unit, size_t count)
 {
@@ -26,7 +26,7 @@ static double rate(const sc_xts_key *ks, int tier, units_fn fn, uint8_t *buf, si
     for (int rep = 0; rep < 7; rep++) {
         double t0 = now();
         for (long i = 0; i < iters; i++)
-            fn(ks, tier, buf, buf, unit, count, (uint64_t)i);
+            fn(ks, tier, buf, buf, unit, count, (uint64_t)i * 64, unit >= 512 ? unit / 512 : 1);
         double r = (double)iters * (double)bytes / (now() - t0) / 1e9;
         if (r > best)
             best = r;

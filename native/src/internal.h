@@ -10,7 +10,7 @@
 /* One tier's entry points; the public functions validate, then call these. */
 typedef struct sc_tier_ops {
     void (*crypt_units)(const sc_xts_key *key, int encrypt, const uint8_t *in, uint8_t *out,
-                        size_t unit_len, size_t count, uint64_t first_unit);
+                        size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
     void (*crypt_unit)(const sc_xts_key *key, int encrypt, const uint8_t tweak[16],
                        const uint8_t *in, uint8_t *out, size_t len);
 } sc_tier_ops;

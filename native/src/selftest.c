@@ -124,9 +124,9 @@ static int run_kat(const kat *v, int tier, sc_xts_key *key)
     CHECK(memcmp(buf, pt, v->len) == 0);
     if (high_half_zero(tweak)) {
         const uint64_t unit = le64(tweak);
-        CHECK(sc_xts_encrypt_units(key, tier, pt, buf, v->len, 1, unit) == SC_OK);
+        CHECK(sc_xts_encrypt_units(key, tier, pt, buf, v->len, 1, unit, 1) == SC_OK);
         CHECK(memcmp(buf, ct, v->len) == 0);
-        CHECK(sc_xts_decrypt_units(key, tier, buf, buf, v->len, 1, unit) == SC_OK);
+        CHECK(sc_xts_decrypt_units(key, tier, buf, buf, v->len, 1, unit, 1) == SC_OK);
         CHECK(memcmp(buf, pt, v->len) == 0);
     }
 out:
@@ -136,28 +136,30 @@ out:
 }
 
 /* Several units in one batch call must equal one call per unit, across the top of the
- * 64-bit unit range and with ciphertext stealing inside each unit. */
+ * 64-bit IV range, with an IV step other than 1 (as 4096-byte sectors have under LUKS2's
+ * 512-byte IV unit) and with ciphertext stealing inside each unit. */
 static int run_batch_agreement(int tier, sc_xts_key *key)
 {
     enum { UNITS = 5, UNIT = 100 };
     uint8_t raw[64], data[UNITS * UNIT], batch[UNITS * UNIT], single[UNIT], tweak[16];
-    const uint64_t first = UINT64_MAX - (UNITS - 1);
+    enum { STEP = 8 };
+    const uint64_t first = UINT64_MAX - (UNITS - 1) * STEP;
     int rc = SC_OK;
     for (size_t i = 0; i < sizeof raw; i++)
         raw[i] = (uint8_t)(i * 7 + 1);
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 13 + 5);
     CHECK(sc_xts_key_expand(key, raw, sizeof raw, 0) == SC_OK);
-    CHECK(sc_xts_encrypt_units(key, tier, data, batch, UNIT, UNITS, first) == SC_OK);
+    CHECK(sc_xts_encrypt_units(key, tier, data, batch, UNIT, UNITS, first, STEP) == SC_OK);
     for (int u = 0; u < UNITS; u++) {
-        const uint64_t n = first + (uint64_t)u;
+        const uint64_t n = first + (uint64_t)u * STEP;
         memset(tweak, 0, sizeof tweak);
         for (int b = 0; b < 8; b++)
             tweak[b] = (uint8_t)(n >> (8 * b));
         CHECK(sc_xts_encrypt_unit(key, tier, tweak, data + u * UNIT, single, UNIT) == SC_OK);
         CHECK(memcmp(single, batch + u * UNIT, UNIT) == 0);
     }
-    CHECK(sc_xts_decrypt_units(key, tier, batch, batch, UNIT, UNITS, first) == SC_OK);
+    CHECK(sc_xts_decrypt_units(key, tier, batch, batch, UNIT, UNITS, first, STEP) == SC_OK);
     CHECK(memcmp(batch, data, sizeof data) == 0);
 out:
     sc_secure_zero(raw, sizeof raw);

@@ -55,7 +55,7 @@ static int check_call(const sc_xts_key *key, int tier, size_t unit_len, const sc
 }
 
 static int crypt_units(int encrypt, const sc_xts_key *key, int tier, const uint8_t *in,
-                       uint8_t *out, size_t unit_len, size_t count, uint64_t first_unit)
+                       uint8_t *out, size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
 {
     const sc_tier_ops *ops;
     int rc = check_call(key, tier, unit_len, &ops);
@@ -68,11 +68,13 @@ static int crypt_units(int encrypt, const sc_xts_key *key, int tier, const uint8
     if (count > SIZE_MAX / unit_len || (uintptr_t)in > UINTPTR_MAX - count * unit_len
         || (uintptr_t)out > UINTPTR_MAX - count * unit_len)
         return SC_E_LENGTH;
-    if (count - 1 > UINT64_MAX - first_unit)
+    /* The last IV, first_iv + (count - 1) * iv_step, must fit in plain64's 64 bits. */
+    if (iv_step == 0 || (count > 1 && (count - 1 > UINT64_MAX / iv_step
+                                       || (count - 1) * iv_step > UINT64_MAX - first_iv)))
         return SC_E_RANGE;
     if (overlaps(key, in, out, count * unit_len))
         return SC_E_OVERLAP;
-    ops->crypt_units(key, encrypt, in, out, unit_len, count, first_unit);
+    ops->crypt_units(key, encrypt, in, out, unit_len, count, first_iv, iv_step);
     return SC_OK;
 }
 
@@ -94,15 +96,15 @@ static int crypt_unit(int encrypt, const sc_xts_key *key, int tier, const uint8_
 }
 
 int sc_xts_encrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
-                         size_t unit_len, size_t count, uint64_t first_unit)
+                         size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
 {
-    return crypt_units(1, key, tier, in, out, unit_len, count, first_unit);
+    return crypt_units(1, key, tier, in, out, unit_len, count, first_iv, iv_step);
 }
 
 int sc_xts_decrypt_units(const sc_xts_key *key, int tier, const uint8_t *in, uint8_t *out,
-                         size_t unit_len, size_t count, uint64_t first_unit)
+                         size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
 {
-    return crypt_units(0, key, tier, in, out, unit_len, count, first_unit);
+    return crypt_units(0, key, tier, in, out, unit_len, count, first_iv, iv_step);
 }
 
 int sc_xts_encrypt_unit(const sc_xts_key *key, int tier, const uint8_t tweak[16],

@@ -23,7 +23,7 @@
 #define V_MULX(v, k) mulx_xmm_aesni((v), (k))
 /* The tweak step runs in 64-bit integer registers (see advance_gpr_aesni). */
 #define V_ADVANCE(tw) advance_gpr_aesni(tw)
-#define V_SEQ(n) _mm_set_epi64x(0, (long long)(n))
+#define V_SEQ(n, s) _mm_set_epi64x(0, (long long)(n))
 
 static inline __m128i mulx_xmm_aesni(__m128i t, int k);
 

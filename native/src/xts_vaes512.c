@@ -25,8 +25,8 @@
 #define V_MULX(v, k) mulx_vaes512((v), (k))
 #define V_ADVANCE(tw) \
     do { for (int a_ = 0; a_ < NV; a_++) (tw)[a_] = mulx_bytes_vaes512((tw)[a_], NV * LANES / 8); } while (0)
-#define V_SEQ(n) _mm512_set_epi64(0, (long long)((n) + 3), 0, (long long)((n) + 2), \
-                                  0, (long long)((n) + 1), 0, (long long)(n))
+#define V_SEQ(n, s) _mm512_set_epi64(0, (long long)((n) + 3 * (s)), 0, (long long)((n) + 2 * (s)), \
+                                     0, (long long)((n) + (s)), 0, (long long)(n))
 
 /* Every lane times x^k (1 <= k <= 56); see mulx_xmm in xts_body.inc. */
 static inline __attribute__((always_inline)) __m512i mulx_vaes512(__m512i t, int k)

@@ -90,7 +90,7 @@ static void test_vector_file(const char *path, int tier)
             for (int i = 0; i < 8; i++) seq |= (uint64_t)tweak[i] << (8 * i);
             for (int i = 8; i < 16; i++) high_zero &= tweak[i] == 0;
             if (high_zero) {
-                EXPECT(sc_xts_encrypt_units(&ks, tier, pt, buf, n, 1, seq) == SC_OK && !memcmp(buf, ct, n),
+                EXPECT(sc_xts_encrypt_units(&ks, tier, pt, buf, n, 1, seq, 1) == SC_OK && !memcmp(buf, ct, n),
                        "%s [%s] batch encrypt", name, tier_names[tier]);
             }
             sc_xts_key_wipe(&ks);
@@ -136,15 +136,18 @@ static void test_random_units(int tier, int rounds)
     }
 }
 
-/* Batches: many units per call equal one reference call per unit, including unit
- * numbers at the top of the 64-bit range and unit sizes that need stealing. */
+/* Batches: many units per call equal one reference call per unit, including IVs at the
+ * top of the 64-bit range, unit sizes that need stealing, and both IV conventions: a step
+ * of 1 (iv_large_sectors) and of unit/512 (dm-crypt's default, LUKS2), or any other step. */
 static void test_random_batches(int tier, int rounds)
 {
     static const size_t sizes[] = { 16, 17, 31, 512, 520, 4096, 4100, 65536 };
     for (int iter = 0; iter < rounds; iter++) {
         const size_t unit = sizes[rnd() % (sizeof sizes / sizeof sizes[0])];
         const size_t count = 1 + rnd() % (unit >= 65536 ? 4 : 70);
-        const uint64_t first = (rnd() & 1) ? UINT64_MAX - (count - 1) - rnd() % 3 : rnd() >> (rnd() % 64);
+        const uint64_t step = (iter % 3 == 0) ? 1 : (iter % 3 == 1 && unit % 512 == 0) ? unit / 512 : 1 + rnd() % 9;
+        const uint64_t span = (uint64_t)(count - 1) * step;
+        const uint64_t first = (rnd() & 1) ? UINT64_MAX - span - rnd() % 3 : (rnd() >> (rnd() % 64)) % (UINT64_MAX - span);
         const size_t key_len = (rnd() & 1) ? 64 : 32;
         const int in_place = rnd() & 1;
         uint8_t key[64], tweak[16];
@@ -153,19 +156,19 @@ static void test_random_batches(int tier, int rounds)
         uint8_t *pt = malloc(total), *out = in_place ? pt : malloc(total), *ref = malloc(total);
         fill(pt, total);
         for (size_t u = 0; u < count; u++) {
-            le_tweak(tweak, first + u);
+            le_tweak(tweak, first + u * step);
             ref_xts(1, key, key_len, tweak, pt + u * unit, ref + u * unit, unit);
         }
         sc_xts_key ks;
         sc_xts_key_expand(&ks, key, key_len, 0);
-        EXPECT(sc_xts_encrypt_units(&ks, tier, pt, out, unit, count, first) == SC_OK, "batch rc");
-        EXPECT(!memcmp(out, ref, total), "[%s] batch encrypt unit=%zu count=%zu first=%llu",
-               tier_names[tier], unit, count, (unsigned long long)first);
+        EXPECT(sc_xts_encrypt_units(&ks, tier, pt, out, unit, count, first, step) == SC_OK, "batch rc");
+        EXPECT(!memcmp(out, ref, total), "[%s] batch encrypt unit=%zu count=%zu first=%llu step=%llu",
+               tier_names[tier], unit, count, (unsigned long long)first, (unsigned long long)step);
         uint8_t *back = in_place ? out : pt;
-        EXPECT(sc_xts_decrypt_units(&ks, tier, out, back, unit, count, first) == SC_OK, "batch rc");
+        EXPECT(sc_xts_decrypt_units(&ks, tier, out, back, unit, count, first, step) == SC_OK, "batch rc");
         int same = 1;
         for (size_t u = 0; u < count && same; u++) {
-            le_tweak(tweak, first + u);
+            le_tweak(tweak, first + u * step);
             ref_xts(0, key, key_len, tweak, ref + u * unit, ref + u * unit, unit);
         }
         same = !memcmp(back, ref, total);
@@ -199,13 +202,17 @@ static void test_errors(int tier)
     EXPECT(sc_xts_encrypt_unit(&ks, tier, tweak, buf, buf + 1, 32) == SC_E_OVERLAP, "overlap");
     EXPECT(sc_xts_encrypt_unit(&ks, 0, tweak, buf, buf, 32) == SC_E_TIER, "tier 0");
     EXPECT(sc_xts_encrypt_unit(&ks, 4, tweak, buf, buf, 32) == SC_E_TIER, "tier 4");
-    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 2, UINT64_MAX) == SC_E_RANGE, "unit range overflow");
-    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 1, UINT64_MAX) == SC_OK, "last unit number");
-    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 8, 1, 0) == SC_E_LENGTH, "unit of 8 bytes");
-    EXPECT(sc_xts_encrypt_units(&ks, tier, NULL, buf, 16, 1, 0) == SC_E_NULL, "null in");
-    EXPECT(sc_xts_encrypt_units(&ks, tier, NULL, NULL, 16, 0, 0) == SC_OK, "count 0 is a no-op");
-    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 1u << 20, SIZE_MAX / 2, 0) == SC_E_LENGTH, "size overflow");
-    EXPECT(sc_xts_decrypt_units(&ks, tier, buf, buf + 16, 16, 2, 0) == SC_E_OVERLAP, "batch overlap");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 2, UINT64_MAX, 1) == SC_E_RANGE, "IV range overflow");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 1, UINT64_MAX, 1) == SC_OK, "last IV");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 2, UINT64_MAX - 7, 8) == SC_E_RANGE, "IV step past 2^64-1");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 2, UINT64_MAX - 8, 8) == SC_OK, "IV step to 2^64-1");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 3, 0, UINT64_MAX / 2 + 1) == SC_E_RANGE, "step product overflow");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 16, 1, 0, 0) == SC_E_RANGE, "IV step 0");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 8, 1, 0, 1) == SC_E_LENGTH, "unit of 8 bytes");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, NULL, buf, 16, 1, 0, 1) == SC_E_NULL, "null in");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, NULL, NULL, 16, 0, 0, 1) == SC_OK, "count 0 is a no-op");
+    EXPECT(sc_xts_encrypt_units(&ks, tier, buf, buf, 1u << 20, SIZE_MAX / 2, 0, 1) == SC_E_LENGTH, "size overflow");
+    EXPECT(sc_xts_decrypt_units(&ks, tier, buf, buf + 16, 16, 2, 0, 1) == SC_E_OVERLAP, "batch overlap");
     sc_xts_key_wipe(&ks);
     EXPECT(sc_xts_encrypt_unit(&ks, tier, tweak, buf, buf, 32) == SC_E_KEY_NOT_EXPANDED, "use after wipe");
     EXPECT(sc_xts_encrypt_unit(NULL, tier, tweak, buf, buf, 32) == SC_E_NULL, "null key");

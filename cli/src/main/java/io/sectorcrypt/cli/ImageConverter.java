@@ -41,7 +41,7 @@ final class ImageConverter {
             long total = Files.isRegularFile(in) ? src.size() : -1;
             if (total >= 0) {
                 checkWholeSectors(in, total);
-                checkSectorRange(firstSector, total / sectorSize);
+                checkSectorRange(cipher, firstSector, total / sectorSize, sectorSize);
             }
             Path dir = out.toAbsolutePath().getParent();
             Path temp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".part");
@@ -69,7 +69,7 @@ final class ImageConverter {
              FileChannel dst = FileChannel.open(temp, StandardOpenOption.WRITE)) {
             MemorySegment buffer = arena.allocate(BUFFER_BYTES, 4096);
             ByteBuffer io = buffer.asByteBuffer();
-            long sector = firstSector;
+            long iv = firstSector;
             long bytes = 0;
             while (true) {
                 io.clear();
@@ -84,18 +84,18 @@ final class ImageConverter {
                     throw new CliException("input ends in a partial sector: " + (bytes + n) + " bytes is not a whole"
                             + " number of " + sectorSize + "-byte sectors");
                 }
-                checkSectorRange(firstSector, (bytes + n) / sectorSize);
+                checkSectorRange(cipher, firstSector, (bytes + n) / sectorSize, sectorSize);
                 MemorySegment chunk = buffer.asSlice(0, n);
                 if (encrypt) {
-                    cipher.encrypt(chunk, chunk, sector, sectorSize);
+                    cipher.encrypt(chunk, chunk, iv, sectorSize);
                 } else {
-                    cipher.decrypt(chunk, chunk, sector, sectorSize);
+                    cipher.decrypt(chunk, chunk, iv, sectorSize);
                 }
                 io.flip();
                 while (io.hasRemaining()) {
                     dst.write(io);
                 }
-                sector += n / sectorSize;
+                iv = cipher.ivConvention().ivAfter(iv, n / sectorSize, sectorSize);
                 bytes += n;
                 progress.update(bytes, total);
             }
@@ -121,10 +121,12 @@ final class ImageConverter {
         }
     }
 
-    private static void checkSectorRange(long firstSector, long sectors) {
-        if (sectors > 0 && Long.compareUnsigned(sectors - 1, -1L - firstSector) > 0) {
-            throw new CliException("the image would run past sector 2^64 - 1 from --first-sector "
-                    + Long.toUnsignedString(firstSector));
+    /** The library's rule for a run of IVs, reported against the option that set its start. */
+    static void checkSectorRange(SectorCipher cipher, long firstSector, long sectors, int sectorSize) {
+        try {
+            cipher.ivConvention().checkRun(firstSector, sectors, sectorSize);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--first-sector " + Long.toUnsignedString(firstSector) + ": " + e.getMessage());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.sectorcrypt.cli;
 
 import io.sectorcrypt.xts.Engine;
+import io.sectorcrypt.xts.IvConvention;
 import io.sectorcrypt.xts.SectorCipher;
 import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "xts", description = "Convert a raw disk image sector by sector, exactly as dm-crypt aes-xts-plain64"
-        + " (with iv_large_sectors: sector numbers count in units of --sector-size).",
+        + " and cryptsetup --type plain: the IV counts 512-byte units whatever the sector size (as LUKS2 does), or"
+        + " units of --sector-size with --iv-large-sectors.",
         subcommands = {XtsCommand.Encrypt.class, XtsCommand.Decrypt.class})
 final class XtsCommand {
 
@@ -31,8 +33,14 @@ final class XtsCommand {
         int sectorSize;
 
         @Option(names = "--first-sector", paramLabel = "N", defaultValue = "0",
-                description = "plain64 number of the image's first sector (unsigned 64-bit; default 0).")
+                description = {"plain64 IV of the image's first sector (unsigned 64-bit; default 0), in 512-byte units"
+                        + " (a multiple of --sector-size / 512), or in units of --sector-size with --iv-large-sectors."})
         String firstSector;
+
+        @Option(names = "--iv-large-sectors",
+                description = "Count the IV in units of --sector-size, as dm-crypt's iv_large_sectors and cryptsetup"
+                        + " --iv-large-sectors (default: 512-byte units, as dm-crypt, cryptsetup and LUKS2).")
+        boolean ivLargeSectors;
 
         @Option(names = "--engine", paramLabel = "E",
                 description = "Force an engine: java, native, aesni, vaes256, vaes512 (default: the best here).")
@@ -65,12 +73,13 @@ final class XtsCommand {
             try {
                 first = Long.parseUnsignedLong(options.firstSector);
             } catch (NumberFormatException e) {
-                throw new CliException("--first-sector '" + options.firstSector + "' is not a sector number (0 .. "
+                throw new CliException("--first-sector '" + options.firstSector + "' is not a plain64 IV (0 .. "
                         + Long.toUnsignedString(-1L) + ")");
             }
             Engine engine = options.engine == null ? Engine.selected() : Engine.parse(options.engine);
             try (XtsKey key = readKey(options.keyFile)) {
-                SectorCipher cipher = SectorCipher.of(key, engine);
+                SectorCipher cipher = SectorCipher.of(key, engine,
+                        options.ivLargeSectors ? IvConvention.IV_LARGE_SECTORS : IvConvention.PLAIN64);
                 ProgressBar progress = Terminal.isStderrTerminal()
                         ? new ProgressBar(spec.commandLine().getErr()) : ProgressBar.NONE;
                 new ImageConverter(cipher, sectorSize, encrypt()).convert(options.in, options.out, first, progress);

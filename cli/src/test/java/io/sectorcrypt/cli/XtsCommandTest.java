@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sectorcrypt.xts.Engine;
+import io.sectorcrypt.xts.IvConvention;
 import io.sectorcrypt.xts.SectorCipher;
 import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class XtsCommandTest {
@@ -55,22 +57,35 @@ class XtsCommandTest {
         assertEquals(List.of(), leftovers(), "no partial file left behind");
     }
 
+    /** Both IV conventions, as cryptsetup --type plain with and without --iv-large-sectors. */
     @ParameterizedTest
-    @ValueSource(ints = {512, 4096})
-    void encryptsLikeTheLibraryAndDecryptsBack(int sectorSize) throws IOException {
-        long first = -1L - (plain.length / sectorSize - 1); // ends at sector 2^64 - 1
+    @CsvSource({"512, false", "4096, false", "512, true", "4096, true"})
+    void encryptsLikeTheLibraryAndDecryptsBack(int sectorSize, boolean ivLargeSectors) throws IOException {
+        IvConvention convention = ivLargeSectors ? IvConvention.IV_LARGE_SECTORS : IvConvention.PLAIN64;
+        long step = convention.ivStep(sectorSize);
+        long first = -step * (plain.length / sectorSize); // the last sector's IV is the last multiple of step
         Path enc = dir.resolve("enc.img");
         Path dec = dir.resolve("dec.img");
-        CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "" + sectorSize,
-                "--first-sector", Long.toUnsignedString(first), image.toString(), enc.toString());
+        List<String> options = new java.util.ArrayList<>(List.of("--key-file", key.toString(), "--sector-size",
+                "" + sectorSize, "--first-sector", Long.toUnsignedString(first)));
+        if (ivLargeSectors) {
+            options.add("--iv-large-sectors");
+        }
+        List<String> args = new java.util.ArrayList<>(List.of("xts", "encrypt"));
+        args.addAll(options);
+        args.addAll(List.of(image.toString(), enc.toString()));
+        CliRun run = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, run.exitCode(), run.err());
+        assertEquals("", run.err());
         byte[] expected = new byte[plain.length];
         try (XtsKey k = XtsKey.of(keyBytes)) {
-            SectorCipher.of(k, Engine.JAVA).encrypt(plain, 0, expected, 0, plain.length, first, sectorSize);
+            SectorCipher.of(k, Engine.JAVA, convention).encrypt(plain, 0, expected, 0, plain.length, first, sectorSize);
         }
         assertArrayEquals(expected, Files.readAllBytes(enc));
-        run = CliRun.of("xts", "decrypt", "--key-file", key.toString(), "--sector-size", "" + sectorSize,
-                "--first-sector", Long.toUnsignedString(first), "--engine", "java", enc.toString(), dec.toString());
+        args = new java.util.ArrayList<>(List.of("xts", "decrypt", "--engine", "java"));
+        args.addAll(options);
+        args.addAll(List.of(enc.toString(), dec.toString()));
+        run = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, run.exitCode(), run.err());
         assertArrayEquals(plain, Files.readAllBytes(dec));
         assertEquals(List.of(), leftovers());
@@ -164,11 +179,22 @@ class XtsCommandTest {
     void badSectorSizeAndFirstSector() throws IOException {
         refused("--sector-size must be 512, 1024, 2048 or 4096 (dm-crypt's sector sizes), not 520", "xts", "encrypt",
                 "--key-file", key.toString(), "--sector-size", "520", image.toString(), dir.resolve("out.img").toString());
-        refused("--first-sector '-1' is not a sector number (0 .. 18446744073709551615)", "xts", "encrypt",
+        refused("--first-sector '-1' is not a plain64 IV (0 .. 18446744073709551615)", "xts", "encrypt",
                 "--key-file", key.toString(), "--sector-size", "512", "--first-sector", "-1", image.toString(),
                 dir.resolve("out.img").toString());
-        refused("the image would run past sector 2^64 - 1 from --first-sector 18446744073709551615", "xts", "encrypt",
+        long sectors = plain.length / 512;
+        refused("--first-sector 18446744073709551615: " + sectors + " sectors from IV 18446744073709551615 run past IV"
+                + " 2^64 - 1 (18446744073709551615), the last plain64 IV", "xts", "encrypt",
                 "--key-file", key.toString(), "--sector-size", "512", "--first-sector", "18446744073709551615",
+                image.toString(), dir.resolve("out.img").toString());
+        // 512-byte IV units by default: a 4096-byte sector starts at a multiple of 8.
+        refused("--first-sector 12: first IV 12 is not a multiple of 8: with 4096-byte sectors the plain64 IV counts"
+                + " 512-byte units and each sector starts at a multiple of 8 (dm-crypt, LUKS2)", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "4096", "--first-sector", "12", image.toString(),
+                dir.resolve("out.img").toString());
+        refused("--first-sector 18446744073709551608: " + plain.length / 4096 + " sectors from IV 18446744073709551608"
+                + " in steps of 8 run past IV 2^64 - 1 (18446744073709551615), the last plain64 IV", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "4096", "--first-sector", "18446744073709551608",
                 image.toString(), dir.resolve("out.img").toString());
     }
 

@@ -32,8 +32,9 @@ final class Coalescing {
                 || next.sectorSize() != head.sectorSize() || runBytes + next.byteCount > maxRunBytes) {
             return false;
         }
-        long expectedFirst = tail.firstSector() + tail.sectorCount();
-        if (expectedFirst == 0 || next.firstSector() != expectedFirst) {
+        long expectedFirst = head.cipher().ivConvention().ivAfter(tail.firstIv(), tail.sectorCount(), tail.sectorSize());
+        // A run that reached IV 2^64 - 1 wraps here, and nothing may follow it.
+        if (Long.compareUnsigned(expectedFirst, tail.firstIv()) <= 0 || next.firstIv() != expectedFirst) {
             return false;
         }
         MemorySegment src = next.srcBytes;
@@ -61,6 +62,6 @@ final class Coalescing {
         // sure every request of the run lives in it.
         MemorySegment src = head.srcBytes.reinterpret(runBytes);
         MemorySegment dst = head.dstBytes.reinterpret(runBytes);
-        head.crypt(src, dst, head.firstSector());
+        head.crypt(src, dst, head.firstIv());
     }
 }

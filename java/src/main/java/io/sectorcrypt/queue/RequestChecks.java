@@ -29,11 +29,7 @@ final class RequestChecks {
                     + " bytes");
         }
         long bytes = count * sectorSize;
-        long first = r.firstSector();
-        if (count > 0 && Long.compareUnsigned(count - 1, -1L - first) > 0) {
-            throw new IllegalArgumentException("sectors " + Long.toUnsignedString(first) + " + " + count
-                    + " run past sector 2^64 - 1 (18446744073709551615), the last plain64 sector number");
-        }
+        r.cipher().ivConvention().checkRun(r.firstIv(), count, sectorSize);
         long srcSize = r.src().byteSize();
         if (srcSize < bytes) {
             throw new IllegalArgumentException("src holds " + srcSize + " bytes, fewer than the " + bytes + " bytes of "

@@ -21,10 +21,10 @@ import org.jctools.queues.atomic.MpmcAtomicArrayQueue;
  *
  * <pre>{@code
  * try (SectorQueue queue = SectorQueue.builder().build()) {          // one worker per core
- *     queue.encrypt(cipher, plain, sealed, firstSector, 4096, 256, Duration.ofSeconds(1)).join();
+ *     queue.encrypt(cipher, plain, sealed, firstIv, 4096, 256, Duration.ofSeconds(1)).join();
  *
  *     SectorRequest io = new SectorRequest((request, failure) -> done(request.attachment(), failure));
- *     io.encrypt(cipher, plain, sealed, firstSector, 4096, 1).attach(context);
+ *     io.encrypt(cipher, plain, sealed, firstIv, 4096, 1).attach(context);
  *     if (!queue.trySubmit(io)) { ... full: retry later, or queue.submit(io, maxWait) ... }
  * }
  * }</pre>
@@ -206,18 +206,18 @@ public final class SectorQueue implements AutoCloseable {
      * {@code maxWait} for room. The future completes when every sector is written.
      */
     public CompletableFuture<Void> encrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst,
-                                           long firstSector, int sectorSize, long sectorCount, Duration maxWait)
+                                           long firstIv, int sectorSize, long sectorCount, Duration maxWait)
             throws InterruptedException, TimeoutException {
-        SectorRequest request = new SectorRequest().encrypt(cipher, src, dst, firstSector, sectorSize, sectorCount);
+        SectorRequest request = new SectorRequest().encrypt(cipher, src, dst, firstIv, sectorSize, sectorCount);
         submit(request, maxWait);
         return request.future();
     }
 
     /** Decrypts like {@link #encrypt(SectorCipher, MemorySegment, MemorySegment, long, int, long, Duration)}. */
     public CompletableFuture<Void> decrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst,
-                                           long firstSector, int sectorSize, long sectorCount, Duration maxWait)
+                                           long firstIv, int sectorSize, long sectorCount, Duration maxWait)
             throws InterruptedException, TimeoutException {
-        SectorRequest request = new SectorRequest().decrypt(cipher, src, dst, firstSector, sectorSize, sectorCount);
+        SectorRequest request = new SectorRequest().decrypt(cipher, src, dst, firstIv, sectorSize, sectorCount);
         submit(request, maxWait);
         return request.future();
     }

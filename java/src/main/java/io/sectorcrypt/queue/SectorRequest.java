@@ -9,7 +9,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One sector I/O for a {@link SectorQueue}: encrypt or decrypt {@code sectorCount} sectors
- * of {@code sectorSize} bytes, numbered from {@code firstSector}, from the start of src into
+ * of {@code sectorSize} bytes, the first with IV {@code firstIv} in the cipher's
+ * {@link io.sectorcrypt.xts.IvConvention}, from the start of src into
  * the start of dst (the same memory for in place). Exactly as
  * {@link SectorCipher#encrypt(MemorySegment, MemorySegment, long, int)} would on those bytes.
  *
@@ -59,7 +60,7 @@ public final class SectorRequest {
     private SectorCipher cipher;
     private MemorySegment src;
     private MemorySegment dst;
-    private long firstSector;
+    private long firstIv;
     private int sectorSize;
     private long sectorCount;
     private Object attachment;
@@ -109,15 +110,15 @@ public final class SectorRequest {
     }
 
     /** Sets this request to encrypt; returns it. */
-    public SectorRequest encrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst, long firstSector,
+    public SectorRequest encrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst, long firstIv,
                                  int sectorSize, long sectorCount) {
-        return fill(Direction.ENCRYPT, cipher, src, dst, firstSector, sectorSize, sectorCount);
+        return fill(Direction.ENCRYPT, cipher, src, dst, firstIv, sectorSize, sectorCount);
     }
 
     /** Sets this request to decrypt; returns it. */
-    public SectorRequest decrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst, long firstSector,
+    public SectorRequest decrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst, long firstIv,
                                  int sectorSize, long sectorCount) {
-        return fill(Direction.DECRYPT, cipher, src, dst, firstSector, sectorSize, sectorCount);
+        return fill(Direction.DECRYPT, cipher, src, dst, firstIv, sectorSize, sectorCount);
     }
 
     /**
@@ -126,13 +127,13 @@ public final class SectorRequest {
      * saying what was wrong, if it cannot run.
      */
     public SectorRequest fill(Direction direction, SectorCipher cipher, MemorySegment src, MemorySegment dst,
-                              long firstSector, int sectorSize, long sectorCount) {
+                              long firstIv, int sectorSize, long sectorCount) {
         requireIdle("refilled");
         this.direction = Objects.requireNonNull(direction, "direction");
         this.cipher = Objects.requireNonNull(cipher, "cipher");
         this.src = Objects.requireNonNull(src, "src");
         this.dst = Objects.requireNonNull(dst, "dst");
-        this.firstSector = firstSector;
+        this.firstIv = firstIv;
         this.sectorSize = sectorSize;
         this.sectorCount = sectorCount;
         return this;
@@ -165,8 +166,8 @@ public final class SectorRequest {
     }
 
     /** The first sector number, an unsigned 64-bit value. */
-    public long firstSector() {
-        return firstSector;
+    public long firstIv() {
+        return firstIv;
     }
 
     public int sectorSize() {
@@ -282,7 +283,7 @@ public final class SectorRequest {
 
     /** The whole request in one call (the cipher splits very long runs itself). */
     void cryptAll() {
-        crypt(srcBytes, dstBytes, firstSector);
+        crypt(srcBytes, dstBytes, firstIv);
     }
 
     /** One stripe of a striped request. */
@@ -291,7 +292,8 @@ public final class SectorRequest {
         long sectors = Math.min(sectorsPerStripe, sectorCount - firstInStripe);
         long offset = firstInStripe * sectorSize;
         long length = sectors * sectorSize;
-        crypt(srcBytes.asSlice(offset, length), dstBytes.asSlice(offset, length), firstSector + firstInStripe);
+        crypt(srcBytes.asSlice(offset, length), dstBytes.asSlice(offset, length),
+                cipher.ivConvention().ivAfter(firstIv, firstInStripe, sectorSize));
     }
 
     /** Sectors from {@code first} over the given memory, in this request's direction and cipher. */
@@ -314,7 +316,7 @@ public final class SectorRequest {
     @Override
     public String toString() {
         return "SectorRequest[" + (direction == null ? "empty" : direction + " " + sectorCount + " sectors of "
-                + sectorSize + " B from sector " + Long.toUnsignedString(firstSector) + ", " + cipher)
+                + sectorSize + " B from IV " + Long.toUnsignedString(firstIv) + ", " + cipher)
                 + (isInFlight() ? ", in flight]" : "]");
     }
 }

@@ -30,14 +30,6 @@ final class Checks {
         return count;
     }
 
-    /** The sectors firstSector .. firstSector + count - 1 must all be numbers below 2^64 (unsigned). */
-    static void sectorRange(long firstSector, long count) {
-        if (count > 0 && Long.compareUnsigned(count - 1, -1L - firstSector) > 0) {
-            throw new IllegalArgumentException("sectors " + Long.toUnsignedString(firstSector) + " + " + count
-                    + " run past sector 2^64 - 1 (18446744073709551615), the last plain64 sector number");
-        }
-    }
-
     static void unitLength(long length) {
         XtsLimits.checkUnitLength(length);
     }

@@ -49,30 +49,31 @@ final class JavaXts implements XtsImpl {
 
     @Override
     public void crypt(boolean encrypt, XtsKey key, MemorySegment src, MemorySegment dst,
-                      long firstUnit, int unitSize, long count) {
+                      long firstIv, long ivStep, int unitSize, long count) {
         byte[] srcArray = byteArray(src);
         byte[] dstArray = byteArray(dst);
         units(encrypt, key, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, firstUnit, unitSize, count);
+                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, firstIv, ivStep, unitSize, count);
     }
 
     @Override
     public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
-                            long firstUnit, int unitSize, long count) {
-        units(encrypt, key, src, null, srcOff, dst, null, dstOff, firstUnit, unitSize, count);
+                            long firstIv, long ivStep, int unitSize, long count) {
+        units(encrypt, key, src, null, srcOff, dst, null, dstOff, firstIv, ivStep, unitSize, count);
     }
 
     private static void units(boolean encrypt, XtsKey key, byte[] srcArray, MemorySegment src, long srcBase,
-                              byte[] dstArray, MemorySegment dst, long dstBase, long firstUnit, int unitSize, long count) {
+                              byte[] dstArray, MemorySegment dst, long dstBase, long firstIv, long ivStep, int unitSize,
+                              long count) {
         Schedules pool = key.javaSchedules();
         Schedule s = pool.take(key);
         try {
             for (long done = 0; done < count; ) {
                 int n = (int) Math.min(TWEAK_BATCH, count - done);
-                // Encrypt the tweaks of n units in one ECB call: unit numbers, little-endian.
+                // Encrypt the tweaks of n units in one ECB call: their plain64 IVs, little-endian.
                 Arrays.fill(s.unitTweaks, 0, n * 16, (byte) 0);
                 for (int u = 0; u < n; u++) {
-                    LONG.set(s.unitTweaks, u * 16, firstUnit + done + u);
+                    LONG.set(s.unitTweaks, u * 16, firstIv + (done + u) * ivStep);
                 }
                 // Out of place: the JDK's CipherCore copies (allocates) an input that is also the output.
                 s.ecb(s.tweakCipher, s.unitTweaks, s.encryptedTweaks, n * 16);

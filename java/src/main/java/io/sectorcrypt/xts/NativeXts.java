@@ -22,7 +22,7 @@ import java.lang.invoke.MethodHandle;
  * at the kernel's speed): a long request becomes several calls rather than a GC stall.
  */
 final class NativeXts implements XtsImpl {
-    static final int ABI_VERSION = 2;
+    static final int ABI_VERSION = 3;
 
     static final int SC_OK = 0;
     static final int SC_E_NULL = -1;
@@ -72,7 +72,7 @@ final class NativeXts implements XtsImpl {
     private static final MethodHandle sc_selftest = bind("sc_selftest", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
     private static final FunctionDescriptor UNITS = FunctionDescriptor.of(JAVA_INT,
-            ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+            ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
     private static final FunctionDescriptor UNIT = FunctionDescriptor.of(JAVA_INT,
             ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle sc_xts_encrypt_units = bind("sc_xts_encrypt_units", UNITS, CRITICAL);
@@ -96,12 +96,12 @@ final class NativeXts implements XtsImpl {
 
     @Override
     public void crypt(boolean encrypt, XtsKey key, MemorySegment src, MemorySegment dst,
-                      long firstUnit, int unitSize, long count) {
+                      long firstIv, long ivStep, int unitSize, long count) {
         MemorySegment expanded = key.nativeSchedule();
         long total = count * unitSize;
         if (total <= MAX_BYTES_PER_CALL) {
-            check(encrypt ? encryptUnits(expanded, tier, src, dst, unitSize, count, firstUnit)
-                          : decryptUnits(expanded, tier, src, dst, unitSize, count, firstUnit));
+            check(encrypt ? encryptUnits(expanded, tier, src, dst, unitSize, count, firstIv, ivStep)
+                          : decryptUnits(expanded, tier, src, dst, unitSize, count, firstIv, ivStep));
             return;
         }
         long perCall = Math.max(1, MAX_BYTES_PER_CALL / unitSize);
@@ -110,18 +110,19 @@ final class NativeXts implements XtsImpl {
             long offset = done * unitSize;
             MemorySegment in = src.asSlice(offset, n * unitSize);
             MemorySegment out = dst.asSlice(offset, n * unitSize);
-            check(encrypt ? encryptUnits(expanded, tier, in, out, unitSize, n, firstUnit + done)
-                          : decryptUnits(expanded, tier, in, out, unitSize, n, firstUnit + done));
+            long iv = firstIv + done * ivStep;
+            check(encrypt ? encryptUnits(expanded, tier, in, out, unitSize, n, iv, ivStep)
+                          : decryptUnits(expanded, tier, in, out, unitSize, n, iv, ivStep));
         }
     }
 
     /** Heap segments over the arrays: critical downcalls take them in place, and C2 removes the wrappers. */
     @Override
     public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
-                            long firstUnit, int unitSize, long count) {
+                            long firstIv, long ivStep, int unitSize, long count) {
         long length = count * unitSize;
         crypt(encrypt, key, MemorySegment.ofArray(src).asSlice(srcOff, length),
-                MemorySegment.ofArray(dst).asSlice(dstOff, length), firstUnit, unitSize, count);
+                MemorySegment.ofArray(dst).asSlice(dstOff, length), firstIv, ivStep, unitSize, count);
     }
 
     @Override
@@ -140,9 +141,9 @@ final class NativeXts implements XtsImpl {
     }
 
     private static int encryptUnits(MemorySegment key, int tier, MemorySegment in, MemorySegment out,
-                                    long unitSize, long count, long first) {
+                                    long unitSize, long count, long firstIv, long ivStep) {
         try {
-            return (int) sc_xts_encrypt_units.invokeExact(key, tier, in, out, unitSize, count, first);
+            return (int) sc_xts_encrypt_units.invokeExact(key, tier, in, out, unitSize, count, firstIv, ivStep);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -151,9 +152,9 @@ final class NativeXts implements XtsImpl {
     }
 
     private static int decryptUnits(MemorySegment key, int tier, MemorySegment in, MemorySegment out,
-                                    long unitSize, long count, long first) {
+                                    long unitSize, long count, long firstIv, long ivStep) {
         try {
-            return (int) sc_xts_decrypt_units.invokeExact(key, tier, in, out, unitSize, count, first);
+            return (int) sc_xts_decrypt_units.invokeExact(key, tier, in, out, unitSize, count, firstIv, ivStep);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -248,7 +249,7 @@ final class NativeXts implements XtsImpl {
             case SC_E_KEY_HALVES_EQUAL -> "key1 equals key2 (FIPS 140-3 IG C.I)";
             case SC_E_KEY_NOT_EXPANDED -> "the key schedule is not expanded";
             case SC_E_LENGTH -> "a data unit length is outside 16 .. 2^24 bytes";
-            case SC_E_RANGE -> "the last sector number exceeds 2^64 - 1";
+            case SC_E_RANGE -> "the IV step is 0 or the last sector's IV exceeds 2^64 - 1";
             case SC_E_TIER -> "the CPU tier cannot run on this machine";
             case SC_E_OVERLAP -> "input and output overlap";
             case SC_E_SELFTEST -> "the known-answer self-test failed";

@@ -5,10 +5,12 @@ import java.nio.ByteBuffer;
 import java.util.Objects;
 
 /**
- * Encrypts and decrypts disk sectors with AES-XTS, exactly as dm-crypt's
- * {@code aes-xts-plain64}: sector n of a run is one XTS data unit whose tweak is n as a
- * 128-bit little-endian number. Sector numbers count in units of the sector size (dm-crypt
- * {@code iv_large_sectors}) and are unsigned 64-bit values.
+ * Encrypts and decrypts disk sectors with AES-XTS (IEEE 1619-2007, NIST SP 800-38E), exactly
+ * as dm-crypt's {@code aes-xts-plain64}: each sector is one XTS data unit whose tweak is its
+ * IV, an unsigned 64-bit number, little-endian. A run of sectors is given by the IV of its
+ * first sector; the IVs of the others follow the cipher's {@link IvConvention}: by default
+ * {@link IvConvention#PLAIN64}, dm-crypt's and LUKS2's 512-byte units (a 4096-byte sector
+ * {@code k} has IV {@code 8k}); {@link IvConvention#IV_LARGE_SECTORS} counts whole sectors.
  *
  * <p>Data may be a {@link MemorySegment} (native or heap), a {@link ByteBuffer} (direct or
  * heap) or a {@code byte[]}; heap arrays reach the native kernel without a copy. src and dst
@@ -19,8 +21,8 @@ import java.util.Objects;
  *
  * <pre>{@code
  * try (XtsKey key = XtsKey.of(keyBytes)) {
- *     SectorCipher xts = SectorCipher.of(key);
- *     xts.encrypt(plain, cipherText, firstSector, 4096);
+ *     SectorCipher xts = SectorCipher.of(key);          // IVs in 512-byte units, as LUKS2
+ *     xts.encrypt(plain, cipherText, 8 * sector, 4096);  // the first sector's IV
  * }
  * }</pre>
  */
@@ -28,10 +30,12 @@ public final class SectorCipher {
     private final XtsKey key;
     private final Engine engine;
     private final XtsImpl impl;
+    private final IvConvention ivConvention;
 
-    private SectorCipher(XtsKey key, Engine engine) {
+    private SectorCipher(XtsKey key, Engine engine, IvConvention ivConvention) {
         this.key = Objects.requireNonNull(key, "key");
         this.engine = Objects.requireNonNull(engine, "engine");
+        this.ivConvention = Objects.requireNonNull(ivConvention, "ivConvention");
         this.impl = engine.impl();
         if (engine.isNative() && !key.hasNativeSchedule()) {
             throw new IllegalStateException("engine " + engine.id() + " needs a key made while the native kernel"
@@ -39,14 +43,41 @@ public final class SectorCipher {
         }
     }
 
-    /** A cipher on the selected engine ({@link Engine#selected()}). */
+    /**
+     * A cipher on the selected engine ({@link Engine#selected()}), IVs in 512-byte units
+     * ({@link IvConvention#PLAIN64}).
+     *
+     * @throws IllegalStateException if an engine forced with {@value Engine#PROPERTY} cannot run here
+     */
     public static SectorCipher of(XtsKey key) {
-        return new SectorCipher(key, Engine.selected());
+        return new SectorCipher(key, Engine.selected(), IvConvention.PLAIN64);
     }
 
-    /** A cipher on a given engine; throws {@link IllegalStateException} if it cannot run here. */
+    /**
+     * A cipher on the selected engine with the given IV convention.
+     *
+     * @throws IllegalStateException if an engine forced with {@value Engine#PROPERTY} cannot run here
+     */
+    public static SectorCipher of(XtsKey key, IvConvention ivConvention) {
+        return new SectorCipher(key, Engine.selected(), ivConvention);
+    }
+
+    /**
+     * A cipher on a given engine, IVs in 512-byte units ({@link IvConvention#PLAIN64}).
+     *
+     * @throws IllegalStateException if the engine cannot run here
+     */
     public static SectorCipher of(XtsKey key, Engine engine) {
-        return new SectorCipher(key, engine);
+        return new SectorCipher(key, engine, IvConvention.PLAIN64);
+    }
+
+    /**
+     * A cipher on a given engine with the given IV convention.
+     *
+     * @throws IllegalStateException if the engine cannot run here
+     */
+    public static SectorCipher of(XtsKey key, Engine engine, IvConvention ivConvention) {
+        return new SectorCipher(key, engine, ivConvention);
     }
 
     public XtsKey key() {
@@ -57,39 +88,53 @@ public final class SectorCipher {
         return engine;
     }
 
-    /** Encrypts whole sectors from src into dst (same length; may be the same memory). */
-    public void encrypt(MemorySegment src, MemorySegment dst, long firstSector, int sectorSize) {
-        sectors(true, src, dst, firstSector, sectorSize);
+    /** How this cipher counts sector IVs. */
+    public IvConvention ivConvention() {
+        return ivConvention;
     }
 
-    /** Decrypts whole sectors from src into dst (same length; may be the same memory). */
-    public void decrypt(MemorySegment src, MemorySegment dst, long firstSector, int sectorSize) {
-        sectors(false, src, dst, firstSector, sectorSize);
+    /**
+     * Encrypts whole sectors from src into dst (same length; may be the same memory).
+     *
+     * @param firstIv the first sector's IV, unsigned, in the unit of {@link #ivConvention()}
+     * @param sectorSize bytes per sector (data unit): 16 .. 2^24, a multiple of 512 under
+     *        {@link IvConvention#PLAIN64}
+     * @throws IllegalArgumentException if src is not whole sectors, dst differs in length, is
+     *         read-only or partly overlaps src, or the IVs break {@link IvConvention#checkRun}
+     * @throws KeyClosedException if the key is closed
+     */
+    public void encrypt(MemorySegment src, MemorySegment dst, long firstIv, int sectorSize) {
+        sectors(true, src, dst, firstIv, sectorSize);
+    }
+
+    /** Decrypts whole sectors from src into dst, as {@link #encrypt(MemorySegment, MemorySegment, long, int)}. */
+    public void decrypt(MemorySegment src, MemorySegment dst, long firstIv, int sectorSize) {
+        sectors(false, src, dst, firstIv, sectorSize);
     }
 
     /**
      * Encrypts the whole sectors in {@code src.remaining()} bytes into dst at its position;
      * both positions advance by that many bytes (once, if src and dst are the same buffer).
      */
-    public void encrypt(ByteBuffer src, ByteBuffer dst, long firstSector, int sectorSize) {
-        buffers(true, src, dst, firstSector, sectorSize);
+    public void encrypt(ByteBuffer src, ByteBuffer dst, long firstIv, int sectorSize) {
+        buffers(true, src, dst, firstIv, sectorSize);
     }
 
     /** Decrypts like {@link #encrypt(ByteBuffer, ByteBuffer, long, int)}. */
-    public void decrypt(ByteBuffer src, ByteBuffer dst, long firstSector, int sectorSize) {
-        buffers(false, src, dst, firstSector, sectorSize);
+    public void decrypt(ByteBuffer src, ByteBuffer dst, long firstIv, int sectorSize) {
+        buffers(false, src, dst, firstIv, sectorSize);
     }
 
     /** Encrypts {@code length} bytes of whole sectors from src[srcOffset..] into dst[dstOffset..]. */
-    public void encrypt(byte[] src, int srcOffset, byte[] dst, int dstOffset, int length, long firstSector,
+    public void encrypt(byte[] src, int srcOffset, byte[] dst, int dstOffset, int length, long firstIv,
                         int sectorSize) {
-        arrays(true, src, srcOffset, dst, dstOffset, length, firstSector, sectorSize);
+        arrays(true, src, srcOffset, dst, dstOffset, length, firstIv, sectorSize);
     }
 
     /** Decrypts like {@link #encrypt(byte[], int, byte[], int, int, long, int)}. */
-    public void decrypt(byte[] src, int srcOffset, byte[] dst, int dstOffset, int length, long firstSector,
+    public void decrypt(byte[] src, int srcOffset, byte[] dst, int dstOffset, int length, long firstIv,
                         int sectorSize) {
-        arrays(false, src, srcOffset, dst, dstOffset, length, firstSector, sectorSize);
+        arrays(false, src, srcOffset, dst, dstOffset, length, firstIv, sectorSize);
     }
 
     /**
@@ -112,23 +157,23 @@ public final class SectorCipher {
         unitArrays(false, tweak, src, srcOffset, dst, dstOffset, length);
     }
 
-    private void sectors(boolean encrypt, MemorySegment src, MemorySegment dst, long firstSector, int sectorSize) {
+    private void sectors(boolean encrypt, MemorySegment src, MemorySegment dst, long firstIv, int sectorSize) {
         Checks.sectorSize(sectorSize);
         Checks.output(src, dst);
         long count = Checks.wholeSectors("src", src.byteSize(), sectorSize);
-        Checks.sectorRange(firstSector, count);
+        long ivStep = ivConvention.checkRun(firstIv, count, sectorSize);
         if (count == 0) {
             return;
         }
         int token = key.enter();
         try {
-            impl.crypt(encrypt, key, src, dst, firstSector, sectorSize, count);
+            impl.crypt(encrypt, key, src, dst, firstIv, ivStep, sectorSize, count);
         } finally {
             key.exit(token);
         }
     }
 
-    private void buffers(boolean encrypt, ByteBuffer src, ByteBuffer dst, long firstSector, int sectorSize) {
+    private void buffers(boolean encrypt, ByteBuffer src, ByteBuffer dst, long firstIv, int sectorSize) {
         Objects.requireNonNull(src, "src");
         Objects.requireNonNull(dst, "dst");
         int n = src.remaining();
@@ -140,7 +185,7 @@ public final class SectorCipher {
         }
         MemorySegment in = MemorySegment.ofBuffer(src);
         MemorySegment out = src == dst ? in : MemorySegment.ofBuffer(dst).asSlice(0, n);
-        sectors(encrypt, in, out, firstSector, sectorSize);
+        sectors(encrypt, in, out, firstIv, sectorSize);
         src.position(src.position() + n);
         if (dst != src) {
             dst.position(dst.position() + n);
@@ -148,7 +193,7 @@ public final class SectorCipher {
     }
 
     private void arrays(boolean encrypt, byte[] src, int srcOffset, byte[] dst, int dstOffset, int length,
-                        long firstSector, int sectorSize) {
+                        long firstIv, int sectorSize) {
         Checks.arrayRange("src", src, srcOffset, length);
         Checks.arrayRange("dst", dst, dstOffset, length);
         Checks.sectorSize(sectorSize);
@@ -156,13 +201,13 @@ public final class SectorCipher {
             throw new IllegalArgumentException(Checks.PARTIAL_OVERLAP);
         }
         long count = Checks.wholeSectors("src", length, sectorSize);
-        Checks.sectorRange(firstSector, count);
+        long ivStep = ivConvention.checkRun(firstIv, count, sectorSize);
         if (count == 0) {
             return;
         }
         int token = key.enter();
         try {
-            impl.cryptArrays(encrypt, key, src, srcOffset, dst, dstOffset, firstSector, sectorSize, count);
+            impl.cryptArrays(encrypt, key, src, srcOffset, dst, dstOffset, firstIv, ivStep, sectorSize, count);
         } finally {
             key.exit(token);
         }
@@ -191,6 +236,6 @@ public final class SectorCipher {
 
     @Override
     public String toString() {
-        return "SectorCipher[" + key.algorithm() + ", " + engine.id() + "]";
+        return "SectorCipher[" + key.algorithm() + ", " + engine.id() + ", " + ivConvention + "]";
     }
 }

@@ -8,9 +8,12 @@ import java.lang.foreign.MemorySegment;
  */
 sealed interface XtsImpl permits NativeXts, JavaXts {
 
-    /** {@code count} units of {@code unitSize} bytes; unit i's tweak is {@code firstUnit + i}, little-endian. */
+    /**
+     * {@code count} units of {@code unitSize} bytes; unit i's tweak is {@code firstIv + i * ivStep}
+     * as a little-endian number (dm-crypt plain64; the step is {@link IvConvention#ivStep}).
+     */
     void crypt(boolean encrypt, XtsKey key, MemorySegment src, MemorySegment dst,
-               long firstUnit, int unitSize, long count);
+               long firstIv, long ivStep, int unitSize, long count);
 
     /**
      * As {@link #crypt}, on heap arrays: {@code count * unitSize} bytes from {@code src[srcOff..]}
@@ -18,7 +21,7 @@ sealed interface XtsImpl permits NativeXts, JavaXts {
      * segments, which escape into its (large, not inlined) body and cost an allocation per call.
      */
     void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
-                     long firstUnit, int unitSize, long count);
+                     long firstIv, long ivStep, int unitSize, long count);
 
     /** One unit of {@code src.byteSize()} bytes with the caller's 16-byte tweak. */
     void cryptUnit(boolean encrypt, XtsKey key, MemorySegment tweak, MemorySegment src, MemorySegment dst);

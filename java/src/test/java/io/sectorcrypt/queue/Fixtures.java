@@ -42,10 +42,10 @@ final class Fixtures {
     }
 
     /** What one single-threaded call of the cipher makes of {@code plain}. */
-    static MemorySegment encryptedDirectly(Arena arena, SectorCipher cipher, MemorySegment plain, long firstSector,
+    static MemorySegment encryptedDirectly(Arena arena, SectorCipher cipher, MemorySegment plain, long firstIv,
                                           int sectorSize) {
         MemorySegment out = arena.allocate(plain.byteSize(), 64);
-        cipher.encrypt(plain, out, firstSector, sectorSize);
+        cipher.encrypt(plain, out, firstIv, sectorSize);
         return out;
     }
 

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sectorcrypt.xts.IvConvention;
 import io.sectorcrypt.xts.SectorCipher;
 import io.sectorcrypt.xts.XtsKey;
 import java.lang.foreign.Arena;
@@ -48,7 +49,8 @@ class SectorQueueTest {
     void setUp() {
         arena = Arena.ofShared();
         key = newKey(1);
-        cipher = SectorCipher.of(key);
+        // Arbitrary sector sizes and IVs: count IVs in sectors (the 512-byte convention has its own test).
+        cipher = SectorCipher.of(key, IvConvention.IV_LARGE_SECTORS);
     }
 
     @AfterEach
@@ -75,16 +77,23 @@ class SectorQueueTest {
     @EnumSource(SectorQueue.Mode.class)
     void encryptsAndDecryptsLikeTheCipherForEverySize(SectorQueue.Mode mode) throws Exception {
         try (SectorQueue queue = twoWorkers().mode(mode).stripeBytes(16 * 1024).build()) {
-            // 1 sector, exactly one stripe, one sector more than a stripe, many stripes with a short last one.
-            for (int sectors : new int[] {1, 4, 5, 37, 256}) {
-                MemorySegment plain = random(arena, (long) sectors * SECTOR, sectors);
-                MemorySegment expected = encryptedDirectly(arena, cipher, plain, 1000 + sectors, SECTOR);
-                MemorySegment sealed = arena.allocate(plain.byteSize());
-                join(queue.encrypt(cipher, plain, sealed, 1000 + sectors, SECTOR, sectors, WAIT));
-                assertSameBytes(expected, sealed, sectors + " sectors, " + mode);
-                MemorySegment opened = arena.allocate(plain.byteSize());
-                join(queue.decrypt(cipher, sealed, opened, 1000 + sectors, SECTOR, sectors, WAIT));
-                assertSameBytes(plain, opened, sectors + " sectors decrypted, " + mode);
+            // Each stripe starts at its own IV: 1 apart per sector, or 8 under PLAIN64's 512-byte units.
+            for (IvConvention convention : IvConvention.values()) {
+                SectorCipher cipher = SectorCipher.of(key, convention);
+                long step = convention.ivStep(SECTOR);
+                // 1 sector, exactly one stripe, one sector more than a stripe, many stripes with a short last one.
+                for (int sectors : new int[] {1, 4, 5, 37, 256}) {
+                    String what = sectors + " sectors, " + mode + ", " + convention;
+                    long firstIv = (1000 + sectors) * step;
+                    MemorySegment plain = random(arena, (long) sectors * SECTOR, sectors);
+                    MemorySegment expected = encryptedDirectly(arena, cipher, plain, firstIv, SECTOR);
+                    MemorySegment sealed = arena.allocate(plain.byteSize());
+                    join(queue.encrypt(cipher, plain, sealed, firstIv, SECTOR, sectors, WAIT));
+                    assertSameBytes(expected, sealed, what);
+                    MemorySegment opened = arena.allocate(plain.byteSize());
+                    join(queue.decrypt(cipher, sealed, opened, firstIv, SECTOR, sectors, WAIT));
+                    assertSameBytes(plain, opened, what + ", decrypted");
+                }
             }
         }
     }
@@ -225,8 +234,12 @@ class SectorQueueTest {
             assertRefused(queue, new SectorRequest().encrypt(cipher, four, other.asReadOnly(), 0, SECTOR, 1),
                     IllegalArgumentException.class, "dst is read-only");
             assertRefused(queue, new SectorRequest().encrypt(cipher, four, four, -2, SECTOR, 3),
-                    IllegalArgumentException.class, "sectors 18446744073709551614 + 3 run past sector 2^64 - 1"
-                            + " (18446744073709551615), the last plain64 sector number");
+                    IllegalArgumentException.class, "3 sectors from IV 18446744073709551614 run past IV 2^64 - 1"
+                            + " (18446744073709551615), the last plain64 IV");
+            assertRefused(queue, new SectorRequest().encrypt(SectorCipher.of(key), four, four, 4, SECTOR, 1),
+                    IllegalArgumentException.class, "first IV 4 is not a multiple of 8: with 4096-byte sectors the"
+                            + " plain64 IV counts 512-byte units and each sector starts at a multiple of 8 (dm-crypt,"
+                            + " LUKS2)");
             assertRefused(queue, new SectorRequest().encrypt(cipher, four.asSlice(0, 3 * SECTOR),
                             four.asSlice(SECTOR), 0, SECTOR, 3),
                     IllegalArgumentException.class, "src and dst overlap without being the same memory; pass the"
@@ -239,7 +252,7 @@ class SectorQueueTest {
             // The last sector number itself is fine.
             join(queue.encrypt(cipher, four, other, -1, SECTOR, 1, WAIT));
             QueueMetrics m = settled(queue);
-            assertEquals(8, m.failed(), m.toString());
+            assertEquals(9, m.failed(), m.toString());
             assertEquals(1, m.completed(), m.toString());
         }
     }
@@ -426,11 +439,15 @@ class SectorQueueTest {
 
     // ---- Coalescing, inline mode, metrics ----
 
-    @Test
-    void contiguousSmallRequestsShareADowncallAndGiveTheSameResult() throws Exception {
+    /** Contiguous means consecutive IVs in the cipher's convention: 1 apart, or 8 for 4096-byte sectors under PLAIN64. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(IvConvention.class)
+    void contiguousSmallRequestsShareADowncallAndGiveTheSameResult(IvConvention convention) throws Exception {
+        SectorCipher cipher = SectorCipher.of(key, convention);
+        long step = convention.ivStep(SECTOR);
         int n = 12;
         MemorySegment plain = random(arena, (long) n * SECTOR, 11);
-        MemorySegment expected = encryptedDirectly(arena, cipher, plain, 100, SECTOR);
+        MemorySegment expected = encryptedDirectly(arena, cipher, plain, 100 * step, SECTOR);
         MemorySegment sealed = arena.allocate(plain.byteSize());
         MemorySegment elsewhere = arena.allocate(SECTOR);
         try (SectorQueue queue = SectorQueue.builder().workers(1).capacity(32).stripeBytes(8 * SECTOR).build()) {
@@ -438,18 +455,19 @@ class SectorQueueTest {
             SectorRequest[] requests = new SectorRequest[n + 1];
             for (int i = 0; i < n; i++) {
                 requests[i] = new SectorRequest().encrypt(cipher, plain.asSlice((long) i * SECTOR, SECTOR),
-                        sealed.asSlice((long) i * SECTOR, SECTOR), 100 + i, SECTOR, 1);
+                        sealed.asSlice((long) i * SECTOR, SECTOR), (100 + i) * step, SECTOR, 1);
                 assertTrue(queue.trySubmit(requests[i]));
             }
             // Contiguous in sectors but not in memory: must not join.
-            requests[n] = new SectorRequest().encrypt(cipher, plain.asSlice(0, SECTOR), elsewhere, 100 + n, SECTOR, 1);
+            requests[n] = new SectorRequest().encrypt(cipher, plain.asSlice(0, SECTOR), elsewhere, (100 + n) * step, SECTOR,
+                    1);
             assertTrue(queue.trySubmit(requests[n]));
             held.release();
             for (SectorRequest r : requests) {
                 join(r.future());
             }
             assertSameBytes(expected, sealed, "coalesced output");
-            assertSameBytes(encryptedDirectly(arena, cipher, plain.asSlice(0, SECTOR), 100 + n, SECTOR), elsewhere,
+            assertSameBytes(encryptedDirectly(arena, cipher, plain.asSlice(0, SECTOR), (100 + n) * step, SECTOR), elsewhere,
                     "the request that could not join");
             // 12 contiguous sectors in runs of at most 8 (the stripe): 8 + 4, so 7 + 3 joined a run.
             assertEquals(10, settled(queue).coalesced(), queue.metrics().toString());
@@ -542,7 +560,7 @@ class SectorQueueTest {
         }
         MemorySegment buf = arena.allocate(SECTOR);
         SectorRequest r = new SectorRequest().encrypt(cipher, buf, buf, 7, SECTOR, 1);
-        assertEquals("SectorRequest[ENCRYPT 1 sectors of 4096 B from sector 7, " + cipher + "]", r.toString());
+        assertEquals("SectorRequest[ENCRYPT 1 sectors of 4096 B from IV 7, " + cipher + "]", r.toString());
         assertEquals("SectorRequest[empty]", new SectorRequest().toString());
     }
 }

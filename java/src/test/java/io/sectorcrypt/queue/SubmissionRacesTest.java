@@ -115,7 +115,7 @@ class SubmissionRacesTest {
             SectorRequest striped = new SectorRequest().encrypt(cipher, plain, out, 0, SECTOR, 32);
             assertTrue(queue.trySubmit(striped), "its first ticket takes the last slot");
             assertEquals(2, queue.metrics().queueDepth(), "the second ticket found no room");
-            assertFalse(queue.trySubmit(new SectorRequest().encrypt(cipher, small, small, 1, SECTOR, 1)));
+            assertFalse(queue.trySubmit(new SectorRequest().encrypt(cipher, small, small, 8, SECTOR, 1)));
             first.release();
             second.release();
             striped.future().get(Fixtures.WAIT_SECONDS, TimeUnit.SECONDS);

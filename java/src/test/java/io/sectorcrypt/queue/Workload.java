@@ -9,21 +9,21 @@ import java.util.SplittableRandom;
  * A producer's share of a disk: its sectors cut into requests of mixed sizes (one sector up
  * to a few stripes), in address order or shuffled.
  */
-record Workload(long firstSector, List<Chunk> chunks) {
+record Workload(long firstIv, List<Chunk> chunks) {
 
     /** Sectors {@code first .. first + count - 1} of the disk. */
     record Chunk(long first, int count) {
     }
 
-    static Workload cut(long firstSector, long sectors, SplittableRandom rnd, boolean shuffled) {
-        return cut(firstSector, sectors, rnd, shuffled, 2048);
+    static Workload cut(long firstIv, long sectors, SplittableRandom rnd, boolean shuffled) {
+        return cut(firstIv, sectors, rnd, shuffled, 2048);
     }
 
     /** As above, with no request longer than {@code largest} sectors. */
-    static Workload cut(long firstSector, long sectors, SplittableRandom rnd, boolean shuffled, int largest) {
+    static Workload cut(long firstIv, long sectors, SplittableRandom rnd, boolean shuffled, int largest) {
         List<Chunk> chunks = new ArrayList<>();
-        long s = firstSector;
-        long end = firstSector + sectors;
+        long s = firstIv;
+        long end = firstIv + sectors;
         while (s < end) {
             int size = switch (rnd.nextInt(10)) {
                 case 0, 1, 2, 3 -> 1;
@@ -38,6 +38,6 @@ record Workload(long firstSector, List<Chunk> chunks) {
         if (shuffled) {
             Collections.shuffle(chunks, new java.util.Random(rnd.nextLong()));
         }
-        return new Workload(firstSector, List.copyOf(chunks));
+        return new Workload(firstIv, List.copyOf(chunks));
     }
 }

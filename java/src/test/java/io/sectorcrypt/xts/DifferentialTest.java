@@ -89,24 +89,30 @@ class DifferentialTest {
             int sectorSize = sizes[rnd.nextInt(sizes.length)];
             int count = 1 + rnd.nextInt(Math.max(1, (2 << 20) / sectorSize));
             count = Math.min(count, 600);
-            // Half the cases end exactly at sector 2^64 - 1, the top of the plain64 range.
-            long first = rnd.nextBoolean() ? -1L - (count - 1) : rnd.nextLong() >>> rnd.nextInt(64);
-            if (Long.compareUnsigned(first, -1L - (count - 1)) > 0) {
-                first = -1L - (count - 1);
+            // Both IV conventions where the sector size allows 512-byte IV units.
+            IvConvention convention = sectorSize % 512 == 0 && rnd.nextBoolean()
+                    ? IvConvention.PLAIN64 : IvConvention.IV_LARGE_SECTORS;
+            long step = convention.ivStep(sectorSize);
+            long lastStart = -step - (count - 1) * step; // the run's last IV is then the last multiple of step
+            // Half the cases end at the top of the plain64 range, 2^64 - 1 (less the step's remainder).
+            long first = rnd.nextBoolean() ? lastStart : rnd.nextLong() >>> rnd.nextInt(64);
+            if (Long.compareUnsigned(first, lastStart) > 0) {
+                first = lastStart;
             }
+            first -= Long.remainderUnsigned(first, step);
             byte[] keyBytes = randomKey(rnd, rnd.nextBoolean() ? 64 : 32);
             int n = count * sectorSize;
             byte[] plain = new byte[n];
             rnd.nextBytes(plain);
             Memory memory = rnd.nextBoolean() ? Memory.HEAP : Memory.NATIVE;
             boolean inPlace = rnd.nextBoolean();
-            String what = engine + " case " + i + ": " + count + " x " + sectorSize + " from sector "
+            String what = engine + " case " + i + ": " + count + " x " + sectorSize + " " + convention + " from IV "
                     + Long.toUnsignedString(first) + ", " + memory + (inPlace ? ", in place" : "");
             try (XtsKey key = XtsKey.of(keyBytes); Arena arena = Arena.ofConfined()) {
                 byte[] expected = new byte[n];
-                SectorCipher.of(key, Engine.JAVA).encrypt(plain, 0, expected, 0, n, first, sectorSize);
+                SectorCipher.of(key, Engine.JAVA, convention).encrypt(plain, 0, expected, 0, n, first, sectorSize);
                 assertFalse(java.util.Arrays.equals(plain, expected), what);
-                SectorCipher xts = SectorCipher.of(key, engine);
+                SectorCipher xts = SectorCipher.of(key, engine, convention);
                 MemorySegment src = buffer(arena, memory, n, rnd.nextInt(16));
                 MemorySegment dst = inPlace ? src : buffer(arena, memory, n, rnd.nextInt(16));
                 src.copyFrom(MemorySegment.ofArray(plain));
@@ -133,7 +139,7 @@ class DifferentialTest {
             boolean inPlace = rnd.nextBoolean();
             long first = rnd.nextLong() >>> 1;
             try (XtsKey key = XtsKey.of(randomKey(rnd, rnd.nextBoolean() ? 64 : 32)); Arena arena = Arena.ofConfined()) {
-                SectorCipher java = SectorCipher.of(key, Engine.JAVA);
+                SectorCipher java = SectorCipher.of(key, Engine.JAVA, IvConvention.IV_LARGE_SECTORS);
                 byte[] expected = new byte[n];
                 java.encrypt(plain, 0, expected, 0, n, first, sectorSize);
                 MemorySegment src = buffer(arena, memory, n, rnd.nextInt(16));

@@ -57,10 +57,44 @@ class SectorCipherValidationTest {
     @Test
     void sectorsPastTheLastPlain64Number() {
         byte[] b = new byte[1024];
-        refused(IllegalArgumentException.class, "sectors 18446744073709551615 + 2 run past sector 2^64 - 1"
-                + " (18446744073709551615), the last plain64 sector number", () -> xts.encrypt(b, 0, b, 0, 1024, -1L, 512));
+        refused(IllegalArgumentException.class, "2 sectors from IV 18446744073709551615 run past IV 2^64 - 1"
+                + " (18446744073709551615), the last plain64 IV", () -> xts.encrypt(b, 0, b, 0, 1024, -1L, 512));
         xts.encrypt(b, 0, b, 0, 512, -1L, 512); // the last sector itself is fine
         xts.encrypt(b, 0, b, 0, 1024, -2L, 512);
+    }
+
+    /** LUKS2 and dm-crypt's default: 4096-byte sectors have IVs 8 apart, each a multiple of 8. */
+    @Test
+    void plain64CountsIvsIn512ByteUnits() {
+        byte[] b = new byte[8192];
+        assertEquals(IvConvention.PLAIN64, xts.ivConvention());
+        refused(IllegalArgumentException.class, "2 sectors from IV 18446744073709551608 in steps of 8 run past IV"
+                + " 2^64 - 1 (18446744073709551615), the last plain64 IV", () -> xts.encrypt(b, 0, b, 0, 8192, -8L, 4096));
+        refused(IllegalArgumentException.class, "first IV 5 is not a multiple of 8: with 4096-byte sectors the plain64 IV"
+                + " counts 512-byte units and each sector starts at a multiple of 8 (dm-crypt, LUKS2)",
+                () -> xts.encrypt(b, 0, b, 0, 4096, 5, 4096));
+        refused(IllegalArgumentException.class, "sector size 520 is not a multiple of 512 bytes, the unit the plain64 IV"
+                + " counts in by default (dm-crypt, LUKS2); count IVs in sectors instead (IvConvention.IV_LARGE_SECTORS,"
+                + " dm-crypt's iv_large_sectors)", () -> xts.encrypt(b, 0, b, 0, 1040, 0, 520));
+        xts.encrypt(b, 0, b, 0, 4096, -8L, 4096); // the last 4096-byte sector: IVs 2^64 - 8 .. 2^64 - 1
+        xts.encrypt(b, 0, b, 0, 8192, -16L, 4096);
+    }
+
+    /** The same 4096-byte sector k: IV 8k under PLAIN64 is IV k under IV_LARGE_SECTORS only for k = 0. */
+    @Test
+    void theTwoConventionsDifferFromTheSecondSectorOn() {
+        byte[] plain = new byte[3 * 4096];
+        new java.util.Random(7).nextBytes(plain);
+        byte[] luks = new byte[plain.length];
+        byte[] large = new byte[plain.length];
+        xts.encrypt(plain, 0, luks, 0, plain.length, 0, 4096);
+        SectorCipher.of(key, IvConvention.IV_LARGE_SECTORS).encrypt(plain, 0, large, 0, plain.length, 0, 4096);
+        assertArrayEquals(java.util.Arrays.copyOf(luks, 4096), java.util.Arrays.copyOf(large, 4096));
+        for (int k = 1; k < 3; k++) {
+            byte[] one = new byte[4096];
+            SectorCipher.of(key, IvConvention.IV_LARGE_SECTORS).encrypt(plain, k * 4096, one, 0, 4096, 8L * k, 4096);
+            assertArrayEquals(one, java.util.Arrays.copyOfRange(luks, k * 4096, (k + 1) * 4096), "sector " + k);
+        }
     }
 
     @Test

@@ -115,7 +115,7 @@ class XtsKeyTest {
         rnd.nextBytes(plain);
         byte[] expected = new byte[plain.length];
         try (XtsKey reference = XtsKey.of(raw)) {
-            SectorCipher.of(reference, Engine.JAVA).encrypt(plain, 0, expected, 0, plain.length, 5, 4096);
+            SectorCipher.of(reference, Engine.JAVA).encrypt(plain, 0, expected, 0, plain.length, 40, 4096);
         }
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
@@ -132,7 +132,7 @@ class XtsKeyTest {
                         started.countDown();
                         while (true) {
                             try {
-                                xts.encrypt(plain, 0, out, 0, out.length, 5, 4096);
+                                xts.encrypt(plain, 0, out, 0, out.length, 40, 4096);
                             } catch (KeyClosedException closed) {
                                 return completed;
                             }
