@@ -18,17 +18,24 @@ final class CpuFlags {
     private CpuFlags() {
     }
 
-    /** The flags of the first CPU, less those {@code -Dsectorcrypt.cpu.mask} hides; empty off Linux/x86-64. */
+    /** The flags of the first CPU, less those this JVM's {@code -Dsectorcrypt.cpu.mask} hides; empty off Linux/x86-64. */
     static Optional<List<String>> visible() {
+        return cpuinfo().map(flags -> {
+            List<String> visible = new ArrayList<>(flags);
+            visible.removeAll(masked());
+            return visible;
+        });
+    }
+
+    /** The flags of the first CPU as the Linux kernel reports them; empty off Linux/x86-64. */
+    static Optional<List<String>> cpuinfo() {
         Path cpuinfo = Path.of("/proc/cpuinfo");
         if (!Files.isReadable(cpuinfo) || !System.getProperty("os.arch").equals("amd64")) {
             return Optional.empty();
         }
         try {
-            List<String> flags = new ArrayList<>(Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("flags"))
+            return Optional.of(Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("flags"))
                     .findFirst().map(l -> List.of(l.substring(l.indexOf(':') + 1).trim().split(" "))).orElseThrow());
-            flags.removeAll(masked());
-            return Optional.of(flags);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
