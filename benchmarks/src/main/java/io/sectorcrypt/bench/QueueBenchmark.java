@@ -103,7 +103,7 @@ public class QueueBenchmark {
                     + sectorSize + "-byte sectors");
         }
         key = XtsKey.of(BenchKeys.key(keyBytes));
-        cipher = SectorCipher.of(key, e);
+        cipher = SectorCipher.of(key, e, BenchKeys.ivConvention(sectorSize));
         queue = switch (path) {
             case "direct" -> null;
             case "queue" -> SectorQueue.builder().workers(workers).stripeBytes(stripeBytes)
@@ -169,7 +169,7 @@ public class QueueBenchmark {
         int slot = p.next;
         p.next = slot + 1 == p.buffers.length ? 0 : slot + 1;
         MemorySegment buffer = p.buffers[slot];
-        long first = p.nextSector();
+        long first = cipher.ivConvention().ivAfter(0, p.nextSector(), sectorSize);
         if (queue == null) {
             cipher.encrypt(buffer, buffer, first, sectorSize);
             return;

@@ -97,7 +97,8 @@ public class QueueDrainBenchmark {
         }
         completed.set(0);
         for (int i = 0; i < REQUESTS; i++) {
-            requests[i].encrypt(cipher, buffers[i], buffers[i], nextSector(), BYTES, 1);
+            requests[i].encrypt(cipher, buffers[i], buffers[i], cipher.ivConvention().ivAfter(0, nextSector(), BYTES), BYTES,
+                    1);
             if (!queue.trySubmit(requests[i])) {
                 throw new IllegalStateException("the ring is full");
             }
@@ -120,7 +121,7 @@ public class QueueDrainBenchmark {
             return;
         }
         for (int i = 0; i < REQUESTS; i++) {
-            cipher.encrypt(buffers[i], buffers[i], nextSector(), BYTES);
+            cipher.encrypt(buffers[i], buffers[i], cipher.ivConvention().ivAfter(0, nextSector(), BYTES), BYTES);
         }
     }
 

@@ -90,7 +90,7 @@ public final class QueueLoad {
 
     public static Result run(Config c) throws Exception {
         try (XtsKey key = XtsKey.of(BenchKeys.key(64)); Arena arena = Arena.ofShared()) {
-            SectorCipher cipher = SectorCipher.of(key, c.engine());
+            SectorCipher cipher = SectorCipher.of(key, c.engine(), BenchKeys.ivConvention(c.sectorSize()));
             SectorQueue queue = switch (c.path()) {
                 case "queue" -> SectorQueue.builder().workers(c.workers()).name("load").build();
                 case "inline" -> SectorQueue.builder().mode(SectorQueue.Mode.INLINE).build();
@@ -278,7 +278,7 @@ public final class QueueLoad {
                     }
                 }
                 MemorySegment buffer = buffers[slot];
-                long first = sector;
+                long first = cipher.ivConvention().ivAfter(0, sector, c.sectorSize());
                 sector += sectorsPerRequest + 1;
                 if (queue == null) {
                     // Direct calls complete here, so they are recorded here.
