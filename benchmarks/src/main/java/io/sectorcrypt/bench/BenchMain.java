@@ -2,7 +2,9 @@ package io.sectorcrypt.bench;
 
 import io.sectorcrypt.bench.BenchRunner.Row;
 import io.sectorcrypt.bench.BenchRunner.Shape;
+import io.sectorcrypt.bench.AesCeiling.Width;
 import io.sectorcrypt.xts.Engine;
+import io.sectorcrypt.xts.XtsLimits;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,10 +22,15 @@ import picocli.CommandLine.Spec;
  * own, so that JMH and its dependencies never enter the CLI jar.
  */
 @Command(name = "sectorcrypt bench", mixinStandardHelpOptions = true, description = {
-    "Measure every engine, OpenSSL (EVP_aes_*_xts, IV reset per sector) and the hardware ceiling (AES rounds alone"
-        + " on VAES zmm) in one run: JMH, one forked JVM per row, median of 5 iterations, single thread, data in"
-        + " L1/L2 (one buffer reused). About --seconds in all.",
-    "Columns: GB/s (1e9 bytes/s), x ceiling, x OpenSSL (same sector size and direction).",
+    "Measure every engine, OpenSSL (EVP_aes_*_xts, IV reset per sector) and the AES ceilings in one run: JMH, one"
+        + " forked JVM per row, median of 5 iterations, single thread, data in L1/L2 (one buffer reused). About"
+        + " --seconds in all.",
+    "Ceilings: AES-256 rounds alone (ECB, no tweak work), 4 KiB per call, at each vector width this CPU runs:"
+        + " ceiling-xmm (AES-NI), ceiling-ymm and ceiling-zmm (VAES).",
+    "Columns: GB/s (1e9 bytes/s); x own ceiling, against the ceiling of the engine's own width (native-aesni: xmm,"
+        + " native-vaes256: ymm, native-vaes512: zmm, java: the widest); x widest ceiling; x OpenSSL (same sector"
+        + " size and direction). Engines and ceilings that cannot run here follow the table as notes, with the"
+        + " reason.",
     "With --threads N: the sector queue instead, on one engine (see --threads)."})
 public final class BenchMain implements Callable<Integer> {
     @Spec
@@ -34,7 +41,8 @@ public final class BenchMain implements Callable<Integer> {
     List<String> engines;
 
     @Option(names = "--sector-size", split = ",", paramLabel = "N",
-            description = "Sector sizes in bytes, 16 .. 16777216 (default: 4096 and 512).")
+            description = "Sector sizes in bytes, " + XtsLimits.MIN_UNIT_BYTES + " .. " + XtsLimits.MAX_UNIT_BYTES
+                    + " (default: 4096 and 512).")
     List<Integer> sectorSizes;
 
     @Option(names = "--batch", split = ",", paramLabel = "N",
@@ -45,7 +53,8 @@ public final class BenchMain implements Callable<Integer> {
             description = "About how long the whole run takes (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--json", description = "One JSON object per row instead of the table.")
+    @Option(names = "--json", description = "One JSON object per row instead of the table; an engine or ceiling"
+            + " that cannot run here is a row of its own: {\"engine\":...,\"skipped\":\"reason\"}.")
     boolean json;
 
     @Option(names = "--threads", split = ",", paramLabel = "N",
@@ -101,25 +110,14 @@ public final class BenchMain implements Callable<Integer> {
         Progress progress = new Progress(spec.commandLine().getErr());
         List<Row> rows = BenchRunner.run(plan, progress);
         progress.clear();
-        double ceiling = rows.stream().filter(r -> r.engine().equals("ceiling")).mapToDouble(Row::bytesPerSec)
-                .findFirst().orElse(Double.NaN);
+        List<Note> notes = notes(true);
         if (json) {
-            for (Row r : rows) {
-                out.printf(Locale.ROOT, "{\"engine\":\"%s\",\"op\":\"%s\",\"sectorSize\":%d,\"batch\":%d,\"threads\":%d,"
-                        + "\"bytesPerSec\":%.4g}%n", r.engine(), r.op(), r.sectorSize(), r.batch(), r.threads(),
-                        r.bytesPerSec());
-            }
+            rows.forEach(r -> out.println(json(r, rows)));
+            notes.forEach(n -> out.println(json(n)));
         } else {
             out.println("sectorcrypt bench: " + System.getProperty("java.vm.name") + " " + Runtime.version() + ", "
                     + OpenSslXts.version() + ", 1 thread, median of 5 iterations per row");
-            out.printf("%-16s %-8s %7s %6s %8s %10s %10s%n", "engine", "op", "sector", "batch", "GB/s", "x ceiling",
-                    "x OpenSSL");
-            for (Row r : rows) {
-                double openssl = rows.stream().filter(o -> o.engine().equals("openssl") && o.op().equals(r.op())
-                        && o.sectorSize() == r.sectorSize()).mapToDouble(Row::bytesPerSec).findFirst().orElse(Double.NaN);
-                out.printf(Locale.ROOT, "%-16s %-8s %7d %6d %8.2f %10s %10s%n", r.engine(), r.op(), r.sectorSize(),
-                        r.batch(), r.bytesPerSec() / 1e9, ratio(r.bytesPerSec(), ceiling), ratio(r.bytesPerSec(), openssl));
-            }
+            printTable(out, rows, notes);
         }
         out.flush();
         return 0;
@@ -149,13 +147,126 @@ public final class BenchMain implements Callable<Integer> {
         List<QueueBenchRunner.Row> rows = QueueBenchRunner.run(
                 new QueueBenchRunner.Plan(engine, List.copyOf(threads), seconds), progress);
         progress.clear();
+        List<Note> notes = notes(false);
         if (json) {
             rows.forEach(r -> out.println(queueJson(r)));
+            notes.forEach(n -> out.println(json(n)));
         } else {
             printQueueTable(out, engine, rows);
+            notes.forEach(n -> out.println(n.line()));
         }
         out.flush();
         return 0;
+    }
+
+    /** An engine or ceiling that did not run, and why: a user's only way to learn it (the library logs it at debug). */
+    record Note(String engine, String reason) {
+        String line() {
+            return "note: " + engine + " skipped: " + reason;
+        }
+    }
+
+    /** Every engine that cannot run here and, with {@code ceilings}, every ceiling width. */
+    static List<Note> notes(boolean ceilings) {
+        List<Note> notes = new ArrayList<>();
+        for (Engine e : Engine.values()) {
+            if (!e.isAvailable()) {
+                notes.add(new Note(e.id(), e.unavailableReason()));
+            }
+        }
+        if (ceilings) {
+            for (Width w : Width.values()) {
+                String reason = AesCeiling.unavailableReason(w);
+                if (reason != null) {
+                    notes.add(new Note(w.id(), reason));
+                }
+            }
+        }
+        return notes;
+    }
+
+    static void printTable(PrintWriter out, List<Row> rows, List<Note> notes) {
+        out.printf("%-16s %-8s %7s %6s %8s %13s %16s %10s%n", "engine", "op", "sector", "batch", "GB/s",
+                "x own ceiling", "x widest ceiling", "x OpenSSL");
+        for (Row r : rows) {
+            out.printf(Locale.ROOT, "%-16s %-8s %7d %6d %8.2f %13s %16s %10s%n", r.engine(), r.op(), r.sectorSize(),
+                    r.batch(), r.bytesPerSec() / 1e9, ratio(r.bytesPerSec(), ownCeiling(r, rows)),
+                    ratio(r.bytesPerSec(), widestCeiling(rows)), ratio(r.bytesPerSec(), openssl(r, rows)));
+        }
+        notes.forEach(n -> out.println(n.line()));
+    }
+
+    static String json(Row r, List<Row> rows) {
+        return String.format(Locale.ROOT, "{\"engine\":\"%s\",\"op\":\"%s\",\"sectorSize\":%d,\"batch\":%d,"
+                + "\"threads\":%d,\"bytesPerSec\":%.4g,\"xOwnCeiling\":%s,\"xWidestCeiling\":%s}", r.engine(), r.op(),
+                r.sectorSize(), r.batch(), r.threads(), r.bytesPerSec(), jsonRatio(r.bytesPerSec(), ownCeiling(r, rows)),
+                jsonRatio(r.bytesPerSec(), widestCeiling(rows)));
+    }
+
+    static String json(Note n) {
+        return "{\"engine\":\"" + n.engine() + "\",\"skipped\":\"" + jsonEscape(n.reason()) + "\"}";
+    }
+
+    /**
+     * The ceiling of a row's own width: native-aesni xmm, native-vaes256 ymm, native-vaes512 zmm,
+     * java the widest (the JDK's AES intrinsics choose their own width), a ceiling itself; NaN
+     * for OpenSSL or where that ceiling was not measured.
+     */
+    static double ownCeiling(Row r, List<Row> rows) {
+        Width width = null;
+        for (Width w : Width.values()) {
+            if (r.engine().equals(w.id()) || r.engine().equals(w.engine().id())) {
+                width = w;
+            }
+        }
+        if (width != null) {
+            return ceiling(width, rows);
+        }
+        return r.engine().equals(Engine.JAVA.id()) ? widestCeiling(rows) : Double.NaN;
+    }
+
+    /** The ceiling of the widest width measured in this run; NaN if none was. */
+    static double widestCeiling(List<Row> rows) {
+        double widest = Double.NaN;
+        for (Width w : Width.values()) {
+            double c = ceiling(w, rows);
+            if (!Double.isNaN(c)) {
+                widest = c;
+            }
+        }
+        return widest;
+    }
+
+    private static double ceiling(Width w, List<Row> rows) {
+        return rows.stream().filter(c -> c.engine().equals(w.id())).mapToDouble(Row::bytesPerSec).findFirst()
+                .orElse(Double.NaN);
+    }
+
+    private static double openssl(Row r, List<Row> rows) {
+        return rows.stream().filter(o -> o.engine().equals("openssl") && o.op().equals(r.op())
+                && o.sectorSize() == r.sectorSize()).mapToDouble(Row::bytesPerSec).findFirst().orElse(Double.NaN);
+    }
+
+    private static String jsonRatio(double value, double reference) {
+        return Double.isNaN(reference) ? "null" : String.format(Locale.ROOT, "%.3f", value / reference);
+    }
+
+    private static String jsonEscape(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.toString();
     }
 
     static String queueJson(QueueBenchRunner.Row r) {
@@ -236,8 +347,9 @@ public final class BenchMain implements Callable<Integer> {
         List<Integer> sizes = sectorSizes == null ? List.of(4096, 512) : sectorSizes;
         List<Shape> shapes = new ArrayList<>();
         for (int size : sizes) {
-            if (size < 16 || size > (1 << 24)) {
-                throw new UsageException("--sector-size " + size + " is outside 16 .. 16777216 bytes");
+            String problem = XtsLimits.sectorSizeProblem(size);
+            if (problem != null) {
+                throw new UsageException("--sector-size: " + problem);
             }
             List<Integer> perCall = batches != null ? batches : size <= 512 ? List.of(1, 64) : List.of(1);
             for (int batch : perCall) {
