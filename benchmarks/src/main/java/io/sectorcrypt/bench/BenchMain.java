@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  * {@code sectorcrypt bench}: the CLI runs this class from the benchmarks jar in a JVM of its
  * own, so that JMH and its dependencies never enter the CLI jar.
  */
-@Command(name = "sectorcrypt bench", mixinStandardHelpOptions = true, description = {
+@Command(name = "sectorcrypt bench", description = {
     "Measure every engine, OpenSSL (EVP_aes_*_xts, IV reset per sector) and the AES ceilings in one run: JMH, one"
         + " forked JVM per row, median of 5 iterations, single thread, data in L1/L2 (one buffer reused). About"
         + " --seconds in all.",
@@ -35,6 +35,9 @@ import picocli.CommandLine.Spec;
 public final class BenchMain implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
 
     @Option(names = "--engine", split = ",", paramLabel = "E",
             description = "Engines to measure: java, native, aesni, vaes256, vaes512 (default: all that run here).")
@@ -61,7 +64,7 @@ public final class BenchMain implements Callable<Integer> {
             description = {"Measure the sector queue with N threads instead of the engines: throughput of 4 KiB"
                     + " and 1 MiB requests called directly from N threads, through a queue of N workers fed by one"
                     + " producer, and inline on N submitting threads (JMH); throughput per CPU-second of every"
-                    + " producer and worker; and 4 KiB latency (p50/p99/p99.9) through the queue at 50 % and 90 %"
+                    + " producer and worker; and 4 KiB latency (p50/p99/p99.9) through the queue at 50 %% and 90 %%"
                     + " of its peak, open loop. N: 1 .. 1024, or a list such as 1,2."})
     List<Integer> threads;
 

@@ -1,6 +1,7 @@
 package io.sectorcrypt.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +29,23 @@ class BenchThreadsTest {
         assertEquals(1, run.exitCode(), run.out());
         assertEquals("sectorcrypt: --threads measures one engine; name one with --engine, not [java, native]",
                 run.err());
+    }
+
+    /** A bare '%' in a description made picocli warn on stderr at every help and usage message. */
+    @Test
+    void helpFormatsWithoutPicocliWarnings() {
+        java.io.PrintStream realErr = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        BenchRun run;
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            run = BenchRun.of("--help");
+        } finally {
+            System.setErr(realErr);
+        }
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().replaceAll("\\s+", " ").contains("at 50 % and 90 % of its peak"), run.out());
+        assertEquals("", captured.toString(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     @Test
