@@ -148,14 +148,6 @@ SC_API int sc_xts_decrypt_unit(const sc_xts_key *key, int tier, const uint8_t tw
  */
 SC_API int sc_selftest(int tier);
 
-/*
- * Benchmark support: the hardware ceiling XTS is measured against. Encrypts len bytes
- * (a multiple of 64) from in to out with the data key (key1) in ECB mode on VAES zmm
- * registers: AES rounds, loads and stores only, no tweak work. Not a mode anyone should
- * use for data; SC_E_TIER without VAES-512.
- */
-SC_API int sc_bench_ceiling_ecb(const sc_xts_key *key, const uint8_t *in, uint8_t *out, size_t len);
-
 #ifdef __cplusplus
 }
 #endif

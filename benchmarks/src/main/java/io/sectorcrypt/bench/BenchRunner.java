@@ -1,6 +1,6 @@
 package io.sectorcrypt.bench;
 
-import io.sectorcrypt.xts.Ceiling;
+import io.sectorcrypt.bench.AesCeiling.Width;
 import io.sectorcrypt.xts.Engine;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -18,7 +18,8 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * Runs the JMH benchmarks behind {@code sectorcrypt bench}: one forked JVM per row, three
  * warm-up and five measured iterations, and reports the median of the five, in bytes per
  * second. Rows: each engine x direction x (sector size, sectors per call), OpenSSL per
- * sector size and direction, and the ceiling.
+ * sector size and direction, and the AES ceiling at each vector width the CPU runs
+ * ({@link AesCeiling}: ceiling-xmm, ceiling-ymm, ceiling-zmm).
  */
 public final class BenchRunner {
     private static final int WARMUP = 3;
@@ -26,7 +27,7 @@ public final class BenchRunner {
     /** A forked JVM's start-up and JMH set-up, for splitting the time budget. */
     private static final double FORK_SECONDS = 0.6;
 
-    /** One measured row; engine is an {@link Engine#id()}, "openssl" or "ceiling". */
+    /** One measured row; engine is an {@link Engine#id()}, "openssl" or a {@link Width#id()}. */
     public record Row(String engine, String op, int sectorSize, int batch, int threads, double bytesPerSec) {
     }
 
@@ -41,7 +42,7 @@ public final class BenchRunner {
             for (Shape s : shapes) {
                 n += engines.size() * s.ops().size() + (openssl && s.batch() == 1 ? s.ops().size() : 0);
             }
-            return n + (ceiling ? 2 : 0);
+            return n + (ceiling ? 2 * AesCeiling.available().size() : 0);
         }
 
         /** Iteration time so that forks x (warm-up + measurement) fits the budget. */
@@ -57,9 +58,13 @@ public final class BenchRunner {
     public static List<Row> run(Plan plan, Consumer<String> progress) throws RunnerException {
         List<Row> rows = new ArrayList<>();
         TimeValue iteration = plan.iterationTime();
-        // The ceiling is measured first and last and the better run kept: every ratio
-        // depends on it, so one noisy moment on a shared machine must not skew them all.
-        double ceilingFirst = plan.ceiling() ? ceiling(iteration, progress) : 0;
+        // The ceilings are measured first and last and the better run kept: every ratio
+        // depends on them, so one noisy moment on a shared machine must not skew them all.
+        List<Width> widths = plan.ceiling() ? AesCeiling.available() : List.of();
+        double[] ceilingFirst = new double[widths.size()];
+        for (int i = 0; i < widths.size(); i++) {
+            ceilingFirst[i] = ceiling(widths.get(i), iteration, progress);
+        }
         for (Shape shape : plan.shapes()) {
             for (Engine engine : plan.engines()) {
                 for (String op : shape.ops()) {
@@ -83,20 +88,19 @@ public final class BenchRunner {
                 }
             }
         }
-        if (plan.ceiling() && Ceiling.isAvailable()) {
-            double best = Math.max(ceilingFirst, ceiling(iteration, progress));
-            rows.add(new Row("ceiling", "encrypt", 4096, 1, 1, best));
+        for (int i = 0; i < widths.size(); i++) {
+            double best = Math.max(ceilingFirst[i], ceiling(widths.get(i), iteration, progress));
+            rows.add(new Row(widths.get(i).id(), "encrypt", 4096, 1, 1, best));
         }
         return rows;
     }
 
-    /** AES rounds alone over 4 KiB, in bytes per second; 0 where VAES-512 is missing. */
-    private static double ceiling(TimeValue iteration, Consumer<String> progress) throws RunnerException {
-        if (!Ceiling.isAvailable()) {
-            return 0;
-        }
-        progress.accept("ceiling");
-        return 4096 * median(options(iteration, CeilingBenchmark.class.getName() + ".aesRounds$").param("bytes", "4096"));
+    /** AES rounds alone over 4 KiB at one width, in bytes per second. */
+    private static double ceiling(Width width, TimeValue iteration, Consumer<String> progress) throws RunnerException {
+        progress.accept(width.id());
+        return 4096 * median(options(iteration, CeilingBenchmark.class.getName() + ".aesRounds$")
+                .param("width", width.param())
+                .param("bytes", "4096"));
     }
 
     /** Shared with {@link QueueBenchRunner}: one fork, the same iteration counts. */

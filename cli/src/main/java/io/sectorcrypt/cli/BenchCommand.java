@@ -1,246 +1,79 @@
 package io.sectorcrypt.cli;
 
-import io.sectorcrypt.bench.BenchRunner;
-import io.sectorcrypt.bench.BenchRunner.Row;
-import io.sectorcrypt.bench.BenchRunner.Shape;
-import io.sectorcrypt.bench.OpenSslXts;
-import io.sectorcrypt.bench.QueueBenchRunner;
-import io.sectorcrypt.xts.Engine;
-import java.io.PrintWriter;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
+/**
+ * {@code sectorcrypt bench}: runs {@code io.sectorcrypt.bench.BenchMain} from the benchmarks
+ * jar in a JVM of its own, with the same arguments, this process's stdin/stdout/stderr, and
+ * its exit code. JMH and its dependencies stay out of the CLI jar, which ships product code
+ * only. The jar is {@value #JAR_PROPERTY} if set, else benchmarks/target/benchmarks.jar of
+ * the source tree this CLI was built in.
+ */
 @Command(name = "bench", description = {
-    "Measure every engine, OpenSSL (EVP_aes_*_xts, IV reset per sector) and the hardware ceiling (AES rounds alone"
-        + " on VAES zmm) in one run: JMH, one forked JVM per row, median of 5 iterations, single thread, data in"
-        + " L1/L2 (one buffer reused). About --seconds in all.",
-    "Columns: GB/s (1e9 bytes/s), x ceiling, x OpenSSL (same sector size and direction).",
-    "With --threads N: the sector queue instead, on one engine (see --threads)."})
+    "Measure every engine, OpenSSL and the AES ceilings (JMH). Runs benchmarks/target/benchmarks.jar in a JVM of"
+        + " its own (./sectorcrypt builds it); `sectorcrypt bench --help` lists its options."})
 final class BenchCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+    static final String JAR_PROPERTY = "sectorcrypt.benchmarks.jar";
+    static final String MAIN_CLASS = "io.sectorcrypt.bench.BenchMain";
+    static final String BUILD = "./mvnw -B -ntp -DskipTests -pl benchmarks -am package";
 
-    @Option(names = "--engine", split = ",", paramLabel = "E",
-            description = "Engines to measure: java, native, aesni, vaes256, vaes512 (default: all that run here).")
-    List<String> engines;
-
-    @Option(names = "--sector-size", split = ",", paramLabel = "N",
-            description = "Sector sizes in bytes, 16 .. 16777216 (default: 4096 and 512).")
-    List<Integer> sectorSizes;
-
-    @Option(names = "--batch", split = ",", paramLabel = "N",
-            description = "Sectors per call (default: 1, and 64 for 512-byte sectors).")
-    List<Integer> batches;
-
-    @Option(names = "--seconds", paramLabel = "S", defaultValue = "30",
-            description = "About how long the whole run takes (default: ${DEFAULT-VALUE}).")
-    double seconds;
-
-    @Option(names = "--json", description = "One JSON object per row instead of the table.")
-    boolean json;
-
-    @Option(names = "--threads", split = ",", paramLabel = "N",
-            description = {"Measure the sector queue with N threads instead of the engines: throughput of 4 KiB"
-                    + " and 1 MiB requests called directly from N threads, through a queue of N workers fed by one"
-                    + " producer, and inline on N submitting threads (JMH); throughput per CPU-second of every"
-                    + " producer and worker; and 4 KiB latency (p50/p99/p99.9) through the queue at 50 % and 90 %"
-                    + " of its peak, open loop. N: 1 .. 1024, or a list such as 1,2."})
-    List<Integer> threads;
+    /** Every argument after {@code bench}, options included, passed on as given. */
+    @Unmatched
+    List<String> args = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
-        if (threads != null) {
-            return queue();
+        Path jar = benchmarksJar();
+        if (!Files.isRegularFile(jar)) {
+            throw new CliException("bench runs from the benchmarks jar, " + jar + ", which is missing: build it with `"
+                    + BUILD + "` in the source tree (./sectorcrypt bench builds it itself), or point -D"
+                    + JAR_PROPERTY + "= at it");
         }
-        List<Engine> chosen = chosenEngines();
-        List<Shape> shapes = shapes();
-        if (seconds <= 0) {
-            throw new CliException("--seconds must be positive, not " + seconds);
-        }
-        PrintWriter out = spec.commandLine().getOut();
-        BenchRunner.Plan plan = new BenchRunner.Plan(chosen, shapes, true, true, seconds);
-        Progress progress = new Progress(spec.commandLine().getErr());
-        List<Row> rows = BenchRunner.run(plan, progress);
-        progress.clear();
-        double ceiling = rows.stream().filter(r -> r.engine().equals("ceiling")).mapToDouble(Row::bytesPerSec)
-                .findFirst().orElse(Double.NaN);
-        if (json) {
-            for (Row r : rows) {
-                out.printf(Locale.ROOT, "{\"engine\":\"%s\",\"op\":\"%s\",\"sectorSize\":%d,\"batch\":%d,\"threads\":%d,"
-                        + "\"bytesPerSec\":%.4g}%n", r.engine(), r.op(), r.sectorSize(), r.batch(), r.threads(),
-                        r.bytesPerSec());
-            }
-        } else {
-            out.println("sectorcrypt bench: " + System.getProperty("java.vm.name") + " " + Runtime.version() + ", "
-                    + OpenSslXts.version() + ", 1 thread, median of 5 iterations per row");
-            out.printf("%-16s %-8s %7s %6s %8s %10s %10s%n", "engine", "op", "sector", "batch", "GB/s", "x ceiling",
-                    "x OpenSSL");
-            for (Row r : rows) {
-                double openssl = rows.stream().filter(o -> o.engine().equals("openssl") && o.op().equals(r.op())
-                        && o.sectorSize() == r.sectorSize()).mapToDouble(Row::bytesPerSec).findFirst().orElse(Double.NaN);
-                out.printf(Locale.ROOT, "%-16s %-8s %7d %6d %8.2f %10s %10s%n", r.engine(), r.op(), r.sectorSize(),
-                        r.batch(), r.bytesPerSec() / 1e9, ratio(r.bytesPerSec(), ceiling), ratio(r.bytesPerSec(), openssl));
-            }
-        }
-        out.flush();
-        return 0;
-    }
-
-    /** {@code --threads}: the sector queue's rows. */
-    private int queue() throws Exception {
-        for (int n : threads) {
-            if (n < 1 || n > 1024) {
-                throw new CliException("--threads " + n + " is outside 1 .. 1024");
-            }
-        }
-        if (sectorSizes != null || batches != null) {
-            throw new CliException("--threads measures 4 KiB and 1 MiB requests of 4096-byte sectors; leave out"
-                    + " --sector-size and --batch");
-        }
-        if (seconds <= 0) {
-            throw new CliException("--seconds must be positive, not " + seconds);
-        }
-        List<Engine> chosen = chosenEngines();
-        Engine engine = engines == null ? Engine.selected() : chosen.get(0);
-        if (chosen.size() > 1 && engines != null) {
-            throw new CliException("--threads measures one engine; name one with --engine, not " + engines);
-        }
-        PrintWriter out = spec.commandLine().getOut();
-        Progress progress = new Progress(spec.commandLine().getErr());
-        List<QueueBenchRunner.Row> rows = QueueBenchRunner.run(
-                new QueueBenchRunner.Plan(engine, List.copyOf(threads), seconds), progress);
-        progress.clear();
-        if (json) {
-            rows.forEach(r -> out.println(queueJson(r)));
-        } else {
-            printQueueTable(out, engine, rows);
-        }
-        out.flush();
-        return 0;
-    }
-
-    static String queueJson(QueueBenchRunner.Row r) {
-        return String.format(Locale.ROOT, "{\"engine\":\"%s\",\"op\":\"%s\",\"sectorSize\":%d,\"batch\":%d,"
-                + "\"threads\":%d,\"producers\":%d,\"bytesPerSec\":%.4g,\"requestsPerSec\":%.4g,\"cpuCores\":%.3f,"
-                + "\"load\":%.2f,\"p50Nanos\":%d,\"p99Nanos\":%d,\"p999Nanos\":%d}", r.engine(), r.op(), r.sectorSize(),
-                r.batch(), r.threads(), r.producers(), r.bytesPerSec(), r.requestsPerSec(), r.cpuCores(), r.load(),
-                r.p50Nanos(), r.p99Nanos(), r.p999Nanos());
-    }
-
-    private static void printQueueTable(PrintWriter out, Engine engine, List<QueueBenchRunner.Row> rows) {
-        out.println("sectorcrypt bench --threads: " + engine.id() + ", " + Runtime.getRuntime().availableProcessors()
-                + " cores, " + System.getProperty("java.vm.name") + " " + Runtime.version());
-        out.println("Throughput (JMH, median of 5 iterations); x direct = against direct calls on as many threads:");
-        out.printf("%-8s %7s %8s %10s %8s %9s%n", "path", "threads", "request", "req/s", "GB/s", "x direct");
-        for (QueueBenchRunner.Row r : rows) {
-            if (r.op().equals("direct") || r.op().equals("queue") || r.op().equals("inline")) {
-                double direct = find(rows, "direct", r.threads(), r.requestBytes());
-                out.printf(Locale.ROOT, "%-8s %7d %8s %10.0f %8.2f %9s%n", r.op(), r.threads(), size(r.requestBytes()),
-                        r.requestsPerSec(), r.bytesPerSec() / 1e9, ratio(r.bytesPerSec(), direct));
-            }
-        }
-        out.println("Per CPU-second of every producer and worker (closed loop, 4 KiB):");
-        out.printf("%-11s %7s %9s %8s %7s %11s %9s%n", "path", "threads", "producers", "GB/s", "cores", "GB/s/core",
-                "x direct");
-        for (QueueBenchRunner.Row r : rows) {
-            if (r.op().endsWith("-cpu")) {
-                QueueBenchRunner.Row direct = rows.stream().filter(d -> d.op().equals("direct-cpu")
-                        && d.threads() == r.threads()).findFirst().orElseThrow();
-                out.printf(Locale.ROOT, "%-11s %7d %9d %8.2f %7.2f %11.2f %9s%n", r.op(), r.threads(), r.producers(),
-                        r.bytesPerSec() / 1e9, r.cpuCores(), r.bytesPerSec() / r.cpuCores() / 1e9,
-                        ratio(r.bytesPerSec() / r.cpuCores(), direct.bytesPerSec() / direct.cpuCores()));
-            }
-        }
-        out.println("Latency of 4 KiB requests through the queue (open loop, from the scheduled send; 1 producer):");
-        out.printf("%-8s %5s %10s %10s %10s %10s%n", "workers", "load", "req/s", "p50 us", "p99 us", "p99.9 us");
-        for (QueueBenchRunner.Row r : rows) {
-            if (r.op().equals("queue-latency")) {
-                out.printf(Locale.ROOT, "%-8d %4.0f%% %10.0f %10.1f %10.1f %10.1f%n", r.threads(), r.load() * 100,
-                        r.requestsPerSec(), r.p50Nanos() / 1e3, r.p99Nanos() / 1e3, r.p999Nanos() / 1e3);
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // FFM downcalls in BenchMain and the engines; JMH still uses sun.misc.Unsafe.
+        command.add("--enable-native-access=ALL-UNNAMED");
+        command.add("--sun-misc-unsafe-memory-access=allow");
+        // The library's own settings (-Dsectorcrypt.engine=, ...) hold in the child too.
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("sectorcrypt."))
+                .sorted().forEach(k -> command.add("-D" + k + "=" + System.getProperty(k)));
+        command.add("-cp");
+        command.add(jar.toString());
+        command.add(MAIN_CLASS);
+        command.addAll(args);
+        Process child = new ProcessBuilder(command).inheritIO().start();
+        // Should this JVM be stopped (SIGTERM), stop the benchmark with it.
+        Thread stop = new Thread(child::destroy, "bench-stop");
+        Runtime.getRuntime().addShutdownHook(stop);
+        try {
+            return child.waitFor();
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stop);
+            } catch (IllegalStateException shuttingDown) {
+                // The hook is running or has run: nothing to undo.
             }
         }
     }
 
-    private static double find(List<QueueBenchRunner.Row> rows, String op, int threads, int requestBytes) {
-        return rows.stream().filter(r -> r.op().equals(op) && r.threads() == threads
-                && r.requestBytes() == requestBytes).mapToDouble(QueueBenchRunner.Row::bytesPerSec).findFirst()
-                .orElse(Double.NaN);
-    }
-
-    private static String size(int bytes) {
-        return bytes >= 1 << 20 ? (bytes >> 20) + " MiB" : (bytes >> 10) + " KiB";
-    }
-
-    private static String ratio(double value, double reference) {
-        return Double.isNaN(reference) ? "-" : String.format(Locale.ROOT, "%.2f", value / reference);
-    }
-
-    private List<Engine> chosenEngines() {
-        if (engines == null) {
-            return Arrays.stream(Engine.values()).filter(Engine::isAvailable).toList();
+    static Path benchmarksJar() {
+        String configured = System.getProperty(JAR_PROPERTY);
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured).toAbsolutePath();
         }
-        List<Engine> list = new ArrayList<>();
-        for (String name : engines) {
-            Engine e = Engine.parse(name);
-            if (!e.isAvailable()) {
-                throw new CliException("engine " + e.id() + " cannot run here: " + e.unavailableReason());
-            }
-            if (!list.contains(e)) {
-                list.add(e);
-            }
-        }
-        return list;
-    }
-
-    /** Default: 4096-byte sectors (both directions), 512-byte one per call and 64 per call (encrypt). */
-    private List<Shape> shapes() {
-        List<Integer> sizes = sectorSizes == null ? List.of(4096, 512) : sectorSizes;
-        List<Shape> shapes = new ArrayList<>();
-        for (int size : sizes) {
-            if (size < 16 || size > (1 << 24)) {
-                throw new CliException("--sector-size " + size + " is outside 16 .. 16777216 bytes");
-            }
-            List<Integer> perCall = batches != null ? batches : size <= 512 ? List.of(1, 64) : List.of(1);
-            for (int batch : perCall) {
-                if (batch < 1 || (long) batch * size > (64L << 20)) {
-                    throw new CliException("--batch " + batch + " must be at least 1 and at most 64 MiB of sectors per call");
-                }
-                boolean both = sectorSizes != null || batches != null || size == 4096;
-                shapes.add(new Shape(size, batch, both ? List.of("encrypt", "decrypt") : List.of("encrypt")));
-            }
-        }
-        return shapes;
-    }
-
-    /** The row being measured, on one self-erasing line, when stderr is a terminal. */
-    private static final class Progress implements java.util.function.Consumer<String> {
-        private final PrintWriter err;
-        private final boolean terminal = Terminal.isStderrTerminal();
-
-        Progress(PrintWriter err) {
-            this.err = err;
-        }
-
-        @Override
-        public void accept(String step) {
-            if (terminal) {
-                err.print("\r\033[Kbench: " + step);
-                err.flush();
-            }
-        }
-
-        void clear() {
-            if (terminal) {
-                err.print("\r\033[K");
-                err.flush();
-            }
+        // cli/target/sectorcrypt-cli.jar (or cli/target/classes) -> benchmarks/target/benchmarks.jar
+        try {
+            Path here = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return here.getParent().resolve("../../benchmarks/target/benchmarks.jar").normalize();
+        } catch (URISyntaxException | RuntimeException e) {
+            return Path.of("benchmarks/target/benchmarks.jar").toAbsolutePath();
         }
     }
 }

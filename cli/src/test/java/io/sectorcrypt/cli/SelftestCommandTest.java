@@ -17,6 +17,10 @@ class SelftestCommandTest {
         for (Engine e : Engine.values()) {
             if (e.isAvailable()) {
                 assertTrue(run.out().contains(String.format("  %-15s 26/26 PASS", e.id())), run.out());
+            } else {
+                // The only place besides bench where a user learns why a tier did not run.
+                assertTrue(run.out().contains(String.format("  %-15s skipped: %s%n", e.id(), e.unavailableReason())),
+                        run.out());
             }
         }
     }

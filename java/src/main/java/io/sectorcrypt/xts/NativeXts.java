@@ -79,8 +79,6 @@ final class NativeXts implements XtsImpl {
     private static final MethodHandle sc_xts_decrypt_units = bind("sc_xts_decrypt_units", UNITS, CRITICAL);
     private static final MethodHandle sc_xts_encrypt_unit = bind("sc_xts_encrypt_unit", UNIT, CRITICAL);
     private static final MethodHandle sc_xts_decrypt_unit = bind("sc_xts_decrypt_unit", UNIT, CRITICAL);
-    private static final MethodHandle sc_bench_ceiling_ecb = bind("sc_bench_ceiling_ecb",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG), CRITICAL);
 
     private final int tier;
 
@@ -185,17 +183,6 @@ final class NativeXts implements XtsImpl {
     static void wipe(MemorySegment schedule) {
         try {
             sc_xts_key_wipe.invokeExact(schedule);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    /** The benchmark ceiling: ECB under key1 on VAES zmm (see sc_bench_ceiling_ecb). */
-    static int ceilingEcb(MemorySegment schedule, MemorySegment in, MemorySegment out) {
-        try {
-            return (int) sc_bench_ceiling_ecb.invokeExact(schedule, in, out, in.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -1,0 +1,34 @@
+package io.sectorcrypt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.jar.JarFile;
+import java.util.zip.ZipEntry;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shipped CLI jar holds product code only: no JMH and none of its dependencies (bench
+ * runs the benchmarks jar in a JVM of its own). Runs in the verify phase, after the jar is
+ * shaded (see cli/pom.xml); the jar is given by -Dcli.jar.
+ */
+class ShippedJarTest {
+
+    @Test
+    void carriesNoBenchmarkHarness() throws Exception {
+        Path jar = Path.of(System.getProperty("cli.jar", "target/sectorcrypt-cli.jar"));
+        assertTrue(Files.isRegularFile(jar), jar + " is missing: this test runs after package");
+        try (JarFile file = new JarFile(jar.toFile())) {
+            List<String> harness = file.stream().map(ZipEntry::getName)
+                    .filter(n -> n.startsWith("org/openjdk/jmh/") || n.startsWith("org/apache/commons/math3/")
+                            || n.startsWith("io/sectorcrypt/bench/") || n.equals("META-INF/BenchmarkList")
+                            || n.endsWith("libsectorcrypt_bench.so"))
+                    .limit(5).toList();
+            assertEquals(List.of(), harness, "benchmark code in " + jar);
+            assertTrue(file.getEntry("io/sectorcrypt/cli/Main.class") != null, "not the CLI jar: " + jar);
+        }
+    }
+}
