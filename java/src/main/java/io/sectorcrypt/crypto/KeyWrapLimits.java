@@ -57,6 +57,22 @@ public final class KeyWrapLimits {
         }
     }
 
+    /**
+     * Refuses an unwrapped key that AES-KWP output of {@code wrappedLength} bytes cannot hold:
+     * RFC 5649 pads a key of L bytes to the next multiple of 8 (at least 8) and adds 8, so 16
+     * bytes hold 1 to 8 bytes of key, and W &gt; 16 bytes hold W - 15 to W - 8. For an unwrap
+     * done outside the JCA (a token), to check what it returned against what was wrapped.
+     */
+    public static void checkKwpUnwrapped(long keyLength, long wrappedLength) {
+        checkKwpWrapped(wrappedLength);
+        long most = wrappedLength - KWP_SEMIBLOCK_BYTES;
+        long least = wrappedLength == KWP_MIN_WRAPPED_BYTES ? 1 : most - KWP_SEMIBLOCK_BYTES + 1;
+        if (keyLength < least || keyLength > most) {
+            throw new IllegalArgumentException("AES-KWP (RFC 5649) output of " + wrappedLength + " bytes holds a key of "
+                    + least + " to " + most + " bytes, not " + keyLength + " bytes");
+        }
+    }
+
     /** The longest key RSA-OAEP wraps under a modulus of {@code modulusBits} with a hash of {@code hashBytes}. */
     public static long oaepMaxKeyBytes(int modulusBits, int hashBytes) {
         return modulusBytes(modulusBits) - 2L * hashBytes - 2;
