@@ -211,6 +211,7 @@ public final class AesXtsCipher extends CipherSpi {
 
     @Override
     protected void engineInit(int opmode, Key key, SecureRandom random) throws InvalidKeyException {
+        buffered.wipe(); // a refused init discards what an earlier one buffered, as every init does
         throw new InvalidKeyException("AES/XTS/NoPadding needs the 16-byte tweak (the data unit number):"
                 + " init(mode, key, new IvParameterSpec(tweak))");
     }

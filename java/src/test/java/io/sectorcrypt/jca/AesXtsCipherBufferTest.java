@@ -105,6 +105,14 @@ class AesXtsCipherBufferTest {
     }
 
     @Test
+    void zeroedOnAnInitWithoutTheTweak() {
+        byte[] array = buffered(40);
+        assertThrows(InvalidKeyException.class, () -> spi.engineInit(Cipher.ENCRYPT_MODE,
+                new SecretKeySpec(KEY, "AES"), null));
+        assertZeroed(array);
+    }
+
+    @Test
     void theOutgrownArrayIsZeroed() {
         byte[] first = buffered(60);
         spi.engineUpdate(secret(200), 0, 200);
