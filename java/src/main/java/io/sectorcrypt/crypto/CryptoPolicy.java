@@ -11,6 +11,7 @@ import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.interfaces.RSAKey;
 import java.security.spec.MGF1ParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
@@ -56,6 +57,7 @@ public enum CryptoPolicy {
     public static final String PROPERTY = "sectorcrypt.crypto.policy";
 
     /** RSA-OAEP with SHA-256 for both the label hash and MGF1 (RFC 8017 7.1). */
+    private static final String RSA_OAEP_256 = "RSA-OAEP-256";
     private static final OAEPParameterSpec OAEP_SHA256 =
             new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
 
@@ -147,8 +149,16 @@ public enum CryptoPolicy {
         }
     }
 
-    /** Wraps key bytes with AES-KWP (RFC 5649, SP 800-38F 6.3 KWP-AE) under a 256-bit KEK. */
+    /**
+     * Wraps key bytes with AES-KWP (RFC 5649, SP 800-38F 6.3 KWP-AE) under an AES KEK. The
+     * lengths are checked first ({@link KeyWrapLimits}), so both policies refuse an empty key
+     * with the same message (BCFIPS would return the bare padding IV; SunJCE an unclear error).
+     *
+     * @throws IllegalArgumentException if the KEK is not an AES key or the key is empty
+     */
     public byte[] wrapAesKwp(byte[] kek, byte[] keyBytes) {
+        KeyWrapLimits.checkKwpKek(kek.length);
+        KeyWrapLimits.checkKwpKey(keyBytes.length);
         try {
             return wrap(kwpCipher(), kek, keyBytes);
         } catch (GeneralSecurityException e) {
@@ -159,13 +169,23 @@ public enum CryptoPolicy {
     /**
      * Unwraps AES-KWP; throws {@link GeneralSecurityException} when the integrity check of
      * RFC 5649 section 3 fails (wrong KEK or altered bytes). The caller zeroes the result.
+     *
+     * @throws IllegalArgumentException if the KEK is not an AES key or {@code wrapped} cannot
+     *                                  be AES-KWP output (a multiple of 8 bytes, at least 16)
      */
     public byte[] unwrapAesKwp(byte[] kek, byte[] wrapped) throws GeneralSecurityException {
+        KeyWrapLimits.checkKwpKek(kek.length);
+        KeyWrapLimits.checkKwpWrapped(wrapped.length);
         return unwrap(kwpCipher(), new DestroyableKey(kek, "AES"), wrapped);
     }
 
-    /** Wraps key bytes with RSA-OAEP, SHA-256 and MGF1-SHA-256 (RFC 8017 7.1.1). */
+    /**
+     * Wraps key bytes with RSA-OAEP, SHA-256 and MGF1-SHA-256 (RFC 8017 7.1.1).
+     *
+     * @throws IllegalArgumentException if the key is empty or longer than the modulus allows
+     */
     public byte[] wrapRsaOaep256(PublicKey publicKey, byte[] keyBytes) {
+        KeyWrapLimits.checkOaepKey(RSA_OAEP_256, modulusBits(publicKey), KeyWrapLimits.SHA256_BYTES, keyBytes.length);
         try {
             Cipher cipher = oaepCipher();
             DestroyableKey secret = new DestroyableKey(keyBytes, "AES");
@@ -180,11 +200,25 @@ public enum CryptoPolicy {
         }
     }
 
-    /** Unwraps RSA-OAEP-256 (RFC 8017 7.1.2); the caller zeroes the result. */
+    /**
+     * Unwraps RSA-OAEP-256 (RFC 8017 7.1.2); the caller zeroes the result.
+     *
+     * @throws IllegalArgumentException if {@code wrapped} is not the modulus length
+     */
     public byte[] unwrapRsaOaep256(PrivateKey privateKey, byte[] wrapped) throws GeneralSecurityException {
+        KeyWrapLimits.checkOaepWrapped(RSA_OAEP_256, modulusBits(privateKey), wrapped.length);
         Cipher cipher = oaepCipher();
         cipher.init(Cipher.UNWRAP_MODE, privateKey, OAEP_SHA256);
         return extract(cipher.unwrap(wrapped, "AES", Cipher.SECRET_KEY));
+    }
+
+    /** The modulus size of an RSA key, which bounds what RSA-OAEP wraps. */
+    private static int modulusBits(Key key) {
+        if (!(key instanceof RSAKey rsa)) {
+            throw new IllegalArgumentException("RSA-OAEP needs an RSA key, not " + (key == null ? "null"
+                    : key.getAlgorithm()));
+        }
+        return rsa.getModulus().bitLength();
     }
 
     /** HMAC-SHA-256 (FIPS 198-1) of the concatenated parts. */

@@ -2,7 +2,7 @@ package io.sectorcrypt.jca;
 
 import io.sectorcrypt.xts.SectorCipher;
 import io.sectorcrypt.xts.XtsKey;
-import java.io.ByteArrayOutputStream;
+import io.sectorcrypt.xts.XtsLimits;
 import java.lang.ref.Cleaner;
 import java.security.AlgorithmParameters;
 import java.security.InvalidAlgorithmParameterException;
@@ -23,8 +23,16 @@ import javax.crypto.spec.IvParameterSpec;
 
 /**
  * {@code AES/XTS/NoPadding}: key = 32 or 64 raw bytes (key1 || key2), IV = the 16-byte
- * tweak, one data unit per {@code doFinal} (16 bytes to 16 MiB). {@code update} buffers;
- * output appears at {@code doFinal}, because ciphertext stealing needs the unit's end.
+ * tweak, one data unit per {@code doFinal} ({@link XtsLimits}: 16 bytes to 16 MiB). {@code update}
+ * buffers; output appears at {@code doFinal}, because ciphertext stealing needs the unit's end.
+ * A unit outside the limits, however it was fed in, is an {@link IllegalBlockSizeException}
+ * from {@code doFinal}, which leaves the cipher reset as after any other {@code doFinal}.
+ *
+ * <p>The buffered input (plaintext when encrypting) lives in an array the cipher owns and
+ * zeroes when it is done with it: after {@code doFinal}, whether it succeeded or threw (except
+ * for {@link ShortBufferException}, after which JCA lets the caller retry with more room), on
+ * re-initialisation, when it outgrows its array (the old one is zeroed), and when the cipher
+ * becomes unreachable.
  *
  * <p>Re-initialising with the same key bytes (the usual per-sector pattern: same key, new
  * tweak) keeps the expanded key; a new key closes the old one, and a cleaner closes the
@@ -32,16 +40,95 @@ import javax.crypto.spec.IvParameterSpec;
  */
 public final class AesXtsCipher extends CipherSpi {
     private static final Cleaner CLEANER = Cleaner.create();
-    private static final int MAX_UNIT = 1 << 24;
 
     private final KeyHolder holder = new KeyHolder();
-    private final ByteArrayOutputStream buffered = new ByteArrayOutputStream();
+    private final Buffer buffered = new Buffer();
     private byte[] tweak;
     private boolean encrypt;
     private boolean initialised;
 
     public AesXtsCipher() {
-        CLEANER.register(this, holder);
+        CLEANER.register(this, cleanup(holder, buffered));
+    }
+
+    /** The cleaner action: refers to the key and the buffer only, never to the cipher. */
+    private static Runnable cleanup(KeyHolder holder, Buffer buffer) {
+        return () -> {
+            buffer.wipe();
+            holder.run();
+        };
+    }
+
+    /**
+     * What update() has taken and doFinal() has not yet used, in an array this cipher owns
+     * and zeroes. Past {@link XtsLimits#MAX_UNIT_BYTES} it stops storing input and only
+     * counts it, so that doFinal can refuse the unit with its real length.
+     */
+    static final class Buffer {
+        /** Arrays up to this size are kept for the next unit; larger ones are dropped once zeroed. */
+        private static final int KEEP_BYTES = 64 * 1024;
+        private byte[] bytes = new byte[0];
+        private int size;
+        private long overflowLength = -1;
+
+        /** Bytes taken since the last reset: the stored ones, or the counted length after an overflow. */
+        long length() {
+            return overflowLength >= 0 ? overflowLength : size;
+        }
+
+        boolean isEmpty() {
+            return length() == 0;
+        }
+
+        void append(byte[] input, int offset, int len) {
+            if (len <= 0) {
+                return;
+            }
+            if (overflowLength >= 0) {
+                overflowLength += len;
+                return;
+            }
+            long needed = (long) size + len;
+            if (needed > XtsLimits.MAX_UNIT_BYTES) {
+                // The unit can no longer be valid: keep no more of it, remember how long it got.
+                wipe();
+                overflowLength = needed;
+                return;
+            }
+            if (needed > bytes.length) {
+                byte[] larger = new byte[(int) Math.min(XtsLimits.MAX_UNIT_BYTES,
+                        Math.max(needed, Math.max(64L, 2L * bytes.length)))];
+                System.arraycopy(bytes, 0, larger, 0, size);
+                Arrays.fill(bytes, (byte) 0);
+                bytes = larger;
+            }
+            System.arraycopy(input, offset, bytes, size, len);
+            size = (int) needed;
+        }
+
+        /** The stored bytes are {@code array()[0 .. size())}; valid until the next append or wipe. */
+        byte[] array() {
+            return bytes;
+        }
+
+        int size() {
+            return size;
+        }
+
+        /** Zeroes what was stored and forgets any overflow: the state after init. */
+        void wipe() {
+            Arrays.fill(bytes, 0, size, (byte) 0);
+            size = 0;
+            overflowLength = -1;
+            if (bytes.length > KEEP_BYTES) {
+                bytes = new byte[0]; // zeroed above; a large unit's array is not kept for the next
+            }
+        }
+    }
+
+    /** The buffer, for tests that check it is zeroed. */
+    Buffer buffer() {
+        return buffered;
     }
 
     /** Owns the current key; also the cleaner action, so it must not refer to the cipher. */
@@ -100,7 +187,7 @@ public final class AesXtsCipher extends CipherSpi {
 
     @Override
     protected int engineGetOutputSize(int inputLen) {
-        return buffered.size() + inputLen;
+        return (int) Math.min(Integer.MAX_VALUE, buffered.length() + Math.max(0, inputLen));
     }
 
     @Override
@@ -124,6 +211,7 @@ public final class AesXtsCipher extends CipherSpi {
 
     @Override
     protected void engineInit(int opmode, Key key, SecureRandom random) throws InvalidKeyException {
+        buffered.wipe(); // a refused init discards what an earlier one buffered, as every init does
         throw new InvalidKeyException("AES/XTS/NoPadding needs the 16-byte tweak (the data unit number):"
                 + " init(mode, key, new IvParameterSpec(tweak))");
     }
@@ -131,6 +219,8 @@ public final class AesXtsCipher extends CipherSpi {
     @Override
     protected void engineInit(int opmode, Key key, AlgorithmParameterSpec params, SecureRandom random)
             throws InvalidKeyException, InvalidAlgorithmParameterException {
+        // Whatever a previous operation left behind goes first, whether or not this init succeeds.
+        buffered.wipe();
         if (opmode != Cipher.ENCRYPT_MODE && opmode != Cipher.DECRYPT_MODE) {
             throw new UnsupportedOperationException("AES/XTS/NoPadding supports ENCRYPT_MODE and DECRYPT_MODE only");
         }
@@ -155,7 +245,6 @@ public final class AesXtsCipher extends CipherSpi {
         this.tweak = iv.getIV();
         this.encrypt = opmode == Cipher.ENCRYPT_MODE;
         this.initialised = true;
-        buffered.reset();
     }
 
     @Override
@@ -185,55 +274,79 @@ public final class AesXtsCipher extends CipherSpi {
     @Override
     protected byte[] engineDoFinal(byte[] input, int offset, int len) throws IllegalBlockSizeException {
         requireInit();
-        byte[] result = new byte[buffered.size() + (input == null ? 0 : len)];
-        finish(input, offset, input == null ? 0 : len, result, 0);
-        return result;
+        int n = input == null ? 0 : len;
+        try {
+            byte[] result = new byte[unitLength(n)];
+            finish(input, offset, n, result, 0);
+            return result;
+        } finally {
+            buffered.wipe();
+        }
     }
 
     @Override
     protected int engineDoFinal(byte[] input, int offset, int len, byte[] output, int outputOffset)
             throws ShortBufferException, IllegalBlockSizeException {
         requireInit();
-        int total = buffered.size() + (input == null ? 0 : len);
-        if (output == null || outputOffset < 0 || output.length - outputOffset < total) {
-            throw new ShortBufferException("output needs " + total + " bytes");
+        int n = input == null ? 0 : len;
+        boolean retry = false;
+        try {
+            int total = unitLength(n);
+            if (output == null || outputOffset < 0 || output.length - outputOffset < total) {
+                retry = true; // JCA: the caller may call again with a larger buffer, so keep the input
+                throw new ShortBufferException("output needs " + total + " bytes");
+            }
+            return finish(input, offset, n, output, outputOffset);
+        } finally {
+            if (!retry) {
+                buffered.wipe();
+            }
         }
-        return finish(input, offset, input == null ? 0 : len, output, outputOffset);
+    }
+
+    /** The length of the unit that update() buffered plus {@code len} more, if XTS allows it. */
+    private int unitLength(int len) throws IllegalBlockSizeException {
+        long total = buffered.length() + len;
+        String problem = XtsLimits.unitLengthProblem(total);
+        if (problem != null) {
+            throw new IllegalBlockSizeException(problem);
+        }
+        return (int) total;
     }
 
     /**
      * The data unit is whatever update() buffered followed by this input; without a prior
-     * update (the usual case) it goes straight from input to output with no copy.
+     * update (the usual case) it goes straight from input to output with no copy. Its
+     * length is within the limits ({@link #unitLength}).
      */
-    private int finish(byte[] input, int offset, int len, byte[] output, int outputOffset)
-            throws IllegalBlockSizeException {
+    private int finish(byte[] input, int offset, int len, byte[] output, int outputOffset) {
         byte[] data = input;
         int dataOffset = offset;
         int total = len;
-        if (buffered.size() > 0) {
-            append(input, offset, len);
-            data = buffered.toByteArray();
+        byte[] copy = null;
+        if (!buffered.isEmpty()) {
+            buffered.append(input, offset, len);
+            data = buffered.array();
             dataOffset = 0;
-            total = data.length;
-            buffered.reset();
+            total = buffered.size();
         } else if (input == output && offset != outputOffset && Math.abs(offset - outputOffset) < len) {
             // JCA allows any overlap of input and output; the engine needs equal or disjoint.
-            data = java.util.Arrays.copyOfRange(input, offset, offset + len);
+            copy = Arrays.copyOfRange(input, offset, offset + len);
+            data = copy;
             dataOffset = 0;
         }
-        if (total < 16) {
-            throw new IllegalBlockSizeException("an XTS data unit is at least 16 bytes; got " + total);
+        try {
+            if (encrypt) {
+                holder.cipher.encryptUnit(tweak, data, dataOffset, output, outputOffset, total);
+            } else {
+                holder.cipher.decryptUnit(tweak, data, dataOffset, output, outputOffset, total);
+            }
+            return total;
+        } finally {
+            if (copy != null) {
+                Arrays.fill(copy, (byte) 0);
+            }
         }
-        if (total > MAX_UNIT) {
-            throw new IllegalBlockSizeException("an XTS data unit is at most 16777216 bytes (2^20 blocks, SP 800-38E); got "
-                    + total);
-        }
-        if (encrypt) {
-            holder.cipher.encryptUnit(tweak, data, dataOffset, output, outputOffset, total);
-        } else {
-            holder.cipher.decryptUnit(tweak, data, dataOffset, output, outputOffset, total);
-        }
-        return total;
     }
 
     private void requireInit() {
@@ -243,13 +356,7 @@ public final class AesXtsCipher extends CipherSpi {
     }
 
     private void append(byte[] input, int offset, int len) {
-        if (len > 0) {
-            if (buffered.size() + (long) len > MAX_UNIT) {
-                buffered.reset();
-                throw new IllegalStateException("an XTS data unit is at most 16777216 bytes (2^20 blocks, SP 800-38E)");
-            }
-            buffered.write(input, offset, len);
-        }
+        buffered.append(input, offset, len);
     }
 
 }

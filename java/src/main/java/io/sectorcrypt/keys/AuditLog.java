@@ -118,6 +118,32 @@ public final class AuditLog implements AutoCloseable {
         });
     }
 
+    /**
+     * The result recorded for an operation that ended with {@code failure}, the one mapping
+     * every audited operation uses: a refusal on the key's state or access is
+     * {@code "<refusal>: <reason>"} ({@code refusal} being "denied" for data-plane calls,
+     * "refused" for management ones, "failed" for a rotation); a malformed request is
+     * {@code "refused: invalid_request"} or, for an argument the call checked itself,
+     * {@code "refused: invalid"}; bytes that do not unwrap are {@code "failed: does not unwrap"};
+     * anything else is {@code "failed: storage"} or {@code "failed"}. Never a message: those
+     * may carry what the log should not.
+     */
+    static String failureResult(Throwable failure, String refusal) {
+        if (failure instanceof KeyVaultException k) {
+            String reason = k.reason().name().toLowerCase(java.util.Locale.ROOT);
+            return switch (k.reason()) {
+                case NOT_FOUND, DISABLED, EXPIRED, DELETED, ACCESS_DENIED -> refusal + ": " + reason;
+                case ALREADY_EXISTS, INVALID_REQUEST -> "refused: " + reason;
+                case UNWRAP_FAILED -> "failed: does not unwrap";
+                case STORAGE -> "failed: storage";
+            };
+        }
+        if (failure instanceof IllegalArgumentException || failure instanceof NullPointerException) {
+            return "refused: invalid";
+        }
+        return "failed";
+    }
+
     /** Reads every record; throws if the log is not intact. */
     public List<Record> read() {
         Verification v = verify();

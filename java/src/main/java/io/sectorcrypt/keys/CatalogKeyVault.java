@@ -13,12 +13,18 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The rules every vault shares, over a {@link KeyCatalog} that a subclass stores and key
  * material that a subclass holds: lifecycle (versions, enable/disable, expiry, soft delete,
  * recover, purge), the access policy, the checks before every wrap and unwrap, and the audit
  * record of each operation and each refusal.
+ *
+ * <p>Audit: every management call, wrap and unwrap writes exactly one record, after its
+ * outcome is known ({@link #audited}): "ok" once it has fully succeeded, otherwise the one
+ * result {@link AuditLog#failureResult} gives for what went wrong. Reads (list, show, and
+ * describe when allowed) write none; a refused describe writes one.
  */
 abstract class CatalogKeyVault implements KeyVault {
     protected final String id;
@@ -75,12 +81,12 @@ abstract class CatalogKeyVault implements KeyVault {
 
     @Override
     public KeyVersion createKey(String name, KeyType type, Instant expires) {
-        Names.keyName(name);
-        Objects.requireNonNull(type, "type");
-        if (type.isCustomerKey()) {
-            policy.checkRsaModulus(type.bits());
-        }
         return manage(name, "create", 1, catalog -> {
+            Names.keyName(name);
+            Objects.requireNonNull(type, "type");
+            if (type.isCustomerKey()) {
+                policy.checkRsaModulus(type.bits());
+            }
             if (catalog.keys.containsKey(name)) {
                 throw new KeyVaultException(KeyVaultException.Reason.ALREADY_EXISTS, "key '" + name
                         + "' already exists in vault '" + id + "'" + (catalog.keys.get(name).deletedAt != null
@@ -172,11 +178,11 @@ abstract class CatalogKeyVault implements KeyVault {
 
     @Override
     public void grant(String name, String identity, Set<Permission> permissions) {
-        Names.identity(identity);
-        if (permissions.isEmpty()) {
-            throw new IllegalArgumentException("grant at least one permission: get, wrapKey or unwrapKey");
-        }
         manage(name, "grant " + identity + " " + labels(permissions), 0, catalog -> {
+            Names.identity(identity);
+            if (permissions.isEmpty()) {
+                throw new IllegalArgumentException("grant at least one permission: get, wrapKey or unwrapKey");
+            }
             live(catalog, name).access.computeIfAbsent(identity, i -> EnumSet.noneOf(Permission.class))
                     .addAll(permissions);
             return null;
@@ -185,8 +191,8 @@ abstract class CatalogKeyVault implements KeyVault {
 
     @Override
     public void revoke(String name, String identity) {
-        Names.identity(identity);
         manage(name, "revoke " + identity, 0, catalog -> {
+            Names.identity(identity);
             if (entry(catalog, name).access.remove(identity) == null) {
                 throw new KeyVaultException(KeyVaultException.Reason.NOT_FOUND, "identity '" + identity
                         + "' has no access to key '" + name + "' in vault '" + id + "'");
@@ -199,53 +205,104 @@ abstract class CatalogKeyVault implements KeyVault {
 
     @Override
     public KeyInfo describe(String identity, String name) {
-        return transact(false, catalog -> {
-            KeyCatalog.Entry entry = entry(catalog, name);
-            checkAccess(identity, entry, Permission.GET, 0, "get");
-            return entry.view();
-        });
+        try {
+            return transact(false, catalog -> {
+                KeyCatalog.Entry entry = entry(catalog, name);
+                checkAccess(identity, entry, Permission.GET, name);
+                return entry.view();
+            });
+        } catch (RuntimeException e) {
+            // A read: only a refusal is an event worth a record.
+            recordFailure(identity, name, 0, "get", DENIED, e);
+            throw e;
+        }
     }
 
     @Override
     public WrappedKey wrap(String identity, String name, int version, MemorySegment keyBytes) {
-        Objects.requireNonNull(keyBytes, "keyBytes");
-        Usable usable = usable(identity, name, version, Permission.WRAP_KEY, "wrap");
-        try {
-            Wrapped wrapped = wrapWith(usable.type, usable.material, keyBytes);
-            record(identity, name, version, "wrap", "ok " + wrapped.algorithm().label());
-            return new WrappedKey(wrapped.algorithm(), id, name, version, wrapped.bytes());
-        } catch (RuntimeException e) {
-            record(identity, name, version, "wrap", "failed");
-            throw e;
-        } finally {
-            Arrays.fill(usable.material, (byte) 0);
-        }
+        return audited(identity, name, version, "wrap", DENIED, () -> {
+            Objects.requireNonNull(keyBytes, "keyBytes");
+            Usable usable = usable(identity, name, version, Permission.WRAP_KEY);
+            try {
+                Wrapped wrapped = wrapWith(usable.type, usable.material, keyBytes);
+                return new WrappedKey(wrapped.algorithm(), id, name, version, wrapped.bytes());
+            } finally {
+                Arrays.fill(usable.material, (byte) 0);
+            }
+        }, w -> "ok " + w.algorithm().label());
     }
 
     @Override
     public MemorySegment unwrap(String identity, WrappedKey wrapped, Arena arena) {
         Objects.requireNonNull(wrapped, "wrapped");
-        if (!wrapped.vaultId().equals(id)) {
-            throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "the wrapped key belongs to vault '"
-                    + wrapped.vaultId() + "', not '" + id + "'");
-        }
         String name = wrapped.keyName();
         int version = wrapped.keyVersion();
-        Usable usable = usable(identity, name, version, Permission.UNWRAP_KEY, "unwrap");
-        try {
-            if (!compatible(usable.type, wrapped.algorithm())) {
-                throw new GeneralSecurityException("algorithm does not fit the key type");
+        return audited(identity, name, version, "unwrap", DENIED, () -> {
+            if (!wrapped.vaultId().equals(id)) {
+                throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "the wrapped key belongs to vault '"
+                        + wrapped.vaultId() + "', not '" + id + "'");
             }
-            MemorySegment key = unwrapWith(usable.type, usable.material, wrapped.algorithm(), wrapped.wrapped(), arena);
-            record(identity, name, version, "unwrap", "ok " + wrapped.algorithm().label());
-            return key;
-        } catch (GeneralSecurityException e) {
-            record(identity, name, version, "unwrap", "failed: does not unwrap");
-            // The cause's message is the provider's and may say which check failed: not passed on.
-            throw new KeyVaultException(KeyVaultException.Reason.UNWRAP_FAILED, "the wrapped key does not unwrap with "
-                    + "key '" + name + "' version " + version + " in vault '" + id + "' (wrong key, or altered bytes)");
-        } finally {
-            Arrays.fill(usable.material, (byte) 0);
+            Usable usable = usable(identity, name, version, Permission.UNWRAP_KEY);
+            try {
+                if (!compatible(usable.type, wrapped.algorithm())) {
+                    throw new GeneralSecurityException("algorithm does not fit the key type");
+                }
+                return unwrapWith(usable.type, usable.material, wrapped.algorithm(), wrapped.wrapped(), arena);
+            } catch (GeneralSecurityException e) {
+                // The cause's message is the provider's and may say which check failed: not passed on.
+                throw new KeyVaultException(KeyVaultException.Reason.UNWRAP_FAILED, "the wrapped key does not unwrap"
+                        + " with key '" + name + "' version " + version + " in vault '" + id + "' (wrong key, or altered"
+                        + " bytes)");
+            } catch (IllegalArgumentException e) {
+                // A length the algorithm cannot produce (KeyWrapLimits): say which rule, it holds no secret.
+                throw new KeyVaultException(KeyVaultException.Reason.UNWRAP_FAILED, "the wrapped key does not unwrap"
+                        + " with key '" + name + "' version " + version + " in vault '" + id + "': " + e.getMessage(), e);
+            } finally {
+                Arrays.fill(usable.material, (byte) 0);
+            }
+        }, key -> "ok " + wrapped.algorithm().label());
+    }
+
+    /** How a refused data-plane call is recorded ("denied: access_denied"). */
+    private static final String DENIED = "denied";
+    /** How a refused management call is recorded ("refused: not_found"). */
+    private static final String REFUSED = "refused";
+
+    /**
+     * Runs one audited operation and writes its one record, once the outcome is known: the
+     * body has returned (so nothing after the record can still fail it) or thrown. Should the
+     * record itself fail to be written, the caller gets that failure; a failure of the body
+     * is not hidden by one of the record.
+     *
+     * @param refusal the word for a refusal on the key's state or access: {@link #DENIED} or {@link #REFUSED}
+     * @param ok      the result recorded for a successful outcome
+     */
+    private <T> T audited(String identity, String name, int version, String operation, String refusal,
+            Supplier<T> body, Function<T, String> ok) {
+        T result;
+        try {
+            result = body.get();
+        } catch (RuntimeException | Error e) {
+            recordFailure(identity, name, version, operation, refusal, e);
+            throw e;
+        }
+        try {
+            record(identity, name, result instanceof KeyVersion v ? v.version() : version, operation, ok.apply(result));
+        } catch (RuntimeException | Error e) {
+            if (result instanceof MemorySegment key) {
+                key.fill((byte) 0); // an unwrapped key the caller will never receive
+            }
+            throw e;
+        }
+        return result;
+    }
+
+    private void recordFailure(String identity, String name, int version, String operation, String refusal,
+            Throwable failure) {
+        try {
+            record(identity, name, version, operation, AuditLog.failureResult(failure, refusal));
+        } catch (RuntimeException auditFailed) {
+            failure.addSuppressed(auditFailed);
         }
     }
 
@@ -256,62 +313,50 @@ abstract class CatalogKeyVault implements KeyVault {
     private record Usable(KeyType type, byte[] material) {
     }
 
-    /** Checks access and state under the lock and takes a copy of the version's material. */
-    private Usable usable(String identity, String name, int version, Permission permission, String operation) {
+    /**
+     * Checks access and state under the lock and takes a copy of the version's material.
+     * Refusals are thrown; the caller's {@link #audited} records them.
+     */
+    private Usable usable(String identity, String name, int version, Permission permission) {
         return transact(false, catalog -> {
             KeyCatalog.Entry entry = catalog.keys.get(name);
             if (entry == null) {
-                throw deny(identity, name, version, operation, KeyVaultException.Reason.NOT_FOUND,
+                throw new KeyVaultException(KeyVaultException.Reason.NOT_FOUND,
                         "key '" + name + "' does not exist in vault '" + id + "'");
             }
-            checkAccess(identity, entry, permission, version, operation);
+            checkAccess(identity, entry, permission, name);
             if (entry.deletedAt != null) {
-                throw deny(identity, name, version, operation, KeyVaultException.Reason.DELETED,
+                throw new KeyVaultException(KeyVaultException.Reason.DELETED,
                         "key '" + name + "' in vault '" + id + "' is deleted");
             }
             KeyCatalog.Version v = entry.version(version);
             if (v == null) {
-                throw deny(identity, name, version, operation, KeyVaultException.Reason.NOT_FOUND,
+                throw new KeyVaultException(KeyVaultException.Reason.NOT_FOUND,
                         "key '" + name + "' in vault '" + id + "' has no version " + version);
             }
             if (!v.enabled) {
-                throw deny(identity, name, version, operation, KeyVaultException.Reason.DISABLED,
+                throw new KeyVaultException(KeyVaultException.Reason.DISABLED,
                         "key '" + name + "' version " + version + " in vault '" + id + "' is disabled");
             }
             if (v.expires != null && !clock.instant().isBefore(v.expires)) {
-                throw deny(identity, name, version, operation, KeyVaultException.Reason.EXPIRED,
+                throw new KeyVaultException(KeyVaultException.Reason.EXPIRED,
                         "key '" + name + "' version " + version + " in vault '" + id + "' expired at " + v.expires);
             }
             return new Usable(entry.type, v.material.clone());
         });
     }
 
-    private void checkAccess(String identity, KeyCatalog.Entry entry, Permission permission, int version,
-            String operation) {
+    private void checkAccess(String identity, KeyCatalog.Entry entry, Permission permission, String name) {
         Set<Permission> granted = entry.access.get(identity);
         if (granted == null || !granted.contains(permission)) {
-            throw deny(identity, entry.name, version, operation, KeyVaultException.Reason.ACCESS_DENIED, "identity '"
-                    + identity + "' may not " + permission.label() + " with key '" + entry.name + "' in vault '" + id
-                    + "'");
+            throw new KeyVaultException(KeyVaultException.Reason.ACCESS_DENIED, "identity '" + identity + "' may not "
+                    + permission.label() + " with key '" + name + "' in vault '" + id + "'");
         }
     }
 
-    private KeyVaultException deny(String identity, String name, int version, String operation,
-            KeyVaultException.Reason reason, String message) {
-        record(identity, name, version, operation, "denied: " + reason.name().toLowerCase(java.util.Locale.ROOT));
-        return new KeyVaultException(reason, message);
-    }
-
+    /** A management call: the change is stored under the lock, then the one record is written. */
     private <T> T manage(String name, String operation, int version, Function<KeyCatalog, T> change) {
-        try {
-            T result = transact(true, change);
-            record(operator, name, result instanceof KeyVersion v ? v.version() : version, operation, "ok");
-            return result;
-        } catch (KeyVaultException | IllegalArgumentException e) {
-            record(operator, name, version, operation, "refused: " + (e instanceof KeyVaultException k
-                    ? k.reason().name().toLowerCase(java.util.Locale.ROOT) : "invalid"));
-            throw e;
-        }
+        return audited(operator, name, version, operation, REFUSED, () -> transact(true, change), result -> "ok");
     }
 
     private void record(String identity, String name, int version, String operation, String result) {

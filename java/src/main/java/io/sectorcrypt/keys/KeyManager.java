@@ -360,6 +360,8 @@ public final class KeyManager implements AutoCloseable {
             return false;
         }
         KeyVault vault = vault(source.vaultId());
+        String versions = current.keyName() + "/" + current.keyVersion() + "->" + target;
+        String operation = "rotate disk " + keys.diskId();
         try (Arena arena = Arena.ofConfined()) {
             AttachedDisk disk = attached.get(keys.diskId());
             WrappedKey fresh = null;
@@ -381,14 +383,17 @@ public final class KeyManager implements AutoCloseable {
             }
             store.write(keys.replace(layer.withNewCopy(fresh)));
             store.write(keys.replace(layer.withOnly(fresh)));
-            audit(vault, source, current.keyName() + "/" + current.keyVersion() + "->" + target, "rotate disk "
-                    + keys.diskId(), "ok");
-            return true;
-        } catch (KeyVaultException e) {
-            audit(vault, source, current.keyVersion() + "->" + target, "rotate disk " + keys.diskId(),
-                    "failed: " + e.reason().name().toLowerCase(java.util.Locale.ROOT));
+        } catch (RuntimeException | Error e) {
+            // One record per rotation, written once its outcome is known: this one failed.
+            try {
+                audit(vault, source, versions, operation, AuditLog.failureResult(e, "failed"));
+            } catch (RuntimeException auditFailed) {
+                e.addSuppressed(auditFailed);
+            }
             throw e;
         }
+        audit(vault, source, versions, operation, "ok");
+        return true;
     }
 
     // -- cache -------------------------------------------------------------------------

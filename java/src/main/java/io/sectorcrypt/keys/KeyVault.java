@@ -16,7 +16,9 @@ import java.util.Set;
  * the calling identity and are checked against the key's access policy ({@link Permission}
  * get, wrapKey, unwrapKey); they also refuse a disabled, expired or deleted version. The
  * management calls belong to the vault's operator and are not access-checked. Every
- * create, wrap, unwrap and refusal goes to the vault's {@link #auditLog()}.
+ * management call, wrap and unwrap writes exactly one record to the vault's
+ * {@link #auditLog()}, once its outcome is known: ok, refused or failed, never two for one
+ * call; a refused {@link #describe} writes one too.
  *
  * <p>Implementations are thread-safe.
  */

@@ -409,6 +409,10 @@ public final class LocalKeyVault extends CatalogKeyVault {
             } catch (GeneralSecurityException e) {
                 throw new KeyVaultException(KeyVaultException.Reason.ACCESS_DENIED, "wrong "
                         + (kdf == null ? "key file" : "passphrase") + " for vault " + dir);
+            } catch (IllegalArgumentException e) {
+                // A wrapped master key of a length AES-KWP cannot produce: the file, not the credentials.
+                throw new KeyVaultException(KeyVaultException.Reason.STORAGE, dir.resolve(META) + " is damaged: "
+                        + e.getMessage(), e);
             } finally {
                 Arrays.fill(kek, (byte) 0);
             }

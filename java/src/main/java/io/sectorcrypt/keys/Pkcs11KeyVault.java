@@ -1,6 +1,7 @@
 package io.sectorcrypt.keys;
 
 import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.crypto.KeyWrapLimits;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,6 +35,13 @@ import java.util.function.Function;
  * C_WrapKey wraps with CKM_AES_KEY_WRAP_PAD (RFC 5649); C_UnwrapKey makes a session object
  * again whose value is read out and the object destroyed.
  * </ul>
+ * The vault never returns bytes other than those wrapped. Lengths are checked against
+ * {@link KeyWrapLimits} before the token is called, and what C_UnwrapKey returns is checked
+ * against the wrapped length. SoftHSM 2.6 zero-pads a key to a multiple of 8 bytes before
+ * its "key wrap with padding" and unwraps it padded (the one-byte key 37 comes back as
+ * 3700000000000000), which is not RFC 5649: the vault asks the token once, with throwaway
+ * session keys, whether it gives back a 1- and a 9-byte key unchanged, and if not refuses
+ * at wrap time every key whose length is not a multiple of 8.
  * Unwrapped DEKs go from the token straight into off-heap memory.
  *
  * <p>The catalog (versions, states, expiry, deletion, access policy) lives in the token too,
@@ -48,6 +56,8 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
     public static final String ENV_PIN = "SECTORCRYPT_PKCS11_PIN";
     private static final String APPLICATION = "sectorcrypt-catalog:";
     private static final int ID_RANDOM_BYTES = 8;
+    /** Key lengths, not multiples of 8, that the token must give back unchanged to be trusted with any length. */
+    private static final int[] KWP_PROBE_LENGTHS = {1, 9};
 
     /** Where the token is. {@link #pin()} is copied off-heap for the login and not kept. */
     public record Config(Path module, String tokenLabel, char[] pin, String vaultId) {
@@ -79,11 +89,14 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
     private final long session;
     private final ReentrantLock token = new ReentrantLock();
     private volatile WrapAlgorithm rsaAlgorithm;
+    private volatile Boolean kwpKeepsAnyLength;
+    private final String tokenLabel;
     private volatile boolean closed;
 
     private Pkcs11KeyVault(Config config, Pkcs11 p11, long session, CryptoPolicy policy, Clock clock, AuditLog audit,
             String operator) {
         super(config.vaultId(), policy, clock, operator);
+        this.tokenLabel = config.tokenLabel();
         this.p11 = p11;
         this.session = session;
         useAuditLog(audit);
@@ -250,21 +263,26 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
     @Override
     protected Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes) {
         WrapAlgorithm algorithm = wrapAlgorithm(type);
+        long length = keyBytes.byteSize();
+        if (type.isCustomerKey()) {
+            KeyWrapLimits.checkOaepKey(algorithm.label(), type.bits(), oaepHashBytes(algorithm), length);
+        } else {
+            KeyWrapLimits.checkKwpKey(length);
+        }
         return withToken(() -> {
             try (Arena arena = Arena.ofConfined()) {
+                if (!type.isCustomerKey() && length % KeyWrapLimits.KWP_SEMIBLOCK_BYTES != 0 && !kwpKeepsAnyLength()) {
+                    throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "token '" + tokenLabel
+                            + "' of vault '" + id + "' cannot wrap a key of " + length + " bytes faithfully: its AES key"
+                            + " wrap with padding gives keys whose length is not a multiple of 8 back zero-padded"
+                            + " (SoftHSM 2.6 does, unlike RFC 5649); wrap keys of a multiple of 8 bytes with it");
+                }
                 if (type.isCustomerKey()) {
                     long publicKey = object(arena, Pkcs11.CKO_PUBLIC_KEY, material);
                     return new Wrapped(algorithm, p11.encrypt(session, Pkcs11.oaep(arena,
                             algorithm == WrapAlgorithm.RSA_OAEP_256), publicKey, keyBytes, type.bits() / 8));
                 }
-                long kek = object(arena, Pkcs11.CKO_SECRET_KEY, material);
-                long dek = p11.createObject(session, sessionSecret(arena).segment(Pkcs11.CKA_VALUE, keyBytes));
-                try {
-                    return new Wrapped(algorithm, p11.wrapKey(session, Pkcs11.mechanism(arena,
-                            Pkcs11.CKM_AES_KEY_WRAP_PAD), kek, dek, (int) keyBytes.byteSize() + 16));
-                } finally {
-                    p11.destroyObject(session, dek);
-                }
+                return new Wrapped(algorithm, wrapKwp(arena, object(arena, Pkcs11.CKO_SECRET_KEY, material), keyBytes));
             } catch (Pkcs11.Failure e) {
                 throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "the token failed to wrap with a version of"
                         + " a key in vault '" + id + "': " + e.getMessage(), e);
@@ -275,6 +293,11 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
     @Override
     protected MemorySegment unwrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, byte[] wrapped,
             Arena into) throws GeneralSecurityException {
+        if (type.isCustomerKey()) {
+            KeyWrapLimits.checkOaepWrapped(algorithm.label(), type.bits(), wrapped.length);
+        } else {
+            KeyWrapLimits.checkKwpWrapped(wrapped.length);
+        }
         try {
             return withToken(() -> {
                 try (Arena arena = Arena.ofConfined()) {
@@ -283,19 +306,97 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
                         return p11.decrypt(session, Pkcs11.oaep(arena, algorithm == WrapAlgorithm.RSA_OAEP_256),
                                 privateKey, wrapped, type.bits() / 8, into);
                     }
-                    long kek = object(arena, Pkcs11.CKO_SECRET_KEY, material);
-                    long dek = p11.unwrapKey(session, Pkcs11.mechanism(arena, Pkcs11.CKM_AES_KEY_WRAP_PAD), kek, wrapped,
-                            sessionSecret(arena));
-                    try {
-                        return p11.attribute(session, dek, Pkcs11.CKA_VALUE, into);
-                    } finally {
-                        p11.destroyObject(session, dek);
-                    }
+                    return unwrapKwp(arena, object(arena, Pkcs11.CKO_SECRET_KEY, material), wrapped, into);
                 }
             });
         } catch (Pkcs11.Failure e) {
             // Which check failed inside the token is not passed on (see CatalogKeyVault.unwrap).
             throw new GeneralSecurityException("the token refused to unwrap");
+        }
+    }
+
+    private static int oaepHashBytes(WrapAlgorithm algorithm) {
+        return algorithm == WrapAlgorithm.RSA_OAEP_256 ? KeyWrapLimits.SHA256_BYTES : KeyWrapLimits.SHA1_BYTES;
+    }
+
+    /** CKM_AES_KEY_WRAP_PAD of {@code keyBytes}, made a session object for the moment of the wrap. */
+    private byte[] wrapKwp(Arena arena, long kek, MemorySegment keyBytes) {
+        long dek = p11.createObject(session, sessionSecret(arena).segment(Pkcs11.CKA_VALUE, keyBytes));
+        try {
+            return p11.wrapKey(session, Pkcs11.mechanism(arena, Pkcs11.CKM_AES_KEY_WRAP_PAD), kek, dek,
+                    (int) keyBytes.byteSize() + 16);
+        } finally {
+            p11.destroyObject(session, dek);
+        }
+    }
+
+    /**
+     * CKM_AES_KEY_WRAP_PAD unwrap into {@code into}; refuses (zeroed) a key of a length the
+     * wrapped bytes cannot hold (RFC 5649).
+     */
+    private MemorySegment unwrapKwp(Arena arena, long kek, byte[] wrapped, Arena into) {
+        long dek = p11.unwrapKey(session, Pkcs11.mechanism(arena, Pkcs11.CKM_AES_KEY_WRAP_PAD), kek, wrapped,
+                sessionSecret(arena));
+        MemorySegment key;
+        try {
+            key = p11.attribute(session, dek, Pkcs11.CKA_VALUE, into);
+        } finally {
+            p11.destroyObject(session, dek);
+        }
+        try {
+            KeyWrapLimits.checkKwpUnwrapped(key.byteSize(), wrapped.length);
+        } catch (IllegalArgumentException e) {
+            key.fill((byte) 0);
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "token '" + tokenLabel + "' of vault '" + id
+                    + "' unwrapped a key that is not the one wrapped: " + e.getMessage());
+        }
+        return key;
+    }
+
+    /**
+     * Whether the token's CKM_AES_KEY_WRAP_PAD gives back exactly the key it wrapped when
+     * its length is not a multiple of 8; asked once, with a session KEK and probe values
+     * that are no one's key.
+     */
+    boolean kwpKeepsAnyLength() {
+        Boolean known = kwpKeepsAnyLength;
+        if (known != null) {
+            return known;
+        }
+        return withToken(() -> {
+            if (kwpKeepsAnyLength == null) {
+                try (Arena arena = Arena.ofConfined()) {
+                    long kek = p11.generateKey(session, new Pkcs11.Template(arena)
+                            .ulong(Pkcs11.CKA_CLASS, Pkcs11.CKO_SECRET_KEY)
+                            .ulong(Pkcs11.CKA_KEY_TYPE, Pkcs11.CKK_AES)
+                            .ulong(Pkcs11.CKA_VALUE_LEN, 32)
+                            .bool(Pkcs11.CKA_TOKEN, false)
+                            .bool(Pkcs11.CKA_SENSITIVE, true)
+                            .bool(Pkcs11.CKA_EXTRACTABLE, false)
+                            .bool(Pkcs11.CKA_WRAP, true)
+                            .bool(Pkcs11.CKA_UNWRAP, true), Pkcs11.CKM_AES_KEY_GEN);
+                    try {
+                        boolean keeps = true;
+                        for (int length : KWP_PROBE_LENGTHS) {
+                            keeps &= roundTrips(arena, kek, length);
+                        }
+                        kwpKeepsAnyLength = keeps;
+                    } finally {
+                        p11.destroyObject(session, kek);
+                    }
+                }
+            }
+            return kwpKeepsAnyLength;
+        });
+    }
+
+    private boolean roundTrips(Arena arena, long kek, int length) {
+        MemorySegment probe = arena.allocate(length).fill((byte) 0x5a);
+        try (Arena out = Arena.ofConfined()) {
+            MemorySegment back = unwrapKwp(arena, kek, wrapKwp(arena, kek, probe), out);
+            return back.byteSize() == length && back.mismatch(probe) == -1;
+        } catch (Pkcs11.Failure | KeyVaultException e) {
+            return false; // a token that refuses the length, or returns another, cannot round-trip it
         }
     }
 

@@ -6,9 +6,11 @@ import java.util.function.BiConsumer;
 import org.HdrHistogram.ValueRecorder;
 
 /**
- * Completes a request exactly once: records its latency, hands it back to its owner, tells
- * the callback or completes the future, and only then counts it, so that a queue that reports
- * nothing in flight has also run every callback.
+ * Completes a request exactly once: records its latency, counts it, hands it back to its
+ * owner, tells the callback or completes the future, and then counts it as settled. Counting
+ * comes before the completion is published, so a thread that sees the future done (or that
+ * the callback told) reads metrics that already count the request; the settled count lets
+ * {@link SectorQueue#isTerminated()} still wait for every callback to return.
  *
  * <p>Callers guarantee "exactly once": a single-stripe request is completed by the one thread
  * that took it from the ring; a striped one by the thread that finished its last share.
@@ -31,8 +33,20 @@ final class Completer {
         }
         SectorCallback callback = request.callback();
         CompletableFuture<Void> future = request.currentFuture();
+        // Counted before anything publishes the completion (the release, the callback, the
+        // future): the volatile increment happens-before them, so whoever they wake sees it.
+        (failure == null ? counters.completed : counters.failed).increment();
         // From here on the owner may refill the request: read nothing from it after this.
         request.release();
+        try {
+            publish(request, callback, future, failure);
+        } finally {
+            counters.settled.increment();
+        }
+    }
+
+    private void publish(SectorRequest request, SectorCallback callback, CompletableFuture<Void> future,
+            Throwable failure) {
         if (callback != null) {
             try {
                 callback.completed(request, failure);
@@ -45,7 +59,6 @@ final class Completer {
         } else {
             future.completeExceptionally(failure);
         }
-        (failure == null ? counters.completed : counters.failed).increment();
     }
 
     private void reportCallbackFailure(SectorRequest request, Throwable thrown) {

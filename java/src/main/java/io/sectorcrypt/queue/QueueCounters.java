@@ -14,8 +14,11 @@ final class QueueCounters {
     final StripedCounter attempts = new StripedCounter();
     /** Attempts refused: the ring was full or the queue shut down. */
     final StripedCounter rejected = new StripedCounter();
+    /** Completions, counted before they are published (see {@link Completer}). */
     final StripedCounter completed = new StripedCounter();
     final StripedCounter failed = new StripedCounter();
+    /** Completions whose callback has returned, or whose future has been completed. */
+    final StripedCounter settled = new StripedCounter();
     final StripedCounter callbackFailures = new StripedCounter();
     /** Requests that ran in another request's downcall. */
     final StripedCounter coalesced = new StripedCounter();
@@ -28,6 +31,16 @@ final class QueueCounters {
     long inFlight() {
         long done = completed.sum() + failed.sum() + rejected.sum();
         return attempts.sum() - done;
+    }
+
+    /**
+     * Completions counted but not yet settled: callbacks still running. Settled is read
+     * first: it only grows after completed or failed has for the same request, so a zero
+     * here means every completion counted so far has settled.
+     */
+    long settling() {
+        long done = settled.sum();
+        return completed.sum() + failed.sum() - done;
     }
 
     /** Accepted requests: attempts that were not refused. */

@@ -5,9 +5,10 @@ import org.HdrHistogram.Histogram;
 /**
  * A queue's counts and latency, read while it runs ({@link SectorQueue#metrics()}). The
  * counts are read one after another, not at one instant: under load they may disagree by
- * the few requests that moved in between. A request is counted once its callback has returned
- * (or its future's dependent actions have run), so {@code inFlight == 0} means every callback
- * is done; a thread woken by a future may briefly still see its request in flight.
+ * the few requests that moved in between. A request is counted as it completes, before its
+ * callback is called or its future completed, so a thread that sees the future done (or that
+ * the callback told) sees the request counted, never still in flight. A callback may still be
+ * running when {@code inFlight == 0}; {@link SectorQueue#awaitTermination} waits for those too.
  *
  * @param submitted        requests accepted (including those refused by their checks, which fail at once)
  * @param completed        requests that completed normally

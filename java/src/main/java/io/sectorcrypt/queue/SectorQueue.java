@@ -71,8 +71,9 @@ import org.jctools.queues.atomic.MpmcAtomicArrayQueue;
  * ring, then reads the state again. Workers stop only once they have seen the queue shut down
  * and the ring empty; a submitter whose second read sees the shutdown therefore cannot know
  * whether a worker will take its entry, and drains the ring itself: each entry is taken by
- * exactly one thread, whichever it is. {@link #awaitTermination} waits for the workers and then
- * for {@link QueueCounters#inFlight()} to reach zero.
+ * exactly one thread, whichever it is. {@link #awaitTermination} waits for the workers, then
+ * for {@link QueueCounters#inFlight()} to reach zero and for every callback to have returned
+ * ({@link QueueCounters#settling()}).
  */
 public final class SectorQueue implements AutoCloseable {
     /** Where requests run. */
@@ -332,9 +333,9 @@ public final class SectorQueue implements AutoCloseable {
         return state.isShutdown();
     }
 
-    /** Shut down, every worker stopped and every accepted request completed. */
+    /** Shut down, every worker stopped, every accepted request completed and every callback returned. */
     public boolean isTerminated() {
-        return state.isShutdown() && workersStopped() && counters.inFlight() == 0;
+        return state.isShutdown() && workersStopped() && counters.inFlight() == 0 && counters.settling() == 0;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.sectorcrypt.crypto;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -36,6 +37,69 @@ class CryptoPolicyTest {
         assertThrows(GeneralSecurityException.class, () -> POLICY.unwrapAesKwp(kek, altered));
     }
 
+    /**
+     * RFC 5649 bounds, checked before any provider is called and refused with the same message
+     * in both policies. Before: FIPS wrapped an empty key into a65959a600000000 (the padding IV
+     * alone), DEFAULT refused with SunJCE's "Cannot get an encoding of the key to be wrapped".
+     */
+    @Test
+    void aesKwpRefusesLengthsOutsideRfc5649InEitherPolicy() {
+        byte[] kek = new byte[32];
+        POLICY.randomBytes(kek);
+        assertEquals("AES-KWP (RFC 5649) wraps a key of 1 to 4294967295 bytes, not 0 bytes",
+                assertThrows(IllegalArgumentException.class, () -> POLICY.wrapAesKwp(kek, new byte[0])).getMessage());
+        for (int length : new int[] {0, 8, 12, 17, 31}) {
+            assertEquals("AES-KWP (RFC 5649) output is a multiple of 8 bytes and at least 16, not " + length + " bytes",
+                    assertThrows(IllegalArgumentException.class, () -> POLICY.unwrapAesKwp(kek, new byte[length]))
+                            .getMessage(), length + " bytes");
+        }
+        // What BCFIPS made of the empty key: not AES-KWP output, refused as such.
+        assertEquals("AES-KWP (RFC 5649) output is a multiple of 8 bytes and at least 16, not 8 bytes",
+                assertThrows(IllegalArgumentException.class,
+                        () -> POLICY.unwrapAesKwp(kek, HEX.parseHex("a65959a600000000"))).getMessage());
+        for (int length : new int[] {0, 20, 64}) {
+            assertEquals("an AES-KWP key-encryption key is 16, 24 or 32 bytes (AES), not " + length + " bytes",
+                    assertThrows(IllegalArgumentException.class, () -> POLICY.wrapAesKwp(new byte[length],
+                            new byte[32])).getMessage());
+            assertEquals("an AES-KWP key-encryption key is 16, 24 or 32 bytes (AES), not " + length + " bytes",
+                    assertThrows(IllegalArgumentException.class, () -> POLICY.unwrapAesKwp(new byte[length],
+                            new byte[40])).getMessage());
+        }
+        byte[] one = {0x37};
+        assertArrayEquals(one, assertDoesNotThrow(() -> POLICY.unwrapAesKwp(kek, POLICY.wrapAesKwp(kek, one))),
+                "the shortest key RFC 5649 allows round-trips");
+    }
+
+    /** RFC 8017 7.1 bounds by modulus size, checked first, one message in both policies. */
+    @Test
+    void rsaOaep256RefusesLengthsOutsideRfc8017() throws Exception {
+        KeyPair pair = rsa2048();
+        assertEquals("RSA-OAEP-256 (RFC 8017 7.1) under a 2048-bit RSA key wraps a key of 1 to 190 bytes, not 0 bytes",
+                assertThrows(IllegalArgumentException.class, () -> POLICY.wrapRsaOaep256(pair.getPublic(),
+                        new byte[0])).getMessage());
+        assertEquals("RSA-OAEP-256 (RFC 8017 7.1) under a 2048-bit RSA key wraps a key of 1 to 190 bytes, not 191 bytes",
+                assertThrows(IllegalArgumentException.class, () -> POLICY.wrapRsaOaep256(pair.getPublic(),
+                        new byte[191])).getMessage());
+        byte[] longest = new byte[190];
+        POLICY.randomBytes(longest);
+        assertArrayEquals(longest, POLICY.unwrapRsaOaep256(pair.getPrivate(),
+                POLICY.wrapRsaOaep256(pair.getPublic(), longest)));
+        for (int length : new int[] {0, 255, 257}) {
+            assertEquals("RSA-OAEP-256 (RFC 8017 7.1) output under a 2048-bit RSA key is 256 bytes (the modulus"
+                    + " length), not " + length + " bytes", assertThrows(IllegalArgumentException.class,
+                            () -> POLICY.unwrapRsaOaep256(pair.getPrivate(), new byte[length])).getMessage());
+        }
+    }
+
+    private static KeyPair rsa2048;
+
+    private static synchronized KeyPair rsa2048() {
+        if (rsa2048 == null) {
+            rsa2048 = POLICY.generateRsaKeyPair(2048);
+        }
+        return rsa2048;
+    }
+
     @Test
     void hmacSha256MatchesRfc4231TestCase1() {
         // Test case 1: its 20-byte key is above FIPS mode's 112-bit floor (SP 800-131A), unlike case 2's.
@@ -48,7 +112,7 @@ class CryptoPolicyTest {
 
     @Test
     void rsaOaep256RoundTripsAndRejectsTampering() throws Exception {
-        KeyPair pair = POLICY.generateRsaKeyPair(2048);
+        KeyPair pair = rsa2048();
         byte[] dek = new byte[64];
         POLICY.randomBytes(dek);
         byte[] wrapped = POLICY.wrapRsaOaep256(pair.getPublic(), dek);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.sectorcrypt.xts.XtsLimits;
 import java.security.InvalidAlgorithmParameterException;
 import java.security.InvalidKeyException;
 import java.util.HexFormat;
@@ -103,8 +104,49 @@ class JcaProviderTest {
                 + " from a DRBG", equal.getMessage());
         c.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(TWEAK_15));
         IllegalBlockSizeException tooShort = assertThrows(IllegalBlockSizeException.class, () -> c.doFinal(new byte[15]));
-        assertEquals("an XTS data unit is at least 16 bytes; got 15", tooShort.getMessage());
+        assertEquals("an XTS data unit is 16 .. 16777216 bytes (SP 800-38E: up to 2^20 blocks), not 15 bytes",
+                tooShort.getMessage());
         assertThrows(java.security.NoSuchAlgorithmException.class,
                 () -> Cipher.getInstance("AES/CBC/NoPadding", PROVIDER));
+    }
+
+    /**
+     * Input past the data-unit limit fed through update() is the JCA's IllegalBlockSizeException
+     * from doFinal, not an exception from update; doFinal then leaves the cipher reset, so the
+     * next unit encrypts as if the oversized one had never been fed in.
+     */
+    @Test
+    void updatePastTheUnitLimitIsAnIllegalBlockSizeExceptionFromDoFinal() throws Exception {
+        Cipher c = Cipher.getInstance("AES/XTS/NoPadding", PROVIDER);
+        c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(KEY_15, "AES"), new IvParameterSpec(TWEAK_15));
+        byte[] max = new byte[XtsLimits.MAX_UNIT_BYTES];
+        c.update(max);
+        c.update(new byte[1]); // one byte past the limit: still no exception from update
+        c.update(max, 0, 99);
+        IllegalBlockSizeException e = assertThrows(IllegalBlockSizeException.class, () -> c.doFinal(PT_15));
+        assertEquals(XtsLimits.unitLengthProblem(XtsLimits.MAX_UNIT_BYTES + 1L + 99 + PT_15.length), e.getMessage());
+        assertArrayEquals(CT_15, c.doFinal(PT_15), "doFinal reset the cipher: the next unit is this one alone");
+
+        c.update(max);
+        c.update(PT_15);
+        byte[] out = new byte[64];
+        IllegalBlockSizeException intoArray = assertThrows(IllegalBlockSizeException.class,
+                () -> c.doFinal(PT_15, 0, 1, out, 0));
+        assertEquals(XtsLimits.unitLengthProblem(XtsLimits.MAX_UNIT_BYTES + 18L), intoArray.getMessage());
+        assertArrayEquals(new byte[64], out, "nothing written for a refused unit");
+        assertEquals(17, c.doFinal(PT_15, 0, 17, out, 0));
+        assertArrayEquals(CT_15, java.util.Arrays.copyOf(out, 17));
+    }
+
+    @Test
+    void aUnitOfExactlyTheLimitThroughUpdateIsAccepted() throws Exception {
+        Cipher c = Cipher.getInstance("AES/XTS/NoPadding", PROVIDER);
+        c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(KEY_10, "AES"), new IvParameterSpec(TWEAK_15));
+        byte[] plain = new byte[XtsLimits.MAX_UNIT_BYTES];
+        plain[12345] = 7;
+        byte[] whole = c.doFinal(plain);
+        c.update(plain, 0, 1000);
+        c.update(plain, 1000, plain.length - 2000);
+        assertArrayEquals(whole, c.doFinal(plain, plain.length - 1000, 1000));
     }
 }

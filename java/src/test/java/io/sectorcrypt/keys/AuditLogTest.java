@@ -2,6 +2,7 @@ package io.sectorcrypt.keys;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -141,6 +142,101 @@ class AuditLogTest {
                     .toList();
             assertEquals(List.of("admin create k/1 ok", "admin grant set-a wrapKey k/- ok",
                     "set-a wrap k/1 ok AES-KWP", "set-a unwrap k/1 denied: access_denied"), ops);
+            assertTrue(vault.auditLog().verify().intact());
+        }
+    }
+
+    private static List<String> records(KeyVault vault) {
+        return vault.auditLog().read().stream()
+                .map(r -> r.identity() + " " + r.operation() + " " + r.key() + "/" + r.version() + " " + r.result())
+                .toList();
+    }
+
+    private ScriptedVault scripted() {
+        byte[] key = new byte[32];
+        TestVaults.policy().randomBytes(key);
+        ScriptedVault vault = new ScriptedVault(AuditLog.open(tmp.resolve("scripted.log"), key, TestVaults.policy(),
+                clock), clock);
+        vault.createKey("k", KeyType.AES_256, null);
+        vault.grant("k", "set-a", Permission.all());
+        return vault;
+    }
+
+    /**
+     * A wrap the provider completed but the vault could not hand back (here the 8 bytes BCFIPS
+     * once made of an empty key, too short for a WrappedKey) was recorded "ok" and then "failed".
+     */
+    @Test
+    void aWrapThatFailsAfterTheProviderSucceededWritesOneRecord() {
+        try (ScriptedVault vault = scripted(); Arena arena = Arena.ofConfined()) {
+            vault.wrapper = length -> new CatalogKeyVault.Wrapped(WrapAlgorithm.AES_KWP,
+                    java.util.HexFormat.of().parseHex("a65959a600000000"));
+            assertThrows(IllegalArgumentException.class, () -> vault.wrap("set-a", "k", 1, arena.allocate(32)));
+            assertEquals(List.of("admin create k/1 ok", "admin grant set-a get,unwrapKey,wrapKey k/- ok",
+                    "set-a wrap k/1 refused: invalid"), records(vault));
+        }
+    }
+
+    /** An unwrap that failed inside the vault other than by the integrity check wrote no record. */
+    @Test
+    void anUnwrapThatFailsInsideTheVaultWritesOneRecord() {
+        try (ScriptedVault vault = scripted(); Arena arena = Arena.ofConfined()) {
+            WrappedKey w = vault.wrap("set-a", "k", 1, arena.allocate(32));
+            vault.unwrapFailure = new IllegalStateException("scripted: the token was removed");
+            assertThrows(IllegalStateException.class, () -> vault.unwrap("set-a", w, arena));
+            assertEquals(List.of("set-a wrap k/1 ok AES-KWP", "set-a unwrap k/1 failed"),
+                    records(vault).subList(2, records(vault).size()));
+        }
+    }
+
+    /** A management call whose change could not be stored wrote no record. */
+    @Test
+    void aManagementCallThatFailsToStoreWritesOneRecord() {
+        try (ScriptedVault vault = scripted()) {
+            vault.storageFails = true;
+            assertThrows(java.io.UncheckedIOException.class, () -> vault.newVersion("k"));
+            assertThrows(java.io.UncheckedIOException.class, () -> vault.setEnabled("k", 1, false));
+            assertEquals(List.of("admin new-version k/- failed", "admin disable k/1 failed"),
+                    records(vault).subList(2, records(vault).size()));
+        }
+    }
+
+    /** Checks made before the vault's lock (the name, the RSA size, the grantee) were not recorded at all. */
+    @Test
+    void refusedArgumentsOfManagementCallsWriteOneRecord() {
+        try (ScriptedVault vault = scripted()) {
+            assertThrows(IllegalArgumentException.class, () -> vault.grant("k", "set-b", Set.of()));
+            assertThrows(IllegalArgumentException.class, () -> vault.createKey("bad name", KeyType.AES_256, null));
+            assertEquals(List.of("admin grant set-b  k/- refused: invalid", "admin create bad name/1 refused: invalid"),
+                    records(vault).subList(2, records(vault).size()));
+        }
+    }
+
+    /** Every refusal and failure of wrap and unwrap on a real vault: one record each, in both policies. */
+    @Test
+    void everyWrapAndUnwrapOutcomeIsOneRecord() {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            vault.createKey("k", KeyType.AES_256, null);
+            vault.grant("k", "set-a", Permission.all());
+            // The empty key: in FIPS mode BCFIPS used to "wrap" it, then WrappedKey refused the 8 bytes.
+            assertEquals("AES-KWP (RFC 5649) wraps a key of 1 to 4294967295 bytes, not 0 bytes", assertThrows(
+                    IllegalArgumentException.class, () -> vault.wrap("set-a", "k", 1, arena.allocate(0))).getMessage());
+            WrappedKey w = vault.wrap("set-a", "k", 1, arena.allocate(64).fill((byte) 7));
+            WrappedKey elsewhere = new WrappedKey(w.algorithm(), "other-vault", "k", 1, w.wrapped());
+            assertThrows(KeyVaultException.class, () -> vault.unwrap("set-a", elsewhere, arena));
+            WrappedKey cut = new WrappedKey(w.algorithm(), w.vaultId(), "k", 1,
+                    java.util.Arrays.copyOf(w.wrapped(), 20));
+            KeyVaultException e = assertThrows(KeyVaultException.class, () -> vault.unwrap("set-a", cut, arena));
+            assertEquals(KeyVaultException.Reason.UNWRAP_FAILED, e.reason());
+            assertEquals("the wrapped key does not unwrap with key 'k' version 1 in vault 'test-vault': AES-KWP (RFC"
+                    + " 5649) output is a multiple of 8 bytes and at least 16, not 20 bytes", e.getMessage());
+            assertThrows(KeyVaultException.class, () -> vault.unwrap("set-a", new WrappedKey(w.algorithm(),
+                    w.vaultId(), "k", 2, w.wrapped()), arena));
+            vault.unwrap("set-a", w, arena);
+            assertEquals(List.of("set-a wrap k/1 refused: invalid", "set-a wrap k/1 ok AES-KWP",
+                    "set-a unwrap k/1 refused: invalid_request", "set-a unwrap k/1 failed: does not unwrap",
+                    "set-a unwrap k/2 denied: not_found", "set-a unwrap k/1 ok AES-KWP"),
+                    records(vault).subList(2, records(vault).size()));
             assertTrue(vault.auditLog().verify().intact());
         }
     }

@@ -239,6 +239,49 @@ class KeyManagerTest {
         assertEquals(List.of("rotate disk d1 customer/1->2 ok", "rotate disk d2 customer/1->2 ok"), rotations);
     }
 
+    /** A rotation that failed other than in the vault (here: storing the new copy) wrote no record. */
+    @Test
+    void aRotationThatFailsToStoreWritesOneRecord() {
+        manager.createDisk("d", "set-c");
+        vault.newVersion("customer");
+        AtomicBoolean full = new AtomicBoolean();
+        DiskKeyStore failing = new DiskKeyStore() {
+            @Override
+            public java.util.Optional<DiskKeys> read(String diskId) {
+                return store.read(diskId);
+            }
+
+            @Override
+            public void write(DiskKeys keys) {
+                if (full.get()) {
+                    throw new java.io.UncheckedIOException(new java.io.IOException("scripted: the disk is full"));
+                }
+                store.write(keys);
+            }
+
+            @Override
+            public void delete(String diskId) {
+                store.delete(diskId);
+            }
+
+            @Override
+            public List<String> diskIds() {
+                return store.diskIds();
+            }
+        };
+        try (KeyManager m = KeyManager.builder().vault(vault).store(failing).clock(clock).policy(TestVaults.policy())
+                .cacheTtl(TTL).platformKey("test-vault", "platform", "engine").build()) {
+            m.putSet(DiskEncryptionSet.customer("set-c", "test-vault", "customer", "set-c"));
+            full.set(true);
+            assertThrows(java.io.UncheckedIOException.class, () -> m.rotate("set-c", 2));
+            full.set(false);
+            assertEquals(1, m.rotate("set-c", 2));
+        }
+        List<String> rotations = vault.auditLog().read().stream().filter(r -> r.operation().startsWith("rotate"))
+                .map(r -> r.operation() + " " + r.version() + " " + r.result()).toList();
+        assertEquals(List.of("rotate disk d customer/1->2 failed", "rotate disk d customer/1->2 ok"), rotations);
+    }
+
     @Test
     void manualRotationPinsANamedVersion() {
         manager.createDisk("d", "set-c");

@@ -86,6 +86,21 @@ class LocalKeyVaultTest {
         assertEquals("wrong key file for vault " + tmp.resolve("vault"), e.getMessage());
     }
 
+    /** A wrapped master key cut to a length AES-KWP cannot produce is a damaged file, said as such. */
+    @Test
+    void wrappedMasterKeyOfAnImpossibleLengthIsADamagedFile() throws Exception {
+        TestVaults.local(tmp, clock).close();
+        Path meta = tmp.resolve("vault").resolve(LocalKeyVault.META);
+        byte[] bytes = Files.readAllBytes(meta);
+        // A key-file vault's meta ends with the wrapped master key (40 bytes) after its 2-byte length.
+        java.nio.ByteBuffer.wrap(bytes).putShort(bytes.length - 42, (short) 36);
+        Files.write(meta, java.util.Arrays.copyOf(bytes, bytes.length - 4));
+        KeyVaultException e = assertThrows(KeyVaultException.class, () -> TestVaults.local(tmp, clock));
+        assertEquals(KeyVaultException.Reason.STORAGE, e.reason());
+        assertEquals(meta + " is damaged: AES-KWP (RFC 5649) output is a multiple of 8 bytes and at least 16, not 36"
+                + " bytes", e.getMessage());
+    }
+
     @Test
     void keyFileOfWrongLengthIsRefused() throws Exception {
         Path bad = tmp.resolve("short.key");

@@ -119,6 +119,68 @@ class Pkcs11KeyVaultTest {
         assertEquals(Map.of("sensitive", true, "extractable", false), vault.privateKeyFlags("plat", 1));
     }
 
+    /**
+     * The vault never returns bytes other than those wrapped. On SoftHSM 2.6.1 the one-byte
+     * key 37 used to wrap and unwrap as 3700000000000000, with no error: every length is now
+     * either refused at wrap time, saying why, or given back exactly. Keys of a multiple of 8
+     * bytes (a DEK is 64) are never refused.
+     */
+    @Test
+    void everyKeyLengthIsRefusedAtWrapTimeOrGivenBackExactly() {
+        vault.createKey("plat", KeyType.AES_256, null);
+        vault.grant("plat", "engine", Permission.all());
+        boolean faithful = vault.kwpKeepsAnyLength();
+        for (int length = 1; length <= 72; length++) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment key = arena.allocate(length);
+                for (int i = 0; i < length; i++) {
+                    key.set(ValueLayout.JAVA_BYTE, i, (byte) (0x37 + i));
+                }
+                WrappedKey w;
+                try {
+                    w = vault.wrap("engine", "plat", 1, key);
+                } catch (KeyVaultException refused) {
+                    assertTrue(length % 8 != 0 && !faithful, length + " bytes refused: " + refused.getMessage());
+                    assertEquals(KeyVaultException.Reason.INVALID_REQUEST, refused.reason());
+                    assertEquals("token '" + System.getenv(Pkcs11KeyVault.ENV_TOKEN) + "' of vault '" + vaultId
+                            + "' cannot wrap a key of " + length + " bytes faithfully: its AES key wrap with padding"
+                            + " gives keys whose length is not a multiple of 8 back zero-padded (SoftHSM 2.6 does,"
+                            + " unlike RFC 5649); wrap keys of a multiple of 8 bytes with it", refused.getMessage());
+                    continue;
+                }
+                assertEquals(HexFormat.of().formatHex(key.toArray(ValueLayout.JAVA_BYTE)), HexFormat.of().formatHex(
+                        vault.unwrap("engine", w, arena).toArray(ValueLayout.JAVA_BYTE)), length + " bytes");
+            }
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            assertEquals("AES-KWP (RFC 5649) wraps a key of 1 to 4294967295 bytes, not 0 bytes", assertThrows(
+                    IllegalArgumentException.class, () -> vault.wrap("engine", "plat", 1, arena.allocate(0)))
+                    .getMessage());
+        }
+    }
+
+    /** RSA-OAEP's bounds (RFC 8017 7.1) are checked before the token is asked, with the library's message. */
+    @Test
+    void rsaOaepBoundsAreCheckedBeforeTheToken() {
+        vault.createKey("cust", KeyType.RSA_2048, null);
+        vault.grant("cust", "set", Permission.all());
+        WrapAlgorithm algorithm = vault.wrapAlgorithm(KeyType.RSA_2048);
+        int max = algorithm == WrapAlgorithm.RSA_OAEP_256 ? 190 : 214;
+        try (Arena arena = Arena.ofConfined()) {
+            assertEquals(algorithm.label() + " (RFC 8017 7.1) under a 2048-bit RSA key wraps a key of 1 to " + max
+                    + " bytes, not " + (max + 1) + " bytes", assertThrows(IllegalArgumentException.class,
+                            () -> vault.wrap("set", "cust", 1, arena.allocate(max + 1))).getMessage());
+            MemorySegment longest = arena.allocate(max).fill((byte) 0x42);
+            WrappedKey w = vault.wrap("set", "cust", 1, longest);
+            assertEquals(max, vault.unwrap("set", w, arena).byteSize());
+            KeyVaultException cut = assertThrows(KeyVaultException.class, () -> vault.unwrap("set", new WrappedKey(
+                    w.algorithm(), vaultId, "cust", 1, java.util.Arrays.copyOf(w.wrapped(), 255)), arena));
+            assertEquals("the wrapped key does not unwrap with key 'cust' version 1 in vault '" + vaultId + "': "
+                    + algorithm.label() + " (RFC 8017 7.1) output under a 2048-bit RSA key is 256 bytes (the modulus"
+                    + " length), not 255 bytes", cut.getMessage());
+        }
+    }
+
     @Test
     void catalogPersistsInTheTokenAndPurgeDestroysTheObjects() {
         vault.createKey("plat", KeyType.AES_256, clock.instant().plus(Duration.ofDays(9)));

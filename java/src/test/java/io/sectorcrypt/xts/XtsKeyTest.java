@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -105,6 +106,10 @@ class XtsKeyTest {
     /**
      * Close while other threads encrypt: every operation either completes with the right
      * result or fails with KeyClosedException; none sees a half-zeroed key, none crashes.
+     * No sleep decides whether close overlaps the work: close waits until every worker has
+     * finished an operation (so all are running), and the workers cannot stop until close
+     * has happened (their loop ends only on KeyClosedException), so close always lands while
+     * all of them are encrypting.
      */
     @ParameterizedTest
     @MethodSource("io.sectorcrypt.xts.Engines#available")
@@ -117,19 +122,19 @@ class XtsKeyTest {
         try (XtsKey reference = XtsKey.of(raw)) {
             SectorCipher.of(reference, Engine.JAVA).encrypt(plain, 0, expected, 0, plain.length, 40, 4096);
         }
-        ExecutorService pool = Executors.newFixedThreadPool(4);
+        int threads = 4;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             for (int round = 0; round < 20; round++) {
                 XtsKey key = XtsKey.of(raw);
                 SectorCipher xts = SectorCipher.of(key, engine);
-                CountDownLatch started = new CountDownLatch(4);
+                CountDownLatch eachDidOne = new CountDownLatch(threads);
                 AtomicBoolean wrong = new AtomicBoolean();
                 List<Future<Integer>> workers = new ArrayList<>();
-                for (int t = 0; t < 4; t++) {
+                for (int t = 0; t < threads; t++) {
                     workers.add(pool.submit(() -> {
                         byte[] out = new byte[plain.length];
                         int completed = 0;
-                        started.countDown();
                         while (true) {
                             try {
                                 xts.encrypt(plain, 0, out, 0, out.length, 40, 4096);
@@ -139,15 +144,17 @@ class XtsKeyTest {
                             if (!java.util.Arrays.equals(out, expected)) {
                                 wrong.set(true);
                             }
-                            completed++;
+                            if (completed++ == 0) {
+                                eachDidOne.countDown();
+                            }
                         }
                     }));
                 }
-                started.await();
-                Thread.sleep(2);
+                assertTrue(eachDidOne.await(20, TimeUnit.SECONDS), "every worker finishes one operation on the open key");
+                assertFalse(key.isClosed());
                 key.close();
                 for (Future<Integer> w : workers) {
-                    w.get();
+                    assertTrue(w.get(20, TimeUnit.SECONDS) >= 1, "a worker ended only after close, having done work");
                 }
                 assertFalse(wrong.get(), "an operation racing close produced wrong output");
             }
