@@ -1,15 +1,29 @@
 package io.sectorcrypt.cli;
 
 import java.io.PrintWriter;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
 
 /** The {@code sectorcrypt} command. */
-@Command(name = "sectorcrypt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "sectorcrypt", versionProvider = Main.Version.class,
         description = "AES-XTS sector encryption (IEEE 1619, dm-crypt aes-xts-plain64) on a native AES-NI/VAES kernel.",
         subcommands = {SelftestCommand.class, XtsCommand.class, BenchCommand.class, KeysCommand.class,
-            CommandLine.HelpCommand.class})
+            Main.Help.class})
 public final class Main {
+    // Inherited by every subcommand, however deep: one declaration, so no command can lack it.
+    // (Not mixinStandardHelpOptions: its -V/--version would clash with 'keys disable --version N'.)
+    @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT,
+            description = "Show this help message and exit.")
+    boolean help;
+
+    @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print version information and exit.")
+    boolean version;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -42,6 +56,33 @@ public final class Main {
         public String[] getVersion() {
             String v = Main.class.getPackage().getImplementationVersion();
             return new String[] {"sectorcrypt " + (v == null ? "(development build)" : v)};
+        }
+    }
+
+    /** {@code help [COMMAND...]}: the usage of any command, however deep ({@code help keys audit verify}). */
+    @Command(name = "help", helpCommand = true,
+            description = "Show the usage of a command: help [COMMAND [SUBCOMMAND...]].")
+    static final class Help implements Callable<Integer> {
+        @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "The command, e.g. keys create.")
+        String[] path = {};
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            CommandLine target = spec.commandLine().getParent();
+            for (String name : path) {
+                CommandLine sub = target.getSubcommands().get(name);
+                if (sub == null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "'" + target.getCommandSpec()
+                            .qualifiedName() + "' has no subcommand '" + name + "'");
+                }
+                target = sub;
+            }
+            target.usage(spec.commandLine().getOut());
+            spec.commandLine().getOut().flush();
+            return 0;
         }
     }
 }
