@@ -6,9 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -34,26 +32,48 @@ final class ImageConverter {
     }
 
     void convert(Path in, Path out, long firstSector, ProgressBar progress) throws IOException {
+        if (Files.isDirectory(in)) {
+            throw new CliException("IN " + in + " is a directory, not an image");
+        }
         if (Files.isDirectory(out)) {
             throw new CliException("OUT " + out + " is a directory");
         }
         try (FileChannel src = open(in)) {
-            long total = Files.isRegularFile(in) ? src.size() : -1;
+            long total;
+            try {
+                total = Files.isRegularFile(in) ? src.size() : -1;
+            } catch (IOException e) {
+                throw Main.cannot("read IN", in, e);
+            }
             if (total >= 0) {
                 checkWholeSectors(in, total);
                 checkSectorRange(firstSector, total / sectorSize);
             }
-            Path dir = out.toAbsolutePath().getParent();
-            Path temp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".part");
+            Path target = out;
+            Path dir = target.toAbsolutePath().getParent();
+            if (!Files.isDirectory(dir)) {
+                throw new CliException("cannot write OUT " + out + ": its folder " + dir
+                        + (Files.exists(dir) ? " is not a folder" : " does not exist"));
+            }
+            Path temp;
+            try {
+                temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", out, e);
+            }
             boolean done = false;
             try {
-                long bytes = copy(src, temp, firstSector, total, progress);
+                long bytes = copy(src, in, temp, out, firstSector, total, progress);
                 if (total < 0) {
                     checkWholeSectors(in, bytes);
                 }
-                Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                fsyncDirectory(dir);
-                done = true;
+                try {
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    done = true;
+                    fsyncDirectory(dir);
+                } catch (IOException e) {
+                    throw Main.cannot("write OUT", out, e);
+                }
             } finally {
                 if (!done) {
                     Files.deleteIfExists(temp);
@@ -63,18 +83,22 @@ final class ImageConverter {
         }
     }
 
-    private long copy(FileChannel src, Path temp, long firstSector, long total, ProgressBar progress)
-            throws IOException {
+    private long copy(FileChannel src, Path in, Path temp, Path out, long firstSector, long total,
+            ProgressBar progress) {
         try (Arena arena = Arena.ofConfined();
-             FileChannel dst = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+             FileChannel dst = openTemp(temp, out)) {
             MemorySegment buffer = arena.allocate(BUFFER_BYTES, 4096);
             ByteBuffer io = buffer.asByteBuffer();
             long sector = firstSector;
             long bytes = 0;
             while (true) {
                 io.clear();
-                while (io.hasRemaining() && src.read(io) >= 0) {
-                    // fill the buffer completely unless the input ends
+                try {
+                    while (io.hasRemaining() && src.read(io) >= 0) {
+                        // fill the buffer completely unless the input ends
+                    }
+                } catch (IOException e) {
+                    throw Main.cannot("read IN", in, e);
                 }
                 int n = io.position();
                 if (n == 0) {
@@ -92,25 +116,41 @@ final class ImageConverter {
                     cipher.decrypt(chunk, chunk, sector, sectorSize);
                 }
                 io.flip();
-                while (io.hasRemaining()) {
-                    dst.write(io);
+                try {
+                    while (io.hasRemaining()) {
+                        dst.write(io);
+                    }
+                } catch (IOException e) {
+                    throw Main.cannot("write OUT", out, e);
                 }
                 sector += n / sectorSize;
                 bytes += n;
                 progress.update(bytes, total);
             }
-            dst.force(true);
+            try {
+                dst.force(true);
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", out, e);
+            }
             return bytes;
+        } catch (IOException closing) {
+            throw Main.cannot("write OUT", out, closing);
+        }
+    }
+
+    private static FileChannel openTemp(Path temp, Path out) throws IOException {
+        try {
+            return FileChannel.open(temp, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw Main.cannot("write OUT", out, e);
         }
     }
 
     private static FileChannel open(Path in) throws IOException {
         try {
             return FileChannel.open(in, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new CliException("cannot read IN " + in + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new CliException("cannot read IN " + in + ": permission denied");
+        } catch (IOException e) {
+            throw Main.cannot("read IN", in, e);
         }
     }
 

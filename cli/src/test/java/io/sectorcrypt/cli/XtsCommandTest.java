@@ -10,6 +10,9 @@ import io.sectorcrypt.xts.SectorCipher;
 import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -64,6 +67,7 @@ class XtsCommandTest {
         CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "" + sectorSize,
                 "--first-sector", Long.toUnsignedString(first), image.toString(), enc.toString());
         assertEquals(0, run.exitCode(), run.err());
+        assertEquals("", run.err(), "a conversion that succeeds writes nothing to standard error");
         byte[] expected = new byte[plain.length];
         try (XtsKey k = XtsKey.of(keyBytes)) {
             SectorCipher.of(k, Engine.JAVA).encrypt(plain, 0, expected, 0, plain.length, first, sectorSize);
@@ -108,6 +112,39 @@ class XtsCommandTest {
     }
 
     @Test
+    void everyFileErrorNamesTheArgumentAndTheCause() throws IOException {
+        Path folder = Files.createDirectory(dir.resolve("folder"));
+        Path out = dir.resolve("out.img");
+        refused("--key-file " + folder + " is a directory, not a key file", "xts", "encrypt", "--key-file",
+                folder.toString(), "--sector-size", "512", image.toString(), out.toString());
+        refused("IN " + folder + " is a directory, not an image", "xts", "encrypt", "--key-file", key.toString(),
+                "--sector-size", "512", folder.toString(), out.toString());
+        Path nowhere = dir.resolve("no-such-folder").resolve("out.img");
+        refused("cannot write OUT " + nowhere + ": its folder " + nowhere.getParent() + " does not exist", "xts",
+                "encrypt", "--key-file", key.toString(), "--sector-size", "512", image.toString(), nowhere.toString());
+        Path underFile = image.resolve("out.img");
+        refused("cannot write OUT " + underFile + ": its folder " + image + " is not a folder", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "512", image.toString(), underFile.toString());
+    }
+
+    @Test
+    void ioFailuresBecomeOneLineWithTheArgumentPathAndCause() {
+        Path out = Path.of("/mnt/small/out.img");
+        // What FileChannel.write throws on a full disk: the cause only, no path.
+        assertEquals("cannot write OUT /mnt/small/out.img: no space left on device",
+                Main.cannot("write OUT", out, new IOException("No space left on device")).getMessage());
+        assertEquals("cannot write OUT /mnt/small/out.img: no space left on device", Main.cannot("write OUT", out,
+                new FileSystemException("/mnt/small/.out.img.1.part", null, "No space left on device")).getMessage());
+        // An IOException that reaches the top without an argument still names its path.
+        assertEquals("/mnt/small/out.img: no space left on device", Main.message(new FileSystemException(
+                "/mnt/small/out.img", null, "No space left on device")));
+        assertEquals("/a -> /b: permission denied", Main.message(new UncheckedIOException(
+                new AccessDeniedException("/a", "/b", null))));
+        assertEquals("is a directory", Main.message(new IOException("Is a directory")));
+        assertEquals(null, Main.message(new NullPointerException()), "a bug is not dressed as a user error");
+    }
+
+    @Test
     void inputThatIsNotAWholeNumberOfSectors() throws IOException {
         Path odd = Files.write(dir.resolve("odd.img"), new byte[1000]);
         refused("IN " + odd + " is 1000 bytes, not a whole number of 512-byte sectors",
@@ -136,18 +173,18 @@ class XtsCommandTest {
     @Test
     void unreadableOrMissingKeyFile() throws IOException {
         Path missing = dir.resolve("missing.key");
-        refused("cannot read key file " + missing + ": no such file", "xts", "encrypt", "--key-file",
+        refused("cannot read --key-file " + missing + ": no such file or directory", "xts", "encrypt", "--key-file",
                 missing.toString(), "--sector-size", "512", image.toString(), dir.resolve("out.img").toString());
     }
 
     @Test
     void keyFileOfTheWrongSize() throws IOException {
         Path k48 = Files.write(dir.resolve("k48"), new byte[48]);
-        refused("key file " + k48 + ": an XTS key is 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256), not 48 bytes",
+        refused("--key-file " + k48 + ": an XTS key is 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256), not 48 bytes",
                 "xts", "encrypt", "--key-file", k48.toString(), "--sector-size", "512", image.toString(),
                 dir.resolve("out.img").toString());
         Path k100 = Files.write(dir.resolve("k100"), new byte[100]);
-        refused("key file " + k100 + " is 100 bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw"
+        refused("--key-file " + k100 + " is 100 bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw"
                 + " bytes", "xts", "encrypt", "--key-file", k100.toString(), "--sector-size", "512", image.toString(),
                 dir.resolve("out.img").toString());
     }
@@ -155,7 +192,7 @@ class XtsCommandTest {
     @Test
     void keyFileWithEqualHalves() throws IOException {
         Path equal = Files.write(dir.resolve("equal"), new byte[64]);
-        refused("key file " + equal + ": the two halves of an XTS key (key1 and key2) must differ (FIPS 140-3 IG"
+        refused("--key-file " + equal + ": the two halves of an XTS key (key1 and key2) must differ (FIPS 140-3 IG"
                 + " C.I); generate the key from a DRBG", "xts", "encrypt", "--key-file", equal.toString(),
                 "--sector-size", "512", image.toString(), dir.resolve("out.img").toString());
     }
@@ -175,7 +212,7 @@ class XtsCommandTest {
     @Test
     void missingInputAndDirectoryOutput() throws IOException {
         Path missing = dir.resolve("nope.img");
-        refused("cannot read IN " + missing + ": no such file", "xts", "encrypt", "--key-file", key.toString(),
+        refused("cannot read IN " + missing + ": no such file or directory", "xts", "encrypt", "--key-file", key.toString(),
                 "--sector-size", "512", missing.toString(), dir.resolve("out.img").toString());
         CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
                 image.toString(), dir.toString());
