@@ -15,7 +15,8 @@ import java.nio.file.StandardOpenOption;
  * Streams a raw image through a {@link SectorCipher}: a fixed buffer of whole sectors at a
  * time, so memory stays flat on images of any size. The output appears under its name only
  * once complete and durable (written to a temporary file beside it, fsynced, renamed, the
- * directory fsynced); on any failure the temporary file is removed and nothing is left.
+ * directory fsynced); on any failure, and on SIGINT or SIGTERM ({@link TempFiles}), the
+ * temporary file is removed and nothing is left.
  */
 final class ImageConverter {
     /** Big enough that each downcall covers many sectors; small enough to stay in L2/L3 on the way through. */
@@ -57,7 +58,7 @@ final class ImageConverter {
             }
             Path temp;
             try {
-                temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
+                temp = TempFiles.create(dir, "." + target.getFileName() + ".", ".part");
             } catch (IOException e) {
                 throw Main.cannot("write OUT", out, e);
             }
@@ -69,6 +70,7 @@ final class ImageConverter {
                 }
                 try {
                     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    TempFiles.release(temp);
                     done = true;
                     fsyncDirectory(dir);
                 } catch (IOException e) {
@@ -76,7 +78,7 @@ final class ImageConverter {
                 }
             } finally {
                 if (!done) {
-                    Files.deleteIfExists(temp);
+                    TempFiles.delete(temp);
                 }
                 progress.finish();
             }

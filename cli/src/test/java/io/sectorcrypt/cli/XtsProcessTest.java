@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,6 +69,54 @@ class XtsProcessTest {
         assertEquals("", text(p.getInputStream().readAllBytes()));
         assertEquals(0, p.exitValue());
         assertEquals(MIB, Files.size(dir.resolve("out.img")));
+    }
+
+    @Test
+    void sigintMidConversionLeavesNoTemporaryFile() throws Exception {
+        interruptedConversionLeavesNothing("INT", 130);
+    }
+
+    @Test
+    void sigtermMidConversionLeavesNoTemporaryFile() throws Exception {
+        interruptedConversionLeavesNothing("TERM", 143);
+    }
+
+    /**
+     * The input is a FIFO this test feeds and keeps open, so the child is surely mid-conversion
+     * (its temporary file holds data, the input has not ended) when the signal arrives.
+     */
+    private void interruptedConversionLeavesNothing(String signal, int exitCode) throws Exception {
+        Path fifo = dir.resolve("in.fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0);
+        Path out = dir.resolve("out.img");
+        Process child = command(null, "xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
+                fifo.toString(), out.toString()).redirectErrorStream(true).start();
+        try (OutputStream feed = Files.newOutputStream(fifo)) {
+            feed.write(new byte[ImageConverter.BUFFER_BYTES + MIB]); // one whole buffer is written out
+            feed.flush();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!hasData(parts()) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(hasData(parts()), "the conversion started: " + parts());
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(child.pid())).start();
+            assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0);
+            assertTrue(child.waitFor(60, TimeUnit.SECONDS), "child did not stop on SIG" + signal);
+        } catch (IOException brokenPipe) {
+            // the child is gone: the feed's end closes on nothing
+        } finally {
+            if (child.isAlive()) {
+                child.destroyForcibly();
+            }
+        }
+        assertEquals(exitCode, child.exitValue(), text(child.getInputStream().readAllBytes()));
+        assertEquals(List.of(), parts(), "temporary file removed on SIG" + signal);
+        assertFalse(Files.exists(out));
+    }
+
+    private boolean hasData(List<String> parts) throws IOException {
+        return parts.size() == 1 && Files.size(dir.resolve(parts.get(0))) > 0;
     }
 
     @Test
