@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 
 /**
  * Streams a raw image through a {@link SectorCipher}: a fixed buffer of whole sectors at a
@@ -32,7 +34,12 @@ final class ImageConverter {
         this.encrypt = encrypt;
     }
 
-    void convert(Path in, Path out, long firstSector, ProgressBar progress) throws IOException {
+    /**
+     * Converts {@code in} into {@code out}. An existing {@code out} is replaced keeping its
+     * permissions (through a symbolic link, the file it names is replaced); {@code out} may be
+     * {@code in} itself only with {@code inPlace}, and {@code inPlace} requires that.
+     */
+    void convert(Path in, Path out, long firstSector, boolean inPlace, ProgressBar progress) throws IOException {
         if (Files.isDirectory(in)) {
             throw new CliException("IN " + in + " is a directory, not an image");
         }
@@ -51,6 +58,25 @@ final class ImageConverter {
                 checkSectorRange(firstSector, total / sectorSize);
             }
             Path target = out;
+            Set<PosixFilePermission> mode = null;
+            boolean same = false;
+            try {
+                if (Files.exists(out)) {
+                    same = Files.isSameFile(in, out);
+                    target = out.toRealPath();
+                    mode = Files.getPosixFilePermissions(target);
+                }
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", out, e);
+            }
+            if (same && !inPlace) {
+                throw new CliException("OUT " + out + " is the same file as IN " + in + ": the conversion would replace"
+                        + " it; give --in-place to do that on purpose");
+            }
+            if (inPlace && !same) {
+                throw new CliException("--in-place converts a file into itself, but OUT " + out
+                        + " is not the same file as IN " + in);
+            }
             Path dir = target.toAbsolutePath().getParent();
             if (!Files.isDirectory(dir)) {
                 throw new CliException("cannot write OUT " + out + ": its folder " + dir
@@ -69,6 +95,9 @@ final class ImageConverter {
                     checkWholeSectors(in, bytes);
                 }
                 try {
+                    if (mode != null) {
+                        Files.setPosixFilePermissions(temp, mode);
+                    }
                     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     TempFiles.release(temp);
                     done = true;

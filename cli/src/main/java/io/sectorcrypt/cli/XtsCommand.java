@@ -52,6 +52,10 @@ final class XtsCommand {
         @Spec
         CommandSpec spec;
 
+        @Option(names = "--in-place", description = "Allow OUT to be IN itself (through a temporary file: IN is"
+                + " replaced only once the whole image is converted).")
+        boolean inPlace;
+
         abstract boolean encrypt();
 
         @Override
@@ -73,7 +77,8 @@ final class XtsCommand {
                 SectorCipher cipher = SectorCipher.of(key, engine);
                 ProgressBar progress = Terminal.isStderrTerminal()
                         ? new ProgressBar(spec.commandLine().getErr()) : ProgressBar.NONE;
-                new ImageConverter(cipher, sectorSize, encrypt()).convert(options.in, options.out, first, progress);
+                new ImageConverter(cipher, sectorSize, encrypt()).convert(options.in, options.out, first, inPlace,
+                        progress);
             }
             return 0;
         }

@@ -15,6 +15,9 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -99,16 +102,67 @@ class XtsCommandTest {
         }
     }
 
+    private static CliRun convert(String op, Path in, Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("xts", op, "--sector-size", "512"));
+        args.addAll(List.of(more));
+        args.addAll(List.of(in.toString(), out.toString()));
+        return CliRun.of(args.toArray(String[]::new));
+    }
+
+    private CliRun encrypt(Path in, Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("--key-file", key.toString()));
+        args.addAll(List.of(more));
+        return convert("encrypt", in, out, args.toArray(String[]::new));
+    }
+
+    private CliRun decrypt(Path in, Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("--key-file", key.toString()));
+        args.addAll(List.of(more));
+        return convert("decrypt", in, out, args.toArray(String[]::new));
+    }
+
     @Test
-    void replacesAnExistingOutputAndConvertsInPlaceThroughATemporaryFile() throws IOException {
+    void outputThatIsTheInputIsRefusedUnlessInPlaceIsGiven() throws IOException {
         Path copy = Files.write(dir.resolve("copy.img"), plain);
-        CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
-                copy.toString(), copy.toString());
-        assertEquals(0, run.exitCode(), run.err());
-        run = CliRun.of("xts", "decrypt", "--key-file", key.toString(), "--sector-size", "512",
-                copy.toString(), copy.toString());
-        assertEquals(0, run.exitCode(), run.err());
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("rw-r--r--"));
+        Path symlink = Files.createSymbolicLink(dir.resolve("link.img"), copy.getFileName());
+        Path hardLink = Files.createLink(dir.resolve("hard.img"), copy);
+        Path dotted = dir.resolve(".").resolve("copy.img");
+        for (Path same : List.of(copy, symlink, hardLink, dotted)) {
+            CliRun run = encrypt(copy, same);
+            assertEquals(1, run.exitCode(), run.err());
+            assertEquals("sectorcrypt: OUT " + same + " is the same file as IN " + copy + ": the conversion would"
+                    + " replace it; give --in-place to do that on purpose", run.err());
+            assertArrayEquals(plain, Files.readAllBytes(copy), "IN untouched");
+        }
+        assertEquals(0, encrypt(copy, copy, "--in-place").exitCode());
+        assertFalse(Arrays.equals(plain, Files.readAllBytes(copy)));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)),
+                "the mode of the file replaced is kept");
+        // Through a symbolic link the file it names is converted; the link stays a link.
+        CliRun back = decrypt(symlink, symlink, "--in-place");
+        assertEquals(0, back.exitCode(), back.err());
+        assertTrue(Files.isSymbolicLink(symlink));
         assertArrayEquals(plain, Files.readAllBytes(copy));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+        CliRun other = encrypt(copy, dir.resolve("out.img"), "--in-place");
+        assertEquals(1, other.exitCode());
+        assertEquals("sectorcrypt: --in-place converts a file into itself, but OUT " + dir.resolve("out.img")
+                + " is not the same file as IN " + copy, other.err());
+        assertFalse(Files.exists(dir.resolve("out.img")));
+        assertEquals(List.of(), leftovers());
+    }
+
+    @Test
+    void replacingAnotherFileKeepsItsModeAndANewFileIsPrivate() throws IOException {
+        Path existing = Files.write(dir.resolve("existing.img"), new byte[10]);
+        Files.setPosixFilePermissions(existing, PosixFilePermissions.fromString("rw-r-----"));
+        assertEquals(0, encrypt(image, existing).exitCode());
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(existing)));
+        assertEquals(plain.length, Files.size(existing));
+        Path fresh = dir.resolve("fresh.img");
+        assertEquals(0, encrypt(image, fresh).exitCode());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)));
     }
 
     @Test
