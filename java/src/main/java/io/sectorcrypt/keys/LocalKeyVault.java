@@ -153,6 +153,14 @@ public final class LocalKeyVault extends CatalogKeyVault {
     }
 
     /**
+     * Checks, without credentials and writing nothing, that {@code dir} holds a whole vault
+     * for {@link #openExisting}: so a caller can say so before asking for a passphrase.
+     */
+    public static void checkExists(Path dir) {
+        checkLayout(dir.toAbsolutePath().normalize(), true, false);
+    }
+
+    /**
      * Creates a vault in {@code dir}, which must be new or empty (ALREADY_EXISTS if it holds a
      * vault, INVALID_REQUEST if it holds anything else), and opens it.
      */

@@ -178,6 +178,8 @@ class LocalKeyVaultTest {
         KeyVaultException none = assertThrows(KeyVaultException.class, () -> openWithKeyFile(dir, false));
         assertEquals(KeyVaultException.Reason.NOT_FOUND, none.reason());
         assertEquals("there is no vault in " + dir, none.getMessage());
+        assertEquals(none.getMessage(), assertThrows(KeyVaultException.class, () -> LocalKeyVault.checkExists(dir))
+                .getMessage());
         assertFalse(Files.exists(dir), "nothing created");
         openWithKeyFile(dir, true).close();
         openWithKeyFile(dir, false).close();
