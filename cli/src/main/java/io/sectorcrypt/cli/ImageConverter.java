@@ -69,6 +69,11 @@ final class ImageConverter {
             } catch (IOException e) {
                 throw Main.cannot("write OUT", out, e);
             }
+            if (mode != null && !Files.isRegularFile(target)) {
+                // The rename would put a file where a device or pipe was (/dev/null, a disk): never that.
+                throw new CliException("OUT " + out + " is not a regular file: the output is a new image file"
+                        + " that replaces OUT whole, so OUT must be a file or not exist");
+            }
             if (same && !inPlace) {
                 throw new CliException("OUT " + out + " is the same file as IN " + in + ": the conversion would replace"
                         + " it; give --in-place to do that on purpose");

@@ -14,7 +14,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -163,6 +165,21 @@ class XtsCommandTest {
         Path fresh = dir.resolve("fresh.img");
         assertEquals(0, encrypt(image, fresh).exitCode());
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)));
+    }
+
+    @Test
+    void anOutputThatIsNotARegularFileIsNeverReplaced() throws Exception {
+        Path fifo = dir.resolve("out.fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0);
+        // (A FIFO stands for devices such as /dev/null, which a failing test run as root must not replace.)
+        CliRun run = encrypt(image, fifo);
+        assertEquals(1, run.exitCode(), run.err());
+        assertEquals("sectorcrypt: OUT " + fifo + " is not a regular file: the output is a new image file that"
+                + " replaces OUT whole, so OUT must be a file or not exist", run.err());
+        assertTrue(Files.readAttributes(fifo, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther(),
+                "the FIFO is still a FIFO");
+        assertEquals(List.of(), leftovers());
     }
 
     @Test
