@@ -6,18 +6,19 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 
 /**
  * Streams a raw image through a {@link SectorCipher}: a fixed buffer of whole sectors at a
  * time, so memory stays flat on images of any size. The output appears under its name only
  * once complete and durable (written to a temporary file beside it, fsynced, renamed, the
- * directory fsynced); on any failure the temporary file is removed and nothing is left.
+ * directory fsynced); on any failure, and on SIGINT or SIGTERM ({@link TempFiles}), the
+ * temporary file is removed and nothing is left.
  */
 final class ImageConverter {
     /** Big enough that each downcall covers many sectors; small enough to stay in L2/L3 on the way through. */
@@ -33,48 +34,107 @@ final class ImageConverter {
         this.encrypt = encrypt;
     }
 
-    void convert(Path in, Path out, long firstSector, ProgressBar progress) throws IOException {
+    /**
+     * Converts {@code in} into {@code out}. An existing {@code out} is replaced keeping its
+     * permissions (through a symbolic link, the file it names is replaced); {@code out} may be
+     * {@code in} itself only with {@code inPlace}, and {@code inPlace} requires that.
+     */
+    void convert(Path in, Path out, long firstSector, boolean inPlace, ProgressBar progress) throws IOException {
+        if (Files.isDirectory(in)) {
+            throw new CliException("IN " + in + " is a directory, not an image");
+        }
         if (Files.isDirectory(out)) {
             throw new CliException("OUT " + out + " is a directory");
         }
         try (FileChannel src = open(in)) {
-            long total = Files.isRegularFile(in) ? src.size() : -1;
+            long total;
+            try {
+                total = Files.isRegularFile(in) ? src.size() : -1;
+            } catch (IOException e) {
+                throw Main.cannot("read IN", in, e);
+            }
             if (total >= 0) {
                 checkWholeSectors(in, total);
                 checkSectorRange(cipher, firstSector, total / sectorSize, sectorSize);
             }
-            Path dir = out.toAbsolutePath().getParent();
-            Path temp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".part");
+            Path target = out;
+            Set<PosixFilePermission> mode = null;
+            boolean same = false;
+            try {
+                if (Files.exists(out)) {
+                    same = Files.isSameFile(in, out);
+                    target = out.toRealPath();
+                    mode = Files.getPosixFilePermissions(target);
+                }
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", out, e);
+            }
+            if (mode != null && !Files.isRegularFile(target)) {
+                // The rename would put a file where a device or pipe was (/dev/null, a disk): never that.
+                throw new CliException("OUT " + out + " is not a regular file: the output is a new image file"
+                        + " that replaces OUT whole, so OUT must be a file or not exist");
+            }
+            if (same && !inPlace) {
+                throw new CliException("OUT " + out + " is the same file as IN " + in + ": the conversion would replace"
+                        + " it; give --in-place to do that on purpose");
+            }
+            if (inPlace && !same) {
+                throw new CliException("--in-place converts a file into itself, but OUT " + out
+                        + " is not the same file as IN " + in);
+            }
+            Path dir = target.toAbsolutePath().getParent();
+            if (!Files.isDirectory(dir)) {
+                throw new CliException("cannot write OUT " + out + ": its folder " + dir
+                        + (Files.exists(dir) ? " is not a folder" : " does not exist"));
+            }
+            Path temp;
+            try {
+                temp = TempFiles.create(dir, "." + target.getFileName() + ".", ".part");
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", out, e);
+            }
             boolean done = false;
             try {
-                long bytes = copy(src, temp, firstSector, total, progress);
+                long bytes = copy(src, in, temp, out, firstSector, total, progress);
                 if (total < 0) {
                     checkWholeSectors(in, bytes);
                 }
-                Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                fsyncDirectory(dir);
-                done = true;
+                try {
+                    if (mode != null) {
+                        Files.setPosixFilePermissions(temp, mode);
+                    }
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    TempFiles.release(temp);
+                    done = true;
+                    fsyncDirectory(dir);
+                } catch (IOException e) {
+                    throw Main.cannot("write OUT", out, e);
+                }
             } finally {
                 if (!done) {
-                    Files.deleteIfExists(temp);
+                    TempFiles.delete(temp);
                 }
                 progress.finish();
             }
         }
     }
 
-    private long copy(FileChannel src, Path temp, long firstSector, long total, ProgressBar progress)
-            throws IOException {
+    private long copy(FileChannel src, Path in, Path temp, Path out, long firstSector, long total,
+            ProgressBar progress) {
         try (Arena arena = Arena.ofConfined();
-             FileChannel dst = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+             FileChannel dst = openTemp(temp, out)) {
             MemorySegment buffer = arena.allocate(BUFFER_BYTES, 4096);
             ByteBuffer io = buffer.asByteBuffer();
             long iv = firstSector;
             long bytes = 0;
             while (true) {
                 io.clear();
-                while (io.hasRemaining() && src.read(io) >= 0) {
-                    // fill the buffer completely unless the input ends
+                try {
+                    while (io.hasRemaining() && src.read(io) >= 0) {
+                        // fill the buffer completely unless the input ends
+                    }
+                } catch (IOException e) {
+                    throw Main.cannot("read IN", in, e);
                 }
                 int n = io.position();
                 if (n == 0) {
@@ -92,25 +152,41 @@ final class ImageConverter {
                     cipher.decrypt(chunk, chunk, iv, sectorSize);
                 }
                 io.flip();
-                while (io.hasRemaining()) {
-                    dst.write(io);
+                try {
+                    while (io.hasRemaining()) {
+                        dst.write(io);
+                    }
+                } catch (IOException e) {
+                    throw Main.cannot("write OUT", out, e);
                 }
                 iv = cipher.ivConvention().ivAfter(iv, n / sectorSize, sectorSize);
                 bytes += n;
                 progress.update(bytes, total);
             }
-            dst.force(true);
+            try {
+                dst.force(true);
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", out, e);
+            }
             return bytes;
+        } catch (IOException closing) {
+            throw Main.cannot("write OUT", out, closing);
+        }
+    }
+
+    private static FileChannel openTemp(Path temp, Path out) throws IOException {
+        try {
+            return FileChannel.open(temp, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw Main.cannot("write OUT", out, e);
         }
     }
 
     private static FileChannel open(Path in) throws IOException {
         try {
             return FileChannel.open(in, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new CliException("cannot read IN " + in + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new CliException("cannot read IN " + in + ": permission denied");
+        } catch (IOException e) {
+            throw Main.cannot("read IN", in, e);
         }
     }
 

@@ -7,6 +7,7 @@ import io.sectorcrypt.keys.KeyType;
 import io.sectorcrypt.keys.KeyVaultException;
 import io.sectorcrypt.keys.KeyVersion;
 import io.sectorcrypt.keys.LocalKeyVault;
+import io.sectorcrypt.keys.Names;
 import io.sectorcrypt.keys.Permission;
 import java.io.Console;
 import java.io.IOException;
@@ -33,8 +34,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "keys", description = "Manage the keys of the embedded vault (a directory, created on first use).",
-        subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Show.class,
+@Command(name = "keys", description = "Manage the keys of the embedded vault (a directory, created by 'keys init').",
+        subcommands = {KeysCommand.Init.class, KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Show.class,
             KeysCommand.Disable.class, KeysCommand.Enable.class, KeysCommand.Delete.class, KeysCommand.Recover.class,
             KeysCommand.Purge.class, KeysCommand.NewVersion.class, KeysCommand.SetExpiry.class, KeysCommand.Grant.class,
             KeysCommand.Revoke.class, KeysCommand.Audit.class})
@@ -49,7 +50,7 @@ final class KeysCommand {
     /** Where the vault is and how to unlock it: shared by every keys subcommand. */
     static final class VaultOptions {
         @Option(names = "--vault", paramLabel = "DIR",
-                description = "The vault directory (default: ~/.sectorcrypt/vault). Created on first use.")
+                description = "The vault directory (default: ~/.sectorcrypt/vault), made by 'keys init'.")
         Path vault;
 
         @Option(names = "--passphrase-file", paramLabel = "F",
@@ -60,10 +61,6 @@ final class KeysCommand {
         @Option(names = "--crypto-policy", paramLabel = "default|fips", defaultValue = "default",
                 description = "default (JDK providers, scrypt) or fips (Bouncy Castle FIPS approved-only, PBKDF2).")
         String policy;
-
-        @Option(names = "--scrypt-cost", paramLabel = "N", defaultValue = "131072",
-                description = "scrypt N for a vault created now: a power of two, at least 16384 (default 2^17, 128 MiB).")
-        int scryptCost;
 
         Path directory() {
             return vault != null ? vault : Path.of(System.getProperty("user.home"), ".sectorcrypt", "vault");
@@ -78,41 +75,71 @@ final class KeysCommand {
             return p;
         }
 
-        /** Opens (or creates) the vault, runs {@code body}, closes it; vault errors become one line. */
-        <T> T with(CommandSpec spec, Function<LocalKeyVault, T> body) {
+        /**
+         * Runs {@code check} (the command's own arguments: before the costly unlock, so a bad
+         * name is refused at once and nothing is touched), then opens the existing vault, or
+         * creates one if {@code scryptCost} is given, runs {@code body}, closes it. Vault errors
+         * become one line.
+         */
+        <T> T with(Runnable check, Integer scryptCost, Function<LocalKeyVault, T> body) {
             Path dir = directory();
-            boolean creating = !Files.exists(dir.resolve("vault.meta"));
-            char[] passphrase = passphrase(creating);
-            try (LocalKeyVault vault = LocalKeyVault.open(dir, new LocalKeyVault.Credentials.Passphrase(passphrase),
-                    LocalKeyVault.Options.defaults().withPolicy(cryptoPolicy()).withScryptCost(scryptCost))) {
-                if (creating) {
-                    spec.commandLine().getErr().println("sectorcrypt: created vault '" + vault.id() + "' in " + dir);
+            boolean creating = scryptCost != null;
+            char[] passphrase = null;
+            try {
+                check.run();
+                CryptoPolicy policy = cryptoPolicy();
+                if (!creating) {
+                    checkExists(dir); // before a passphrase is asked for in vain
                 }
-                return body.apply(vault);
+                passphrase = passphrase(creating);
+                LocalKeyVault.Credentials credentials = new LocalKeyVault.Credentials.Passphrase(passphrase);
+                LocalKeyVault.Options options = LocalKeyVault.Options.defaults().withPolicy(policy);
+                try (LocalKeyVault vault = creating
+                        ? LocalKeyVault.create(dir, credentials, options.withScryptCost(scryptCost))
+                        : LocalKeyVault.openExisting(dir, credentials, options)) {
+                    return body.apply(vault);
+                }
             } catch (KeyVaultException | UncheckedIOException | IllegalArgumentException | IllegalStateException e) {
-                throw new CliException(e.getMessage(), e);
+                throw new CliException(Main.message(e), e);
             } finally {
-                Arrays.fill(passphrase, '\0');
+                if (passphrase != null) {
+                    Arrays.fill(passphrase, '\0');
+                }
+            }
+        }
+
+        private void checkExists(Path dir) {
+            try {
+                LocalKeyVault.checkExists(dir);
+            } catch (KeyVaultException e) {
+                if (e.reason() == KeyVaultException.Reason.NOT_FOUND) {
+                    throw new CliException(e.getMessage() + ": create one with 'sectorcrypt keys init"
+                            + (vault == null ? "" : " --vault " + vault) + "'", e);
+                }
+                throw e;
             }
         }
 
         private char[] passphrase(boolean creating) {
             if (passphraseFile != null) {
+                String first;
                 try {
-                    String first = Files.readAllLines(passphraseFile, StandardCharsets.UTF_8).stream().findFirst()
-                            .orElse("");
-                    if (first.isEmpty()) {
-                        throw new CliException("the passphrase file " + passphraseFile + " is empty");
-                    }
-                    return first.toCharArray();
+                    first = Files.readAllLines(passphraseFile, StandardCharsets.UTF_8).stream().findFirst().orElse("");
                 } catch (IOException e) {
-                    throw new CliException("cannot read the passphrase file " + passphraseFile + ": " + e.getMessage(),
-                            e);
+                    throw Main.cannot("read --passphrase-file", passphraseFile, e);
                 }
+                if (first.isEmpty()) {
+                    throw new CliException("--passphrase-file " + passphraseFile + " is empty");
+                }
+                return checked(first.toCharArray(), creating, "--passphrase-file " + passphraseFile);
             }
             String env = environment.apply(PASSPHRASE_ENV);
-            if (env != null && !env.isEmpty()) {
-                return env.toCharArray();
+            if (env != null) {
+                if (env.isEmpty()) {
+                    throw new CliException(PASSPHRASE_ENV + " is set but empty: give the passphrase in it, or unset it"
+                            + " to be asked on the terminal");
+                }
+                return checked(env.toCharArray(), creating, PASSPHRASE_ENV);
             }
             Console console = System.console();
             if (console == null) {
@@ -124,6 +151,7 @@ final class KeysCommand {
                 throw new CliException("no passphrase entered");
             }
             if (creating) {
+                checked(first, true, "the passphrase entered");
                 char[] again = console.readPassword("Repeat the passphrase: ");
                 boolean same = Arrays.equals(first, again);
                 if (again != null) {
@@ -135,6 +163,19 @@ final class KeysCommand {
                 }
             }
             return first;
+        }
+
+        /** A new vault's passphrase is checked before anything is asked again or derived. */
+        private static char[] checked(char[] passphrase, boolean creating, String source) {
+            if (creating) {
+                try {
+                    LocalKeyVault.checkNewPassphrase(passphrase);
+                } catch (KeyVaultException e) {
+                    Arrays.fill(passphrase, '\0');
+                    throw new CliException(source + ": " + e.getMessage(), e);
+                }
+            }
+            return passphrase;
         }
     }
 
@@ -150,11 +191,15 @@ final class KeysCommand {
             return spec.commandLine().getOut();
         }
 
+        /** Checks the command's arguments without the vault; throws if one is bad. */
+        void check() {
+        }
+
         abstract void run(LocalKeyVault vault);
 
         @Override
         public Integer call() {
-            vault.with(spec, v -> {
+            vault.with(this::check, null, v -> {
                 run(v);
                 return null;
             });
@@ -168,11 +213,31 @@ final class KeysCommand {
         }
     }
 
-    @Command(name = "create", description = "Create a key: RSA 2048/3072/4096 (customer key) or AES-256 (platform key).")
-    static final class Create extends VaultCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
+    @Command(name = "init", description = "Create the vault: a new or empty directory, a passphrase of at least "
+            + LocalKeyVault.MIN_PASSPHRASE_CHARS + " characters.")
+    static final class Init implements Callable<Integer> {
+        @Mixin
+        VaultOptions vault;
 
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--scrypt-cost", paramLabel = "N", defaultValue = "131072",
+                description = "scrypt N: a power of two, at least 16384 (default 2^17, 128 MiB).")
+        int scryptCost;
+
+        @Override
+        public Integer call() {
+            String created = vault.with(() -> { }, scryptCost, v -> "created vault '" + v.id() + "' in "
+                    + v.directory());
+            spec.commandLine().getOut().println(created);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "create", description = "Create a key: RSA 2048/3072/4096 (customer key) or AES-256 (platform key).")
+    static final class Create extends NamedCommand {
         @Option(names = "--type", required = true, paramLabel = "rsa|aes")
         String type;
 
@@ -183,10 +248,19 @@ final class KeysCommand {
                 + " or a duration from now (P90D).")
         String expires;
 
+        private KeyType keyType;
+        private Instant expiry;
+
+        @Override
+        void check() {
+            super.check();
+            keyType = KeyType.parse(type, size);
+            expiry = expires == null ? null : future("--expires", expires);
+        }
+
         @Override
         void run(LocalKeyVault v) {
-            KeyType keyType = KeyType.parse(type, size);
-            KeyVersion created = v.createKey(name, keyType, expires == null ? null : when(expires));
+            KeyVersion created = v.createKey(name, keyType, expiry);
             out().println("created key '" + name + "' version " + created.version() + " (" + keyType.label() + ")");
         }
     }
@@ -196,19 +270,17 @@ final class KeysCommand {
         @Override
         void run(LocalKeyVault v) {
             out().printf("%-24s %-9s %-8s %-7s %s%n", "NAME", "TYPE", "VERSIONS", "NEWEST", "STATE");
+            Instant now = Instant.now();
             for (KeyInfo k : v.list()) {
                 KeyVersion newest = k.newest();
                 out().printf("%-24s %-9s %-8d %-7d %s%n", k.name(), k.type().label(), k.versions().size(),
-                        newest.version(), k.isDeleted() ? "deleted" : newest.enabled() ? "enabled" : "disabled");
+                        newest.version(), k.isDeleted() ? "deleted" : state(newest, now));
             }
         }
     }
 
     @Command(name = "show", description = "Show a key's versions and who may use it.")
-    static final class Show extends VaultCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
-
+    static final class Show extends NamedCommand {
         @Override
         void run(LocalKeyVault v) {
             KeyInfo k = v.show(name);
@@ -216,8 +288,9 @@ final class KeysCommand {
                     ? ", customer key, wraps with RSA-OAEP-256)" : ", platform key, wraps with AES-KWP)"));
             out().println("vault:    " + v.id());
             out().println("deleted:  " + (k.isDeleted() ? k.deletedAt() : "no"));
+            Instant now = Instant.now();
             for (KeyVersion ver : k.versions()) {
-                out().println("version " + ver.version() + ": " + (ver.enabled() ? "enabled" : "disabled") + ", created "
+                out().println("version " + ver.version() + ": " + state(ver, now) + ", created "
                         + ver.created() + ", expires " + (ver.expires() == null ? "never" : ver.expires()));
             }
             if (k.access().isEmpty()) {
@@ -228,12 +301,28 @@ final class KeysCommand {
         }
     }
 
-    abstract static class VersionCommand extends VaultCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
-
+    abstract static class VersionCommand extends NamedCommand {
         @Option(names = "--version", paramLabel = "N", description = "The version (default: the newest).")
         Integer version;
+
+        @Override
+        void check() {
+            super.check();
+            if (version != null && version < 1) {
+                throw new CliException("--version must be 1 or more, not " + version);
+            }
+        }
+    }
+
+    /** A subcommand on one key, named by its first parameter. */
+    abstract static class NamedCommand extends VaultCommand {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Override
+        void check() {
+            Names.keyName(name);
+        }
     }
 
     @Command(name = "disable", description = "Disable a key version: unwraps under it fail once caches expire.")
@@ -269,19 +358,24 @@ final class KeysCommand {
             boolean never;
         }
 
+        private Instant expires;
+
+        @Override
+        void check() {
+            super.check();
+            expires = when.never ? null : future("--at", when.at);
+        }
+
         @Override
         void run(LocalKeyVault v) {
             int n = versionOrNewest(v, name, version);
-            Instant expires = when.never ? null : when(when.at);
             v.setExpiry(name, n, expires);
             out().println("key '" + name + "' version " + n + " expires " + (expires == null ? "never" : expires));
         }
     }
 
     @Command(name = "delete", description = "Soft-delete a key: every use fails until 'recover'; 'purge' destroys it.")
-    static final class Delete extends VaultCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
+    static final class Delete extends NamedCommand {
 
         @Override
         void run(LocalKeyVault v) {
@@ -291,9 +385,7 @@ final class KeysCommand {
     }
 
     @Command(name = "recover", description = "Undo a soft delete.")
-    static final class Recover extends VaultCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
+    static final class Recover extends NamedCommand {
 
         @Override
         void run(LocalKeyVault v) {
@@ -303,9 +395,7 @@ final class KeysCommand {
     }
 
     @Command(name = "purge", description = "Destroy a soft-deleted key for good: what it wrapped is lost.")
-    static final class Purge extends VaultCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
+    static final class Purge extends NamedCommand {
 
         @Override
         void run(LocalKeyVault v) {
@@ -315,9 +405,7 @@ final class KeysCommand {
     }
 
     @Command(name = "new-version", description = "Add a version to a key; encryption sets that follow 'latest' move to it.")
-    static final class NewVersion extends VaultCommand {
-        @Parameters(paramLabel = "NAME")
-        String name;
+    static final class NewVersion extends NamedCommand {
 
         @Override
         void run(LocalKeyVault v) {
@@ -326,10 +414,7 @@ final class KeysCommand {
     }
 
     @Command(name = "grant", description = "Allow an identity to use a key (default: get, wrapKey, unwrapKey).")
-    static final class Grant extends VaultCommand {
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
-
+    static final class Grant extends NamedCommand {
         @Parameters(index = "1", paramLabel = "IDENTITY")
         String identity;
 
@@ -337,14 +422,22 @@ final class KeysCommand {
                 description = "Any of get, wrapKey, unwrapKey.")
         String[] permissions;
 
+        private Set<Permission> granted;
+
         @Override
-        void run(LocalKeyVault v) {
-            Set<Permission> granted = permissions == null ? Permission.all() : EnumSet.noneOf(Permission.class);
+        void check() {
+            super.check();
+            Names.identity(identity);
+            granted = permissions == null ? Permission.all() : EnumSet.noneOf(Permission.class);
             if (permissions != null) {
                 for (String p : permissions) {
                     granted.add(Permission.parse(p));
                 }
             }
+        }
+
+        @Override
+        void run(LocalKeyVault v) {
             v.grant(name, identity, granted);
             out().println("granted " + granted.stream().map(Permission::label).sorted().collect(Collectors.joining(","))
                     + " on key '" + name + "' to '" + identity + "'");
@@ -352,12 +445,15 @@ final class KeysCommand {
     }
 
     @Command(name = "revoke", description = "Take all access to a key away from an identity.")
-    static final class Revoke extends VaultCommand {
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
-
+    static final class Revoke extends NamedCommand {
         @Parameters(index = "1", paramLabel = "IDENTITY")
         String identity;
+
+        @Override
+        void check() {
+            super.check();
+            Names.identity(identity);
+        }
 
         @Override
         void run(LocalKeyVault v) {
@@ -379,7 +475,7 @@ final class KeysCommand {
 
             @Override
             public Integer call() {
-                AuditLog.Verification result = vault.with(spec, v -> v.auditLog().verify());
+                AuditLog.Verification result = vault.with(() -> { }, null, v -> v.auditLog().verify());
                 if (result.intact()) {
                     spec.commandLine().getOut().println("audit log intact: " + result.records() + " records");
                     spec.commandLine().getOut().flush();
@@ -390,6 +486,24 @@ final class KeysCommand {
                 return 1;
             }
         }
+    }
+
+    /** What a user must act on: a disabled version, else an expired one, else enabled. */
+    static String state(KeyVersion version, Instant now) {
+        return !version.enabled() ? "disabled" : version.isExpired(now) ? "expired" : "enabled";
+    }
+
+    /**
+     * {@code option}'s instant, refused if it is not in the future: a version that expired at
+     * once would stop every disk using it (disable it instead, which can be undone visibly).
+     */
+    static Instant future(String option, String text) {
+        Instant at = when(text);
+        if (!at.isAfter(Instant.now())) {
+            throw new CliException(option + " " + text + " is in the past; an expiry must be later than now (to stop"
+                    + " a key version now, use 'keys disable')");
+        }
+        return at;
     }
 
     /** An ISO-8601 instant, or a duration from now. */

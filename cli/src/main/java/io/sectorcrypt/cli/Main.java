@@ -1,15 +1,40 @@
 package io.sectorcrypt.cli;
 
+import io.sectorcrypt.keys.KeyVaultException;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
 
 /** The {@code sectorcrypt} command. */
-@Command(name = "sectorcrypt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "sectorcrypt", versionProvider = Main.Version.class,
         description = "AES-XTS sector encryption (IEEE 1619, dm-crypt aes-xts-plain64) on a native AES-NI/VAES kernel.",
         subcommands = {SelftestCommand.class, XtsCommand.class, BenchCommand.class, KeysCommand.class,
-            CommandLine.HelpCommand.class})
+            Main.Help.class})
 public final class Main {
+    // Inherited by every subcommand, however deep: one declaration, so no command can lack it.
+    // (Not mixinStandardHelpOptions: its -V/--version would clash with 'keys disable --version N'.)
+    @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT,
+            description = "Show this help message and exit.")
+    boolean help;
+
+    @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print version information and exit.")
+    boolean version;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -26,15 +51,73 @@ public final class Main {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            // Expected failures (bad input, unreadable file) are one line; anything else is a bug.
-            if (e instanceof CliException || e instanceof IllegalArgumentException
-                    || e instanceof IllegalStateException || e instanceof java.io.IOException) {
-                commandLine.getErr().println("sectorcrypt: " + e.getMessage());
-                return 1;
+            String message = message(e);
+            if (message == null) {
+                throw e; // anything else is a bug: its stack trace is wanted
             }
-            throw e;
+            commandLine.getErr().println("sectorcrypt: " + message);
+            return 1;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * The one place a failure becomes the line the user reads: the message of an expected
+     * failure (bad input, a file that cannot be read or written), or null for a bug.
+     */
+    static String message(Throwable e) {
+        if (e instanceof UncheckedIOException u) {
+            return describe(u.getCause());
+        }
+        if (e instanceof IOException io) {
+            return describe(io);
+        }
+        if (e instanceof CliException || e instanceof KeyVaultException || e instanceof IllegalArgumentException
+                || e instanceof IllegalStateException) {
+            return e.getMessage();
+        }
+        return null;
+    }
+
+    /**
+     * An I/O failure as "PATH: what happened" when the exception knows the path; callers that
+     * know which argument the path came from say so first (see {@link #cannot}).
+     */
+    static String describe(IOException e) {
+        if (e instanceof FileSystemException f && f.getFile() != null) {
+            return f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ": " + cause(e);
+        }
+        return cause(e);
+    }
+
+    /** What happened, without the path: "no such file", "no space left on device", ... */
+    static String cause(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return "already exists";
+        }
+        if (e instanceof NotDirectoryException) {
+            return "not a directory";
+        }
+        if (e instanceof DirectoryNotEmptyException) {
+            return "directory not empty";
+        }
+        String text = e instanceof FileSystemException f ? f.getReason() : e.getMessage();
+        if (text == null || text.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        // The OS's strerror text ("No space left on device"), in the case of the rest of the line.
+        return text.substring(0, 1).toLowerCase(Locale.ROOT) + text.substring(1);
+    }
+
+    /** "cannot write OUT /x/y.img: no space left on device": the argument, its path, what happened. */
+    static CliException cannot(String action, Path path, IOException e) {
+        return new CliException("cannot " + action + " " + path + ": " + cause(e), e);
     }
 
     static final class Version implements CommandLine.IVersionProvider {
@@ -42,6 +125,33 @@ public final class Main {
         public String[] getVersion() {
             String v = Main.class.getPackage().getImplementationVersion();
             return new String[] {"sectorcrypt " + (v == null ? "(development build)" : v)};
+        }
+    }
+
+    /** {@code help [COMMAND...]}: the usage of any command, however deep ({@code help keys audit verify}). */
+    @Command(name = "help", helpCommand = true,
+            description = "Show the usage of a command: help [COMMAND [SUBCOMMAND...]].")
+    static final class Help implements Callable<Integer> {
+        @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "The command, e.g. keys create.")
+        String[] path = {};
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            CommandLine target = spec.commandLine().getParent();
+            for (String name : path) {
+                CommandLine sub = target.getSubcommands().get(name);
+                if (sub == null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "'" + target.getCommandSpec()
+                            .qualifiedName() + "' has no subcommand '" + name + "'");
+                }
+                target = sub;
+            }
+            target.usage(spec.commandLine().getOut());
+            spec.commandLine().getOut().flush();
+            return 0;
         }
     }
 }

@@ -60,6 +60,10 @@ final class XtsCommand {
         @Spec
         CommandSpec spec;
 
+        @Option(names = "--in-place", description = "Allow OUT to be IN itself (through a temporary file: IN is"
+                + " replaced only once the whole image is converted).")
+        boolean inPlace;
+
         abstract boolean encrypt();
 
         @Override
@@ -82,41 +86,36 @@ final class XtsCommand {
                         options.ivLargeSectors ? IvConvention.IV_LARGE_SECTORS : IvConvention.PLAIN64);
                 ProgressBar progress = Terminal.isStderrTerminal()
                         ? new ProgressBar(spec.commandLine().getErr()) : ProgressBar.NONE;
-                new ImageConverter(cipher, sectorSize, encrypt()).convert(options.in, options.out, first, progress);
+                new ImageConverter(cipher, sectorSize, encrypt()).convert(options.in, options.out, first, inPlace,
+                        progress);
             }
             return 0;
         }
 
         /** Reads the key file into an XtsKey and zeroes the heap copy at once. */
         private static XtsKey readKey(Path file) {
+            if (Files.isDirectory(file)) {
+                throw new CliException("--key-file " + file + " is a directory, not a key file");
+            }
             byte[] raw;
             try {
-                if (Files.size(file) > XtsKey.AES_256_XTS_KEY_BYTES) {
-                    throw new CliException("key file " + file + " is " + Files.size(file)
+                long size = Files.size(file);
+                if (size > XtsKey.AES_256_XTS_KEY_BYTES) {
+                    throw new CliException("--key-file " + file + " is " + size
                             + " bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw bytes");
                 }
                 raw = Files.readAllBytes(file);
             } catch (IOException e) {
-                throw new CliException("cannot read key file " + file + ": " + describe(e), e);
+                throw Main.cannot("read --key-file", file, e);
             }
             try {
                 return XtsKey.of(raw);
             } catch (IllegalArgumentException e) {
-                throw new CliException("key file " + file + ": " + e.getMessage());
+                throw new CliException("--key-file " + file + ": " + e.getMessage());
             } finally {
                 Arrays.fill(raw, (byte) 0);
             }
         }
-    }
-
-    static String describe(IOException e) {
-        String kind = e.getClass().getSimpleName();
-        return switch (kind) {
-            case "NoSuchFileException" -> "no such file";
-            case "AccessDeniedException" -> "permission denied";
-            case "FileSystemException" -> e.getMessage();
-            default -> e.getMessage() == null ? kind : e.getMessage();
-        };
     }
 
     @Command(name = "encrypt", description = "Encrypt a raw image: IN (plaintext) -> OUT (ciphertext).")

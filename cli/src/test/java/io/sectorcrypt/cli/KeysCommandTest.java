@@ -1,12 +1,19 @@
 package io.sectorcrypt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.keys.LocalKeyVault;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,17 +39,37 @@ class KeysCommandTest {
     private CliRun keys(String... args) {
         List<String> all = new ArrayList<>(List.of("keys"));
         all.addAll(List.of(args));
-        all.addAll(List.of("--vault", vault.toString(), "--passphrase-file", passphrase.toString(),
-                "--scrypt-cost", "16384"));
-        return CliRun.of(all.toArray(String[]::new));
+        all.addAll(List.of("--vault", vault.toString(), "--passphrase-file", passphrase.toString()));
+        CliRun run = CliRun.of(all.toArray(String[]::new));
+        if (run.exitCode() == 0) {
+            assertEquals("", run.err(), "a command that succeeds writes nothing to standard error");
+        }
+        return run;
+    }
+
+    private CliRun init() {
+        return keys("init", "--scrypt-cost", "16384");
+    }
+
+    private List<String> vaultFiles() throws IOException {
+        if (!Files.exists(vault)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(vault)) {
+            return files.map(f -> f.getFileName() + " " + f.toFile().length() + " " + f.toFile().lastModified())
+                    .sorted().toList();
+        }
     }
 
     @Test
-    void fullLifecycleOnAVaultCreatedOnFirstUse() {
+    void fullLifecycleOnAVaultMadeByInit() {
+        CliRun init = init();
+        assertEquals(0, init.exitCode(), init.err());
+        assertTrue(init.out().matches("created vault 'local-[0-9a-f]{8}' in " + Pattern.quote(
+                vault.toAbsolutePath().toString()) + "\\R"), init.out());
         CliRun created = keys("create", "cust", "--type", "rsa", "--size", "2048");
         assertEquals(0, created.exitCode(), created.err());
         assertEquals("created key 'cust' version 1 (RSA-2048)", created.out().strip());
-        assertTrue(created.err().startsWith("sectorcrypt: created vault 'local-"), created.err());
         assertEquals(0, keys("create", "plat", "--type", "aes", "--expires", "2030-01-01T00:00:00Z").exitCode());
         assertEquals("granted unwrapKey,wrapKey on key 'cust' to 'set-1'",
                 keys("grant", "cust", "set-1", "--permissions", "wrapKey,unwrapKey").out().strip());
@@ -72,6 +99,7 @@ class KeysCommandTest {
 
     @Test
     void brokenAuditChainExitsNonZeroNamingTheRecord() throws Exception {
+        init();
         keys("create", "a", "--type", "aes");
         keys("create", "b", "--type", "aes");
         keys("create", "c", "--type", "aes");
@@ -87,6 +115,7 @@ class KeysCommandTest {
 
     @Test
     void refusalsExitNonZeroWithAMessage() {
+        init();
         keys("create", "k", "--type", "aes");
         assertRefused("sectorcrypt: customer keys are RSA 2048, 3072 or 4096 bits, not 1024",
                 keys("create", "r", "--type", "rsa", "--size", "1024"));
@@ -105,6 +134,7 @@ class KeysCommandTest {
 
     @Test
     void passphraseComesFromTheEnvironmentOrIsRefused() throws Exception {
+        init();
         keys("create", "k", "--type", "aes");
         KeysCommand.environment = name -> name.equals(KeysCommand.PASSPHRASE_ENV) ? "correct horse battery staple"
                 : null;
@@ -117,13 +147,128 @@ class KeysCommandTest {
         // Under a build there is no terminal: the command says where a passphrase can come from.
         assertRefused("sectorcrypt: no vault passphrase: give --passphrase-file F, set SECTORCRYPT_VAULT_PASSPHRASE,"
                 + " or run in a terminal", CliRun.of("keys", "list", "--vault", vault.toString()));
+        KeysCommand.environment = name -> name.equals(KeysCommand.PASSPHRASE_ENV) ? "" : null;
+        assertRefused("sectorcrypt: SECTORCRYPT_VAULT_PASSPHRASE is set but empty: give the passphrase in it, or"
+                + " unset it to be asked on the terminal", CliRun.of("keys", "list", "--vault", vault.toString()));
         Files.writeString(passphrase, "");
-        assertRefused("sectorcrypt: the passphrase file " + passphrase + " is empty", keys("list"));
-        Files.writeString(passphrase, "some passphrase\n");
+        assertRefused("sectorcrypt: --passphrase-file " + passphrase + " is empty", keys("list"));
+        Files.writeString(passphrase, "some long passphrase\n");
         assertRefused("sectorcrypt: scrypt N must be a power of two of at least 16384, not 1000", CliRun.of("keys",
-                "list", "--vault", dir.resolve("new").toString(), "--passphrase-file", passphrase.toString(),
+                "init", "--vault", dir.resolve("new").toString(), "--passphrase-file", passphrase.toString(),
                 "--scrypt-cost", "1000"));
         assertTrue(Files.notExists(dir.resolve("new").resolve("vault.meta")), "nothing half-created");
+        Path folder = Files.createDirectory(dir.resolve("folder"));
+        assertRefused("sectorcrypt: cannot read --passphrase-file " + folder + ": is a directory", CliRun.of("keys",
+                "list", "--vault", vault.toString(), "--passphrase-file", folder.toString()));
+    }
+
+    @Test
+    void onlyInitCreatesAVault() throws IOException {
+        for (String[] command : new String[][] {{"list"}, {"create", "k", "--type", "aes"}, {"show", "k"},
+            {"audit", "verify"}}) {
+            assertRefused("sectorcrypt: there is no vault in " + vault.toAbsolutePath() + ": create one with"
+                    + " 'sectorcrypt keys init --vault " + vault + "'", keys(command));
+            assertFalse(Files.exists(vault), "nothing created by " + String.join(" ", command));
+        }
+        assertEquals(0, init().exitCode());
+        assertRefused("sectorcrypt: a vault already exists in " + vault.toAbsolutePath() + "; nothing was changed",
+                init());
+        Path busy = Files.createDirectory(dir.resolve("busy"));
+        Files.writeString(busy.resolve("notes.txt"), "mine");
+        assertRefused("sectorcrypt: " + busy + " is not empty: a new vault goes into a new or empty directory",
+                CliRun.of("keys", "init", "--vault", busy.toString(), "--passphrase-file", passphrase.toString()));
+    }
+
+    @Test
+    void aVaultThatLostItsMetaIsRefusedAndStaysWhole() throws Exception {
+        init();
+        keys("create", "a", "--type", "aes");
+        keys("create", "b", "--type", "aes");
+        keys("create", "c", "--type", "aes");
+        Path meta = vault.resolve("vault.meta");
+        byte[] saved = Files.readAllBytes(meta);
+        Files.delete(meta);
+        List<String> before = vaultFiles();
+        String restore = "sectorcrypt: vault " + vault.toAbsolutePath() + " has lost its vault.meta (it still holds"
+                + " keys.db, audit.log, audit.log.head): restore " + meta.toAbsolutePath() + " from a backup; without"
+                + " it the keys cannot be opened, and nothing was written";
+        assertRefused(restore, keys("list"));
+        assertRefused(restore, keys("create", "d", "--type", "aes"));
+        assertRefused(restore, init());
+        assertEquals(before, vaultFiles(), "nothing written");
+        Files.write(meta, saved);
+        assertEquals(0, keys("create", "d", "--type", "aes").exitCode());
+        CliRun verify = keys("audit", "verify");
+        assertEquals(0, verify.exitCode(), verify.err());
+        assertEquals("audit log intact: 4 records", verify.out().strip());
+    }
+
+    @Test
+    void aNewVaultRefusesAShortPassphraseSayingWhy() throws IOException {
+        Files.writeString(passphrase, "x\n");
+        assertRefused("sectorcrypt: --passphrase-file " + passphrase + ": a new vault's passphrase needs at least 14"
+                + " characters, not 1: it alone guards the keys against guessing offline from a copy of the vault (14"
+                + " is also the floor FIPS mode sets)", init());
+        KeysCommand.environment = name -> name.equals(KeysCommand.PASSPHRASE_ENV) ? "short" : null;
+        assertRefused("sectorcrypt: SECTORCRYPT_VAULT_PASSPHRASE: a new vault's passphrase needs at least 14"
+                + " characters, not 5: it alone guards the keys against guessing offline from a copy of the vault (14"
+                + " is also the floor FIPS mode sets)", CliRun.of("keys", "init", "--vault", vault.toString()));
+        assertFalse(Files.exists(vault), "nothing created");
+    }
+
+    @Test
+    void badArgumentsAreRefusedBeforeTheVaultIsUnlocked() throws IOException {
+        // No passphrase anywhere and no vault: only a check made before unlocking can name the argument.
+        KeysCommand.environment = name -> null;
+        String[][] cases = {
+            {"key name 'bad name' may hold only letters, digits and . _ @ : - and must start with a letter or digit",
+                "create", "bad name", "--type", "aes"},
+            {"key name '-x' may hold only letters, digits and . _ @ : - and must start with a letter or digit",
+                "delete", "--", "-x"},
+            {"identity 'a b' may hold only letters, digits and . _ @ : - and must start with a letter or digit",
+                "grant", "k", "a b"},
+            {"identity is empty", "revoke", "k", ""},
+            {"unknown permission 'admin'; choose get, wrapKey or unwrapKey", "grant", "k", "id", "--permissions",
+                "admin"},
+            {"customer keys are RSA 2048, 3072 or 4096 bits, not 1024", "create", "r", "--type", "rsa", "--size",
+                "1024"},
+            {"--version must be 1 or more, not 0", "disable", "k", "--version", "0"},
+            {"'soon' is neither an ISO-8601 instant (2027-01-31T00:00:00Z) nor a duration (P90D, PT12H)",
+                "set-expiry", "k", "--at", "soon"},
+            {"key name is longer than 127 characters", "show", "k".repeat(128)},
+        };
+        for (String[] c : cases) {
+            List<String> args = new ArrayList<>(List.of("keys", c[1], "--vault", vault.toString()));
+            args.addAll(List.of(c).subList(2, c.length));
+            assertRefused("sectorcrypt: " + c[0], CliRun.of(args.toArray(String[]::new)));
+        }
+        assertFalse(Files.exists(vault), "no vault directory created");
+    }
+
+    @Test
+    void aPastExpiryIsRefusedAndAnExpiredKeyIsShownAsExpired() throws Exception {
+        init();
+        keys("create", "k", "--type", "aes");
+        assertRefused("sectorcrypt: --at 2000-01-01T00:00:00Z is in the past; an expiry must be later than now (to"
+                + " stop a key version now, use 'keys disable')", keys("set-expiry", "k", "--at",
+                "2000-01-01T00:00:00Z"));
+        assertRefused("sectorcrypt: --at P-1D is in the past; an expiry must be later than now (to stop a key version"
+                + " now, use 'keys disable')", keys("set-expiry", "k", "--at", "P-1D"));
+        assertRefused("sectorcrypt: --expires 2000-01-01T00:00:00Z is in the past; an expiry must be later than now"
+                + " (to stop a key version now, use 'keys disable')", keys("create", "old", "--type", "aes",
+                "--expires", "2000-01-01T00:00:00Z"));
+        assertTrue(keys("list").out().lines().noneMatch(l -> l.startsWith("old")));
+        // A key that expires while in use: set through the library, whose clock the CLI does not control.
+        try (LocalKeyVault v = LocalKeyVault.openExisting(vault, new LocalKeyVault.Credentials.Passphrase(
+                "correct horse battery staple".toCharArray()), LocalKeyVault.Options.defaults()
+                .withPolicy(CryptoPolicy.DEFAULT))) {
+            v.setExpiry("k", 1, Instant.now().minusSeconds(60));
+        }
+        List<String> list = keys("list").out().lines().toList();
+        assertTrue(list.get(1).matches("k +AES-256 +1 +1 +expired"), list.toString());
+        assertTrue(keys("show", "k").out().contains("version 1: expired, created "), keys("show", "k").out());
+        keys("disable", "k");
+        assertTrue(keys("list").out().lines().toList().get(1).endsWith(" disabled"));
     }
 
     private String vaultId() {

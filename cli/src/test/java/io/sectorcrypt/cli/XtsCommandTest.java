@@ -11,8 +11,16 @@ import io.sectorcrypt.xts.SectorCipher;
 import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -76,7 +84,7 @@ class XtsCommandTest {
         args.addAll(List.of(image.toString(), enc.toString()));
         CliRun run = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, run.exitCode(), run.err());
-        assertEquals("", run.err());
+        assertEquals("", run.err(), "a conversion that succeeds writes nothing to standard error");
         byte[] expected = new byte[plain.length];
         try (XtsKey k = XtsKey.of(keyBytes)) {
             SectorCipher.of(k, Engine.JAVA, convention).encrypt(plain, 0, expected, 0, plain.length, first, sectorSize);
@@ -110,16 +118,115 @@ class XtsCommandTest {
         }
     }
 
+    private static CliRun convert(String op, Path in, Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("xts", op, "--sector-size", "512"));
+        args.addAll(List.of(more));
+        args.addAll(List.of(in.toString(), out.toString()));
+        return CliRun.of(args.toArray(String[]::new));
+    }
+
+    private CliRun encrypt(Path in, Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("--key-file", key.toString()));
+        args.addAll(List.of(more));
+        return convert("encrypt", in, out, args.toArray(String[]::new));
+    }
+
+    private CliRun decrypt(Path in, Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("--key-file", key.toString()));
+        args.addAll(List.of(more));
+        return convert("decrypt", in, out, args.toArray(String[]::new));
+    }
+
     @Test
-    void replacesAnExistingOutputAndConvertsInPlaceThroughATemporaryFile() throws IOException {
+    void outputThatIsTheInputIsRefusedUnlessInPlaceIsGiven() throws IOException {
         Path copy = Files.write(dir.resolve("copy.img"), plain);
-        CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
-                copy.toString(), copy.toString());
-        assertEquals(0, run.exitCode(), run.err());
-        run = CliRun.of("xts", "decrypt", "--key-file", key.toString(), "--sector-size", "512",
-                copy.toString(), copy.toString());
-        assertEquals(0, run.exitCode(), run.err());
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("rw-r--r--"));
+        Path symlink = Files.createSymbolicLink(dir.resolve("link.img"), copy.getFileName());
+        Path hardLink = Files.createLink(dir.resolve("hard.img"), copy);
+        Path dotted = dir.resolve(".").resolve("copy.img");
+        for (Path same : List.of(copy, symlink, hardLink, dotted)) {
+            CliRun run = encrypt(copy, same);
+            assertEquals(1, run.exitCode(), run.err());
+            assertEquals("sectorcrypt: OUT " + same + " is the same file as IN " + copy + ": the conversion would"
+                    + " replace it; give --in-place to do that on purpose", run.err());
+            assertArrayEquals(plain, Files.readAllBytes(copy), "IN untouched");
+        }
+        assertEquals(0, encrypt(copy, copy, "--in-place").exitCode());
+        assertFalse(Arrays.equals(plain, Files.readAllBytes(copy)));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)),
+                "the mode of the file replaced is kept");
+        // Through a symbolic link the file it names is converted; the link stays a link.
+        CliRun back = decrypt(symlink, symlink, "--in-place");
+        assertEquals(0, back.exitCode(), back.err());
+        assertTrue(Files.isSymbolicLink(symlink));
         assertArrayEquals(plain, Files.readAllBytes(copy));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+        CliRun other = encrypt(copy, dir.resolve("out.img"), "--in-place");
+        assertEquals(1, other.exitCode());
+        assertEquals("sectorcrypt: --in-place converts a file into itself, but OUT " + dir.resolve("out.img")
+                + " is not the same file as IN " + copy, other.err());
+        assertFalse(Files.exists(dir.resolve("out.img")));
+        assertEquals(List.of(), leftovers());
+    }
+
+    @Test
+    void replacingAnotherFileKeepsItsModeAndANewFileIsPrivate() throws IOException {
+        Path existing = Files.write(dir.resolve("existing.img"), new byte[10]);
+        Files.setPosixFilePermissions(existing, PosixFilePermissions.fromString("rw-r-----"));
+        assertEquals(0, encrypt(image, existing).exitCode());
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(existing)));
+        assertEquals(plain.length, Files.size(existing));
+        Path fresh = dir.resolve("fresh.img");
+        assertEquals(0, encrypt(image, fresh).exitCode());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)));
+    }
+
+    @Test
+    void anOutputThatIsNotARegularFileIsNeverReplaced() throws Exception {
+        Path fifo = dir.resolve("out.fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0);
+        // (A FIFO stands for devices such as /dev/null, which a failing test run as root must not replace.)
+        CliRun run = encrypt(image, fifo);
+        assertEquals(1, run.exitCode(), run.err());
+        assertEquals("sectorcrypt: OUT " + fifo + " is not a regular file: the output is a new image file that"
+                + " replaces OUT whole, so OUT must be a file or not exist", run.err());
+        assertTrue(Files.readAttributes(fifo, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther(),
+                "the FIFO is still a FIFO");
+        assertEquals(List.of(), leftovers());
+    }
+
+    @Test
+    void everyFileErrorNamesTheArgumentAndTheCause() throws IOException {
+        Path folder = Files.createDirectory(dir.resolve("folder"));
+        Path out = dir.resolve("out.img");
+        refused("--key-file " + folder + " is a directory, not a key file", "xts", "encrypt", "--key-file",
+                folder.toString(), "--sector-size", "512", image.toString(), out.toString());
+        refused("IN " + folder + " is a directory, not an image", "xts", "encrypt", "--key-file", key.toString(),
+                "--sector-size", "512", folder.toString(), out.toString());
+        Path nowhere = dir.resolve("no-such-folder").resolve("out.img");
+        refused("cannot write OUT " + nowhere + ": its folder " + nowhere.getParent() + " does not exist", "xts",
+                "encrypt", "--key-file", key.toString(), "--sector-size", "512", image.toString(), nowhere.toString());
+        Path underFile = image.resolve("out.img");
+        refused("cannot write OUT " + underFile + ": its folder " + image + " is not a folder", "xts", "encrypt",
+                "--key-file", key.toString(), "--sector-size", "512", image.toString(), underFile.toString());
+    }
+
+    @Test
+    void ioFailuresBecomeOneLineWithTheArgumentPathAndCause() {
+        Path out = Path.of("/mnt/small/out.img");
+        // What FileChannel.write throws on a full disk: the cause only, no path.
+        assertEquals("cannot write OUT /mnt/small/out.img: no space left on device",
+                Main.cannot("write OUT", out, new IOException("No space left on device")).getMessage());
+        assertEquals("cannot write OUT /mnt/small/out.img: no space left on device", Main.cannot("write OUT", out,
+                new FileSystemException("/mnt/small/.out.img.1.part", null, "No space left on device")).getMessage());
+        // An IOException that reaches the top without an argument still names its path.
+        assertEquals("/mnt/small/out.img: no space left on device", Main.message(new FileSystemException(
+                "/mnt/small/out.img", null, "No space left on device")));
+        assertEquals("/a -> /b: permission denied", Main.message(new UncheckedIOException(
+                new AccessDeniedException("/a", "/b", null))));
+        assertEquals("is a directory", Main.message(new IOException("Is a directory")));
+        assertEquals(null, Main.message(new NullPointerException()), "a bug is not dressed as a user error");
     }
 
     @Test
@@ -151,18 +258,18 @@ class XtsCommandTest {
     @Test
     void unreadableOrMissingKeyFile() throws IOException {
         Path missing = dir.resolve("missing.key");
-        refused("cannot read key file " + missing + ": no such file", "xts", "encrypt", "--key-file",
+        refused("cannot read --key-file " + missing + ": no such file or directory", "xts", "encrypt", "--key-file",
                 missing.toString(), "--sector-size", "512", image.toString(), dir.resolve("out.img").toString());
     }
 
     @Test
     void keyFileOfTheWrongSize() throws IOException {
         Path k48 = Files.write(dir.resolve("k48"), new byte[48]);
-        refused("key file " + k48 + ": an XTS key is 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256), not 48 bytes",
+        refused("--key-file " + k48 + ": an XTS key is 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256), not 48 bytes",
                 "xts", "encrypt", "--key-file", k48.toString(), "--sector-size", "512", image.toString(),
                 dir.resolve("out.img").toString());
         Path k100 = Files.write(dir.resolve("k100"), new byte[100]);
-        refused("key file " + k100 + " is 100 bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw"
+        refused("--key-file " + k100 + " is 100 bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw"
                 + " bytes", "xts", "encrypt", "--key-file", k100.toString(), "--sector-size", "512", image.toString(),
                 dir.resolve("out.img").toString());
     }
@@ -170,7 +277,7 @@ class XtsCommandTest {
     @Test
     void keyFileWithEqualHalves() throws IOException {
         Path equal = Files.write(dir.resolve("equal"), new byte[64]);
-        refused("key file " + equal + ": the two halves of an XTS key (key1 and key2) must differ (FIPS 140-3 IG"
+        refused("--key-file " + equal + ": the two halves of an XTS key (key1 and key2) must differ (FIPS 140-3 IG"
                 + " C.I); generate the key from a DRBG", "xts", "encrypt", "--key-file", equal.toString(),
                 "--sector-size", "512", image.toString(), dir.resolve("out.img").toString());
     }
@@ -201,7 +308,7 @@ class XtsCommandTest {
     @Test
     void missingInputAndDirectoryOutput() throws IOException {
         Path missing = dir.resolve("nope.img");
-        refused("cannot read IN " + missing + ": no such file", "xts", "encrypt", "--key-file", key.toString(),
+        refused("cannot read IN " + missing + ": no such file or directory", "xts", "encrypt", "--key-file", key.toString(),
                 "--sector-size", "512", missing.toString(), dir.resolve("out.img").toString());
         CliRun run = CliRun.of("xts", "encrypt", "--key-file", key.toString(), "--sector-size", "512",
                 image.toString(), dir.toString());

@@ -123,15 +123,74 @@ public final class LocalKeyVault extends CatalogKeyVault {
         useAuditLog(AuditLog.open(dir.resolve(AUDIT), auditKey, options.policy(), options.clock()));
     }
 
+    /** The files a vault consists of besides {@code vault.meta}: any of them means a vault lives here. */
+    private static final String[] PARTS = {CATALOG, AUDIT, AUDIT + ".head"};
+
+    /**
+     * The fewest characters a new vault's passphrase may have. The passphrase alone protects
+     * the keys against guessing offline from a copy of {@code vault.meta}, however costly the
+     * KDF; 14 is also the floor FIPS mode sets for PBKDF2 (SP 800-132 via SP 800-131A), so
+     * one rule holds under both policies.
+     */
+    public static final int MIN_PASSPHRASE_CHARS = PassphraseKdf.MIN_FIPS_PASSPHRASE_CHARS;
+
     /**
      * Opens the vault in {@code dir}, creating it (and the directory, mode 0700) if there is
-     * none yet. Throws {@link KeyVaultException} (ACCESS_DENIED) for wrong credentials.
+     * none yet. Throws {@link KeyVaultException} (ACCESS_DENIED) for wrong credentials, and
+     * (STORAGE) if {@code vault.meta} is missing beside the other files of a vault: it never
+     * creates a new vault next to an old one.
      */
     public static LocalKeyVault open(Path dir, Credentials credentials, Options options) {
+        return open(dir, credentials, options, true, true);
+    }
+
+    /**
+     * Opens the existing vault in {@code dir}; writes nothing and throws {@link
+     * KeyVaultException} (NOT_FOUND) if there is none, (STORAGE) if part of it is missing.
+     */
+    public static LocalKeyVault openExisting(Path dir, Credentials credentials, Options options) {
+        return open(dir, credentials, options, true, false);
+    }
+
+    /**
+     * Checks, without credentials and writing nothing, that {@code dir} holds a whole vault
+     * for {@link #openExisting}: so a caller can say so before asking for a passphrase.
+     */
+    public static void checkExists(Path dir) {
+        checkLayout(dir.toAbsolutePath().normalize(), true, false);
+    }
+
+    /**
+     * Creates a vault in {@code dir}, which must be new or empty (ALREADY_EXISTS if it holds a
+     * vault, INVALID_REQUEST if it holds anything else), and opens it.
+     */
+    public static LocalKeyVault create(Path dir, Credentials credentials, Options options) {
+        return open(dir, credentials, options, false, true);
+    }
+
+    /**
+     * Refuses a passphrase too short for a new vault (INVALID_REQUEST), saying why: the one
+     * place this rule lives, for callers that want to check before asking for it again.
+     */
+    public static void checkNewPassphrase(char[] passphrase) {
+        if (passphrase.length < MIN_PASSPHRASE_CHARS) {
+            throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "a new vault's passphrase needs at"
+                    + " least " + MIN_PASSPHRASE_CHARS + " characters, not " + passphrase.length + ": it alone guards"
+                    + " the keys against guessing offline from a copy of the vault (" + MIN_PASSPHRASE_CHARS
+                    + " is also the floor FIPS mode sets)");
+        }
+    }
+
+    private static LocalKeyVault open(Path dir, Credentials credentials, Options options, boolean mayOpen,
+            boolean mayCreate) {
         Objects.requireNonNull(credentials, "credentials");
         Path d = dir.toAbsolutePath().normalize();
+        boolean creating = checkLayout(d, mayOpen, mayCreate);
+        if (creating && credentials instanceof Credentials.Passphrase p) {
+            checkNewPassphrase(p.passphrase());
+        }
         try {
-            if (!Files.isDirectory(d)) {
+            if (creating && !Files.isDirectory(d)) {
                 Files.createDirectories(d, PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwx------")));
             }
@@ -141,7 +200,12 @@ public final class LocalKeyVault extends CatalogKeyVault {
         }
         byte[][] keys = FileLocks.withLock(d.resolve(LOCK), () -> {
             Path meta = d.resolve(META);
-            Meta m = Files.exists(meta) ? Meta.read(meta) : Meta.create(meta, credentials, options);
+            // Again under the lock: another process may have created or removed files meanwhile.
+            if (checkLayout(d, mayOpen, mayCreate) != creating) {
+                throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "vault " + d + " changed while it was"
+                        + " being opened; try again");
+            }
+            Meta m = creating ? Meta.create(meta, credentials, options) : Meta.read(meta);
             byte[] master = m.unwrapMaster(credentials, options.policy(), d);
             try {
                 return new byte[][] {deriveSubkey(options.policy(), master, "keys.db"),
@@ -152,11 +216,58 @@ public final class LocalKeyVault extends CatalogKeyVault {
         });
         String id = FileLocks.withLock(d.resolve(LOCK), () -> Meta.read(d.resolve(META)).vaultId);
         try {
-            return new LocalKeyVault(d, id, options, keys[0], keys[1]);
+            LocalKeyVault vault = new LocalKeyVault(d, id, options, keys[0], keys[1]);
+            if (creating) {
+                // keys.db exists from the start, so a vault that later lacks it is known to be damaged.
+                FileLocks.withLock(d.resolve(LOCK), () -> {
+                    vault.store(new KeyCatalog());
+                    return null;
+                });
+            }
+            return vault;
         } finally {
             Arrays.fill(keys[0], (byte) 0);
             Arrays.fill(keys[1], (byte) 0);
         }
+    }
+
+    /**
+     * Whether {@code d} is to get a new vault (true) or holds one to open (false); refuses, with
+     * what to do, a directory that is neither what the caller allows nor a whole vault.
+     */
+    private static boolean checkLayout(Path d, boolean mayOpen, boolean mayCreate) {
+        if (Files.exists(d) && !Files.isDirectory(d)) {
+            throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "vault " + d + " is not a directory");
+        }
+        if (Files.exists(d.resolve(META))) {
+            if (!mayOpen) {
+                throw new KeyVaultException(KeyVaultException.Reason.ALREADY_EXISTS, "a vault already exists in " + d
+                        + "; nothing was changed");
+            }
+            return false;
+        }
+        String present = Arrays.stream(PARTS).filter(part -> Files.exists(d.resolve(part)))
+                .collect(java.util.stream.Collectors.joining(", "));
+        if (!present.isEmpty()) {
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "vault " + d + " has lost its " + META
+                    + " (it still holds " + present + "): restore " + d.resolve(META) + " from a backup; without it"
+                    + " the keys cannot be opened, and nothing was written");
+        }
+        if (!mayCreate) {
+            throw new KeyVaultException(KeyVaultException.Reason.NOT_FOUND, "there is no vault in " + d);
+        }
+        if (!mayOpen && Files.isDirectory(d)) {
+            try (var entries = Files.list(d)) {
+                if (entries.anyMatch(f -> !f.getFileName().toString().equals(LOCK))) {
+                    throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, d + " is not empty: a new"
+                            + " vault goes into a new or empty directory");
+                }
+            } catch (IOException e) {
+                throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "cannot read directory " + d + ": "
+                        + e.getMessage(), e);
+            }
+        }
+        return true;
     }
 
     /** Writes a new key file of 32 random bytes, readable by its owner only. */
@@ -216,7 +327,8 @@ public final class LocalKeyVault extends CatalogKeyVault {
         try {
             sealed = Files.readAllBytes(dir.resolve(CATALOG));
         } catch (NoSuchFileException e) {
-            return new KeyCatalog();
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "vault " + dir + " has lost its " + CATALOG
+                    + " (its keys): restore " + dir.resolve(CATALOG) + " from a backup; nothing was written");
         }
         byte[] key = catalogKey.toArray(ValueLayout.JAVA_BYTE);
         byte[] plain = null;
@@ -225,7 +337,8 @@ public final class LocalKeyVault extends CatalogKeyVault {
             return KeyCatalog.decode(plain);
         } catch (GeneralSecurityException | IOException e) {
             throw new KeyVaultException(KeyVaultException.Reason.STORAGE, dir.resolve(CATALOG)
-                    + " fails its integrity check: it was altered or damaged outside the vault");
+                    + " fails its integrity check: it was altered or damaged outside the vault; restore it from a"
+                    + " backup");
         } finally {
             Arrays.fill(key, (byte) 0);
             if (plain != null) {
@@ -343,7 +456,8 @@ public final class LocalKeyVault extends CatalogKeyVault {
             byte[] bytes = Files.readAllBytes(file);
             try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
                 if (in.readInt() != META_MAGIC || in.readByte() != META_FORMAT) {
-                    throw new IOException(file + " is not a SectorCrypt vault file (format " + META_FORMAT + ")");
+                    throw new IOException(file + " is not a SectorCrypt vault file (format " + META_FORMAT + "):"
+                            + " restore it from a backup");
                 }
                 String id = in.readUTF();
                 int kdfCode = in.readByte();
@@ -358,7 +472,7 @@ public final class LocalKeyVault extends CatalogKeyVault {
                 in.readFully(wrapped);
                 return new Meta(id, kdfCode, kdf, wrapped);
             } catch (IllegalArgumentException | java.io.EOFException | NegativeArraySizeException e) {
-                throw new IOException(file + " is damaged: " + e.getMessage(), e);
+                throw new IOException(file + " is damaged (" + e.getMessage() + "): restore it from a backup", e);
             }
         }
 

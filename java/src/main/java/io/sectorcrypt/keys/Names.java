@@ -2,8 +2,11 @@ package io.sectorcrypt.keys;
 
 import java.util.regex.Pattern;
 
-/** The one rule for key names, vault ids, set ids, disk ids and identities. */
-final class Names {
+/**
+ * The one rule for key names, vault ids, set ids, disk ids and identities; public so a caller
+ * can refuse a bad name before the costly part of an operation (unlocking a vault).
+ */
+public final class Names {
     /** Letters, digits, '.', '_', '-', '@', ':'; starting with a letter or digit. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@:-]*");
     static final int MAX_KEY_NAME = 127;
@@ -13,7 +16,7 @@ final class Names {
     }
 
     /** Returns {@code value} if it is a valid name of at most {@code max} characters; else says why. */
-    static String check(String what, String value, int max) {
+    public static String check(String what, String value, int max) {
         if (value == null || value.isEmpty()) {
             throw new IllegalArgumentException(what + " is empty");
         }
@@ -27,15 +30,15 @@ final class Names {
         return value;
     }
 
-    static String keyName(String name) {
+    public static String keyName(String name) {
         return check("key name", name, MAX_KEY_NAME);
     }
 
-    static String vaultId(String id) {
+    public static String vaultId(String id) {
         return check("vault id", id, MAX_VAULT_ID);
     }
 
-    static String identity(String identity) {
+    public static String identity(String identity) {
         return check("identity", identity, MAX_KEY_NAME);
     }
 }

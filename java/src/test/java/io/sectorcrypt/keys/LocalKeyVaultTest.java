@@ -118,11 +118,11 @@ class LocalKeyVaultTest {
                 .withClock(clock).withScryptCost(1 << 14);
         Path dir = tmp.resolve("pv");
         try (LocalKeyVault vault = LocalKeyVault.open(dir, new LocalKeyVault.Credentials.Passphrase(
-                "correct horse".toCharArray()), options)) {
+                "correct horse battery".toCharArray()), options)) {
             vault.createKey("k", KeyType.AES_256, null);
         }
         try (LocalKeyVault vault = LocalKeyVault.open(dir, new LocalKeyVault.Credentials.Passphrase(
-                "correct horse".toCharArray()), options)) {
+                "correct horse battery".toCharArray()), options)) {
             assertEquals(1, vault.list().size());
         }
         KeyVaultException e = assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(dir,
@@ -131,6 +131,97 @@ class LocalKeyVaultTest {
         KeyVaultException kf = assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(dir,
                 new LocalKeyVault.Credentials.KeyFile(tmp.resolve("x")), options));
         assertEquals("vault " + dir + " is protected by a passphrase; give that instead", kf.getMessage());
+    }
+
+    private static List<String> listing(Path dir) throws Exception {
+        try (var files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private LocalKeyVault openWithKeyFile(Path dir, boolean create) {
+        Path keyFile = tmp.resolve("vault.key");
+        LocalKeyVault.Credentials.KeyFile credentials = new LocalKeyVault.Credentials.KeyFile(keyFile);
+        LocalKeyVault.Options options = LocalKeyVault.Options.defaults().withPolicy(TestVaults.policy());
+        return create ? LocalKeyVault.create(dir, credentials, options)
+                : LocalKeyVault.openExisting(dir, credentials, options);
+    }
+
+    @Test
+    void aVaultThatLostItsMetaIsNeverReplacedByANewOne() throws Exception {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            vault.createKey("k", KeyType.AES_256, null);
+        }
+        Path dir = tmp.resolve("vault");
+        Path meta = dir.resolve(LocalKeyVault.META);
+        byte[] saved = Files.readAllBytes(meta);
+        Files.delete(meta);
+        List<String> before = listing(dir);
+        String expected = "vault " + dir + " has lost its vault.meta (it still holds keys.db, audit.log,"
+                + " audit.log.head): restore " + meta + " from a backup; without it the keys cannot be opened, and"
+                + " nothing was written";
+        assertEquals(expected, assertThrows(KeyVaultException.class, () -> TestVaults.local(tmp, clock)).getMessage());
+        assertEquals(expected, assertThrows(KeyVaultException.class, () -> openWithKeyFile(dir, false)).getMessage());
+        assertEquals(expected, assertThrows(KeyVaultException.class, () -> openWithKeyFile(dir, true)).getMessage());
+        assertEquals(before, listing(dir), "nothing written");
+        Files.write(meta, saved);
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            assertEquals(1, vault.list().size());
+            assertTrue(vault.auditLog().verify().intact());
+        }
+    }
+
+    @Test
+    void aVaultThatLostItsCatalogSaysWhatToRestore() throws Exception {
+        TestVaults.local(tmp, clock).close();
+        Path catalog = tmp.resolve("vault").resolve(LocalKeyVault.CATALOG);
+        assertTrue(Files.exists(catalog), "keys.db is written when the vault is created");
+        Files.delete(catalog);
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            KeyVaultException e = assertThrows(KeyVaultException.class, () -> vault.createKey("k", KeyType.AES_256,
+                    null));
+            assertEquals("vault " + tmp.resolve("vault") + " has lost its keys.db (its keys): restore " + catalog
+                    + " from a backup; nothing was written", e.getMessage());
+        }
+        assertFalse(Files.exists(catalog));
+    }
+
+    @Test
+    void openExistingNeverCreatesAndCreateNeverOpens() throws Exception {
+        LocalKeyVault.createKeyFile(tmp.resolve("vault.key"), TestVaults.policy());
+        Path dir = tmp.resolve("v");
+        KeyVaultException none = assertThrows(KeyVaultException.class, () -> openWithKeyFile(dir, false));
+        assertEquals(KeyVaultException.Reason.NOT_FOUND, none.reason());
+        assertEquals("there is no vault in " + dir, none.getMessage());
+        assertEquals(none.getMessage(), assertThrows(KeyVaultException.class, () -> LocalKeyVault.checkExists(dir))
+                .getMessage());
+        assertFalse(Files.exists(dir), "nothing created");
+        openWithKeyFile(dir, true).close();
+        openWithKeyFile(dir, false).close();
+        KeyVaultException twice = assertThrows(KeyVaultException.class, () -> openWithKeyFile(dir, true));
+        assertEquals(KeyVaultException.Reason.ALREADY_EXISTS, twice.reason());
+        assertEquals("a vault already exists in " + dir + "; nothing was changed", twice.getMessage());
+        Path other = Files.createDirectory(tmp.resolve("other"));
+        Files.writeString(other.resolve("notes.txt"), "mine");
+        KeyVaultException busy = assertThrows(KeyVaultException.class, () -> openWithKeyFile(other, true));
+        assertEquals(other + " is not empty: a new vault goes into a new or empty directory", busy.getMessage());
+        assertEquals(List.of("notes.txt"), listing(other));
+    }
+
+    @Test
+    void aNewVaultRefusesAShortPassphraseBeforeWritingAnything() {
+        Path dir = tmp.resolve("pv");
+        LocalKeyVault.Options options = LocalKeyVault.Options.defaults().withPolicy(TestVaults.policy())
+                .withScryptCost(1 << 14);
+        KeyVaultException e = assertThrows(KeyVaultException.class, () -> LocalKeyVault.create(dir,
+                new LocalKeyVault.Credentials.Passphrase("x".toCharArray()), options));
+        assertEquals(KeyVaultException.Reason.INVALID_REQUEST, e.reason());
+        assertEquals("a new vault's passphrase needs at least 14 characters, not 1: it alone guards the keys against"
+                + " guessing offline from a copy of the vault (14 is also the floor FIPS mode sets)", e.getMessage());
+        assertFalse(Files.exists(dir));
+        assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(dir,
+                new LocalKeyVault.Credentials.Passphrase("thirteen char".toCharArray()), options));
+        assertFalse(Files.exists(dir));
     }
 
     @Test
@@ -239,7 +330,8 @@ class LocalKeyVaultTest {
         Files.write(db, bytes);
         try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
             KeyVaultException e = assertThrows(KeyVaultException.class, vault::list);
-            assertEquals(db + " fails its integrity check: it was altered or damaged outside the vault", e.getMessage());
+            assertEquals(db + " fails its integrity check: it was altered or damaged outside the vault; restore it"
+                    + " from a backup", e.getMessage());
         }
     }
 
