@@ -1,12 +1,19 @@
 package io.sectorcrypt.cli;
 
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.Reader;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
 
 /**
@@ -24,12 +31,23 @@ final class BenchCommand implements Callable<Integer> {
     static final String MAIN_CLASS = "io.sectorcrypt.bench.BenchMain";
     static final String BUILD = "./mvnw -B -ntp -DskipTests -pl benchmarks -am package";
 
-    /** Every argument after {@code bench}, options included, passed on as given. */
+    @Spec
+    CommandSpec spec;
+
+    /**
+     * Every argument after {@code bench}, options included ({@code --help} too: the options
+     * are BenchMain's), passed on as given.
+     */
     @Unmatched
     List<String> args = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
+        return runBenchmarks(args, spec.commandLine().getOut());
+    }
+
+    /** Runs BenchMain with these arguments, its standard output copied to {@code out}; its exit code. */
+    int runBenchmarks(List<String> arguments, PrintWriter out) throws IOException, InterruptedException {
         Path jar = benchmarksJar();
         if (!Files.isRegularFile(jar)) {
             throw new CliException("bench runs from the benchmarks jar, " + jar + ", which is missing: build it with `"
@@ -47,12 +65,19 @@ final class BenchCommand implements Callable<Integer> {
         command.add("-cp");
         command.add(jar.toString());
         command.add(MAIN_CLASS);
-        command.addAll(args);
-        Process child = new ProcessBuilder(command).inheritIO().start();
+        command.addAll(arguments);
+        // Standard output goes through this command's writer (the table, or --help), so it lands
+        // wherever the CLI's own output goes; input and the progress line on stderr are the child's.
+        Process child = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.INHERIT)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         // Should this JVM be stopped (SIGTERM), stop the benchmark with it.
         Thread stop = new Thread(child::destroy, "bench-stop");
         Runtime.getRuntime().addShutdownHook(stop);
         try {
+            try (Reader childOut = new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)) {
+                childOut.transferTo(out);
+            }
+            out.flush();
             return child.waitFor();
         } finally {
             try {

@@ -48,6 +48,9 @@ public final class Main {
     /** As {@link #run(String...)}, writing to the given streams. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        // bench's options, --help included, belong to the benchmark program it runs.
+        CommandLine.Model.CommandSpec bench = cli.getSubcommands().get("bench").getCommandSpec();
+        bench.remove(bench.findOption("--help"));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -139,7 +142,7 @@ public final class Main {
         CommandSpec spec;
 
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
             CommandLine target = spec.commandLine().getParent();
             for (String name : path) {
                 CommandLine sub = target.getSubcommands().get(name);
@@ -148,6 +151,10 @@ public final class Main {
                             .qualifiedName() + "' has no subcommand '" + name + "'");
                 }
                 target = sub;
+            }
+            if (target.getCommand() instanceof BenchCommand bench) {
+                // bench's usage is the benchmark program's own (see run()).
+                return bench.runBenchmarks(java.util.List.of("--help"), spec.commandLine().getOut());
             }
             target.usage(spec.commandLine().getOut());
             spec.commandLine().getOut().flush();
