@@ -65,12 +65,15 @@ public enum IvConvention {
      */
     public long checkRun(long firstIv, long count, int sectorSize) {
         long step = ivStep(sectorSize);
-        if (Long.remainderUnsigned(firstIv, step) != 0) {
+        // This runs on every call: masks and a multiply-high rather than divisions where it can.
+        boolean aligned = (step & (step - 1)) == 0 ? (firstIv & (step - 1)) == 0 : Long.remainderUnsigned(firstIv, step) == 0;
+        if (!aligned) {
             throw new IllegalArgumentException("first IV " + Long.toUnsignedString(firstIv) + " is not a multiple of "
                     + step + ": with " + sectorSize + "-byte sectors the plain64 IV counts 512-byte units and each"
                     + " sector starts at a multiple of " + step + " (dm-crypt, LUKS2)");
         }
-        if (count > 1 && Long.compareUnsigned(count - 1, Long.divideUnsigned(-1L - firstIv, step)) > 0) {
+        if (count > 1 && (Math.unsignedMultiplyHigh(count - 1, step) != 0
+                || Long.compareUnsigned((count - 1) * step, -1L - firstIv) > 0)) {
             throw new IllegalArgumentException(count + " sectors from IV " + Long.toUnsignedString(firstIv)
                     + (step == 1 ? "" : " in steps of " + step) + " run past IV 2^64 - 1 (18446744073709551615),"
                     + " the last plain64 IV");
