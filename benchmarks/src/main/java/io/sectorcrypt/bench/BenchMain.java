@@ -366,10 +366,16 @@ public final class BenchMain implements Callable<Integer> {
         return shapes;
     }
 
+    /**
+     * Set by {@code sectorcrypt bench}, which runs this program and knows whether its stderr
+     * (inherited here) is a terminal.
+     */
+    static final String PROGRESS_PROPERTY = "sectorcrypt.bench.progress";
+
     /** The row being measured, on one self-erasing line, when stderr is a terminal. */
     private static final class Progress implements java.util.function.Consumer<String> {
         private final PrintWriter err;
-        private final boolean terminal = Terminal.isStderrTerminal();
+        private final boolean terminal = Boolean.getBoolean(PROGRESS_PROPERTY);
 
         Progress(PrintWriter err) {
             this.err = err;

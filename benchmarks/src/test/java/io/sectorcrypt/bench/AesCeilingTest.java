@@ -3,6 +3,7 @@ package io.sectorcrypt.bench;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sectorcrypt.bench.AesCeiling.Width;
@@ -126,5 +127,21 @@ class AesCeilingTest {
             s[x] = r ^ 0x63;
         }
         return s;
+    }
+
+    /** Under a CPU mask bench stands for the masked CPU: a width whose tier the mask hides has no ceiling either. */
+    @Test
+    void aMaskedWidthHasNoCeiling() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(AesCeiling.unavailableReason(Width.YMM) == null,
+                "this CPU runs no ymm ceiling to mask: " + AesCeiling.unavailableReason(Width.YMM));
+        Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-Dsectorcrypt.cpu.mask=vaes",
+                "-cp", System.getProperty("java.class.path"), PrintCeilings.class.getName()).start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child JVM timed out");
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(java.util.List.of("ceiling-xmm: runs", "ceiling-ymm: -Dsectorcrypt.cpu.mask=vaes hides VAES",
+                "ceiling-zmm: " + (AesCeiling.unavailableReason(Width.ZMM) == null
+                        ? "-Dsectorcrypt.cpu.mask=vaes hides VAES" : AesCeiling.unavailableReason(Width.ZMM))),
+                out.lines().toList());
     }
 }

@@ -62,6 +62,8 @@ final class BenchCommand implements Callable<Integer> {
         // The library's own settings (-Dsectorcrypt.engine=, ...) hold in the child too.
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("sectorcrypt."))
                 .sorted().forEach(k -> command.add("-D" + k + "=" + System.getProperty(k)));
+        // The child draws its progress line on our stderr, which it inherits: tell it whether that is a terminal.
+        command.add("-Dsectorcrypt.bench.progress=" + Terminal.isStderrTerminal());
         command.add("-cp");
         command.add(jar.toString());
         command.add(MAIN_CLASS);
