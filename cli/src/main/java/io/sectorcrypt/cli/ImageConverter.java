@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.Set;
 
@@ -36,7 +38,7 @@ final class ImageConverter {
 
     /**
      * Converts {@code in} into {@code out}. An existing {@code out} is replaced keeping its
-     * permissions (through a symbolic link, the file it names is replaced); {@code out} may be
+     * permissions, owner and group (through a symbolic link, the file it names is replaced); {@code out} may be
      * {@code in} itself only with {@code inPlace}, and {@code inPlace} requires that.
      */
     void convert(Path in, Path out, long firstSector, boolean inPlace, ProgressBar progress) throws IOException {
@@ -58,17 +60,20 @@ final class ImageConverter {
                 checkSectorRange(cipher, firstSector, total / sectorSize, sectorSize);
             }
             Path target = out;
-            Set<PosixFilePermission> mode = null;
+            PosixFileAttributes replaced = null;
             boolean same = false;
+            int links = 1;
             try {
                 if (Files.exists(out)) {
                     same = Files.isSameFile(in, out);
                     target = out.toRealPath();
-                    mode = Files.getPosixFilePermissions(target);
+                    replaced = Files.readAttributes(target, PosixFileAttributes.class);
+                    links = (Integer) Files.getAttribute(target, "unix:nlink");
                 }
             } catch (IOException e) {
                 throw Main.cannot("write OUT", out, e);
             }
+            Set<PosixFilePermission> mode = replaced == null ? null : replaced.permissions();
             if (mode != null && !Files.isRegularFile(target)) {
                 // The rename would put a file where a device or pipe was (/dev/null, a disk): never that.
                 throw new CliException("OUT " + out + " is not a regular file: the output is a new image file"
@@ -77,6 +82,11 @@ final class ImageConverter {
             if (same && !inPlace) {
                 throw new CliException("OUT " + out + " is the same file as IN " + in + ": the conversion would replace"
                         + " it; give --in-place to do that on purpose");
+            }
+            if (same && links > 1) {
+                // The new file takes the name; the other names would keep the old bytes (the plaintext).
+                throw new CliException("--in-place: IN " + in + " has " + links + " hard links, and only this name"
+                        + " would get the converted image: the other links would keep the old contents");
             }
             if (inPlace && !same) {
                 throw new CliException("--in-place converts a file into itself, but OUT " + out
@@ -100,8 +110,11 @@ final class ImageConverter {
                     checkWholeSectors(in, bytes);
                 }
                 try {
-                    if (mode != null) {
+                    if (replaced != null) {
                         Files.setPosixFilePermissions(temp, mode);
+                        PosixFileAttributeView view = Files.getFileAttributeView(temp, PosixFileAttributeView.class);
+                        view.setOwner(replaced.owner());
+                        view.setGroup(replaced.group());
                     }
                     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     TempFiles.release(temp);

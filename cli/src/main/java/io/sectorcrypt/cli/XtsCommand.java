@@ -81,6 +81,7 @@ final class XtsCommand {
                         + Long.toUnsignedString(-1L) + ")");
             }
             Engine engine = options.engine == null ? Engine.selected() : Engine.parse(options.engine);
+            refuseOverwritingTheKey(options.keyFile, options.out);
             try (XtsKey key = readKey(options.keyFile)) {
                 SectorCipher cipher = SectorCipher.of(key, engine,
                         options.ivLargeSectors ? IvConvention.IV_LARGE_SECTORS : IvConvention.PLAIN64);
@@ -92,21 +93,41 @@ final class XtsCommand {
             return 0;
         }
 
-        /** Reads the key file into an XtsKey and zeroes the heap copy at once. */
+        /** OUT replaced by the ciphertext of the key that encrypts it would lose the data for good. */
+        private static void refuseOverwritingTheKey(Path keyFile, Path out) {
+            try {
+                if (Files.exists(out) && Files.exists(keyFile) && Files.isSameFile(keyFile, out)) {
+                    throw new CliException("OUT " + out + " is the --key-file " + keyFile + ": the conversion would"
+                            + " replace the key it needs");
+                }
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", out, e);
+            }
+        }
+
+        /**
+         * Reads the key file into an XtsKey and zeroes the heap copy at once. Reads at most one
+         * byte more than the longest key, so a device (/dev/zero) is a size error, not a hang.
+         */
         private static XtsKey readKey(Path file) {
             if (Files.isDirectory(file)) {
                 throw new CliException("--key-file " + file + " is a directory, not a key file");
             }
             byte[] raw;
-            try {
-                long size = Files.size(file);
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                long size = Files.isRegularFile(file) ? Files.size(file) : 0;
                 if (size > XtsKey.AES_256_XTS_KEY_BYTES) {
                     throw new CliException("--key-file " + file + " is " + size
                             + " bytes; an XTS key file holds 32 (XTS-AES-128) or 64 (XTS-AES-256) raw bytes");
                 }
-                raw = Files.readAllBytes(file);
+                raw = in.readNBytes(XtsKey.AES_256_XTS_KEY_BYTES + 1);
             } catch (IOException e) {
                 throw Main.cannot("read --key-file", file, e);
+            }
+            if (raw.length > XtsKey.AES_256_XTS_KEY_BYTES) {
+                Arrays.fill(raw, (byte) 0);
+                throw new CliException("--key-file " + file + " holds more than 64 bytes; an XTS key file holds 32"
+                        + " (XTS-AES-128) or 64 (XTS-AES-256) raw bytes");
             }
             try {
                 return XtsKey.of(raw);

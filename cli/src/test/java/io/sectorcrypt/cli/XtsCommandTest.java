@@ -151,6 +151,13 @@ class XtsCommandTest {
                     + " replace it; give --in-place to do that on purpose", run.err());
             assertArrayEquals(plain, Files.readAllBytes(copy), "IN untouched");
         }
+        // A second hard link would keep the plaintext under its name: refused.
+        CliRun linked = encrypt(copy, copy, "--in-place");
+        assertEquals(1, linked.exitCode(), linked.err());
+        assertEquals("sectorcrypt: --in-place: IN " + copy + " has 2 hard links, and only this name would get the"
+                + " converted image: the other links would keep the old contents", linked.err());
+        assertArrayEquals(plain, Files.readAllBytes(hardLink), "IN untouched");
+        Files.delete(hardLink);
         assertEquals(0, encrypt(copy, copy, "--in-place").exitCode());
         assertFalse(Arrays.equals(plain, Files.readAllBytes(copy)));
         assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)),
@@ -167,6 +174,48 @@ class XtsCommandTest {
                 + " is not the same file as IN " + copy, other.err());
         assertFalse(Files.exists(dir.resolve("out.img")));
         assertEquals(List.of(), leftovers());
+    }
+
+    @Test
+    void theKeyFileIsNeverTheOutput() throws IOException {
+        Path keyCopy = Files.write(dir.resolve("copy.key"), keyBytes);
+        Path keyLink = Files.createSymbolicLink(dir.resolve("key-link"), keyCopy.getFileName());
+        for (Path out : List.of(keyCopy, keyLink)) {
+            CliRun run = convert("encrypt", image, out, "--key-file", keyCopy.toString());
+            assertEquals(1, run.exitCode(), run.err());
+            assertEquals("sectorcrypt: OUT " + out + " is the --key-file " + keyCopy + ": the conversion would replace the"
+                    + " key it needs", run.err());
+            assertArrayEquals(keyBytes, Files.readAllBytes(keyCopy), "the key is untouched");
+        }
+        assertEquals(List.of(), leftovers());
+    }
+
+    /** A device reports size 0: the key is read with a bound, so /dev/zero is a size error, not an endless read. */
+    @Test
+    void aKeyFileThatNeverEndsIsASizeError() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/dev/zero")), "no /dev/zero here");
+        refused("--key-file /dev/zero holds more than 64 bytes; an XTS key file holds 32 (XTS-AES-128) or 64"
+                + " (XTS-AES-256) raw bytes", "xts", "encrypt", "--key-file", "/dev/zero", "--sector-size", "512",
+                image.toString(), dir.resolve("out.img").toString());
+    }
+
+    /** As root (CI), a file of another user is replaced by one that still belongs to that user. */
+    @Test
+    void replacingAnotherFileKeepsItsOwnerAndGroup() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "only root can give a file to another user");
+        Path existing = Files.write(dir.resolve("theirs.img"), new byte[10]);
+        java.nio.file.attribute.UserPrincipalLookupService users = existing.getFileSystem().getUserPrincipalLookupService();
+        java.nio.file.attribute.PosixFileAttributeView view = Files.getFileAttributeView(existing,
+                java.nio.file.attribute.PosixFileAttributeView.class);
+        view.setOwner(users.lookupPrincipalByName("nobody"));
+        view.setGroup(users.lookupPrincipalByGroupName("nogroup"));
+        assertEquals(0, encrypt(image, existing).exitCode());
+        java.nio.file.attribute.PosixFileAttributes after = Files.readAttributes(existing,
+                java.nio.file.attribute.PosixFileAttributes.class);
+        assertEquals("nobody", after.owner().getName());
+        assertEquals("nogroup", after.group().getName());
+        assertEquals(plain.length, Files.size(existing));
     }
 
     @Test
