@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
@@ -499,6 +498,10 @@ final class KeysCommand {
      */
     static Instant future(String option, String text) {
         Instant at = when(text);
+        if (at.isAfter(LATEST_EXPIRY)) {
+            throw new CliException(option + " " + text + " is past " + LATEST_EXPIRY + ", the latest expiry a key version"
+                    + " can have (the vault records instants in milliseconds; omit the expiry for none)");
+        }
         if (!at.isAfter(Instant.now())) {
             throw new CliException(option + " " + text + " is in the past; an expiry must be later than now (to stop"
                     + " a key version now, use 'keys disable')");
@@ -506,12 +509,15 @@ final class KeysCommand {
         return at;
     }
 
+    /** The latest expiry accepted: the end of year 9999, far inside what the vault's millisecond instants hold. */
+    static final Instant LATEST_EXPIRY = Instant.parse("9999-12-31T23:59:59Z");
+
     /** An ISO-8601 instant, or a duration from now. */
     static Instant when(String text) {
         try {
             return text.startsWith("P") || text.startsWith("p") ? Instant.now().plus(Duration.parse(text))
                     : Instant.parse(text);
-        } catch (DateTimeParseException e) {
+        } catch (java.time.DateTimeException | ArithmeticException e) { // unparseable, or past Instant.MAX
             throw new CliException("'" + text + "' is neither an ISO-8601 instant (2027-01-31T00:00:00Z) nor a duration"
                     + " (P90D, PT12H)");
         }

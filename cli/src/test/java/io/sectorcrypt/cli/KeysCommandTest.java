@@ -258,6 +258,13 @@ class KeysCommandTest {
                 + " (to stop a key version now, use 'keys disable')", keys("create", "old", "--type", "aes",
                 "--expires", "2000-01-01T00:00:00Z"));
         assertTrue(keys("list").out().lines().noneMatch(l -> l.startsWith("old")));
+        // Past what the vault can record: a clear refusal, not an arithmetic overflow.
+        assertRefused("sectorcrypt: --at +999999999-12-31T23:59:59Z is past 9999-12-31T23:59:59Z, the latest expiry a"
+                + " key version can have (the vault records instants in milliseconds; omit the expiry for none)",
+                keys("set-expiry", "k", "--at", "+999999999-12-31T23:59:59Z"));
+        assertRefused("sectorcrypt: --at P99999999999D is past 9999-12-31T23:59:59Z, the latest expiry a key version"
+                + " can have (the vault records instants in milliseconds; omit the expiry for none)",
+                keys("set-expiry", "k", "--at", "P99999999999D"));
         // A key that expires while in use: set through the library, whose clock the CLI does not control.
         try (LocalKeyVault v = LocalKeyVault.openExisting(vault, new LocalKeyVault.Credentials.Passphrase(
                 "correct horse battery staple".toCharArray()), LocalKeyVault.Options.defaults()
