@@ -53,6 +53,8 @@ final class EngineSelection {
     private static final Engine BEST;
     private static final Engine SELECTED;
     private static final String SELECTION_ERROR;
+    /** A mask that cannot be honoured: every engine refuses, not only the default one. */
+    private static final String MASK_ERROR;
 
     static {
         IMPLS.put(Engine.JAVA, JavaXts.INSTANCE);
@@ -136,6 +138,7 @@ final class EngineSelection {
         }
         SELECTED = selected;
         SELECTION_ERROR = error;
+        MASK_ERROR = configError;
         LOG.log(Level.DEBUG, "SectorCrypt engine: {0}", error == null ? selected.id() : error);
     }
 
@@ -198,6 +201,9 @@ final class EngineSelection {
     }
 
     static XtsImpl impl(Engine e) {
+        if (MASK_ERROR != null) {
+            throw new IllegalStateException(MASK_ERROR);
+        }
         XtsImpl impl = IMPLS.get(e);
         if (impl == null) {
             throw new IllegalStateException("engine " + e.id() + " cannot run here: " + UNAVAILABLE.get(e));

@@ -22,12 +22,20 @@ class EngineSelectionProcessTest {
     }
 
     private static Result run(String... jvmArgs) throws IOException, InterruptedException {
+        return runWithEngine(null, jvmArgs);
+    }
+
+    /** As {@link #run}, the child asking for {@code engine} by name (null: the selected one). */
+    private static Result runWithEngine(String engine, String... jvmArgs) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElseThrow());
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.addAll(inheritedMask());
         cmd.addAll(List.of(jvmArgs)); // a later -D of the same name wins
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PrintSelectedEngine.class.getName()));
+        if (engine != null) {
+            cmd.add(engine);
+        }
         Process p = new ProcessBuilder(cmd).start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM timed out");
         return new Result(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip(),
@@ -89,6 +97,10 @@ class EngineSelectionProcessTest {
                 + " pclmulqdq, sse4_1, avx, avx2, vaes, vpclmulqdq, avx512, avx512f, avx512bw, avx512vl\nend", r.stdout());
         List<String> lines = r.stderr().lines().filter(l -> l.startsWith("WARNING")).toList();
         assertEquals(1, lines.size(), r.stderr());
+        // Not only the default engine: one asked for by name refuses too.
+        Result named = runWithEngine("java", "-Dsectorcrypt.cpu.mask=vaes,turbo");
+        assertEquals("error: -Dsectorcrypt.cpu.mask=vaes,turbo: unknown CPU feature 'turbo'; choose from aes,"
+                + " pclmulqdq, sse4_1, avx, avx2, vaes, vpclmulqdq, avx512, avx512f, avx512bw, avx512vl\nend", named.stdout());
     }
 
     @Test
