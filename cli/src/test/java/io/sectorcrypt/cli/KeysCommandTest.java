@@ -283,6 +283,25 @@ class KeysCommandTest {
                 .substring("vault:".length()).strip();
     }
 
+    /** The breaker's case: a log cut by one record was "healed" by the next write and then verified intact. */
+    @Test
+    void aTruncatedAuditLogStopsEveryCommandAndStaysVisible() throws Exception {
+        init();
+        keys("create", "k", "--type", "aes");
+        keys("create", "k1", "--type", "aes");
+        Path log = vault.resolve("audit.log");
+        java.util.List<String> lines = Files.readAllLines(log);
+        Files.writeString(log, String.join("\n", lines.subList(0, lines.size() - 1)) + "\n");
+        String damaged = "sectorcrypt: audit log " + log.toAbsolutePath() + " is damaged: it ends after record "
+                + (lines.size() - 1) + " but " + lines.size() + " were written: it was truncated or deleted; restore"
+                + " audit.log and audit.log.head from a backup ('keys audit verify' shows where); nothing was written";
+        assertRefused(damaged, keys("create", "k2", "--type", "aes"));
+        assertRefused(damaged, keys("list"));
+        assertEquals(lines.size() - 1, Files.readAllLines(log).size(), "nothing written");
+        CliRun verify = keys("audit", "verify");
+        assertEquals(1, verify.exitCode(), verify.out() + verify.err());
+    }
+
     private static void assertRefused(String message, CliRun run) {
         assertEquals(1, run.exitCode(), run.out());
         assertEquals(message, run.err());

@@ -92,15 +92,39 @@ public final class AuditLog implements AutoCloseable {
         return file;
     }
 
+    /**
+     * Refuses a log that no longer matches its head file (truncated, deleted, head lost or
+     * altered): the check every append makes, for a vault to make when it opens, so that no
+     * operation runs whose record could not be written.
+     *
+     * @throws KeyVaultException (STORAGE) naming what is damaged and what to restore
+     */
+    public void refuseIfDamaged() {
+        FileLocks.withLock(lock, () -> {
+            if (Files.exists(file)) {
+                try (FileChannel log = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    checkAgainstHead(cutTornTail(log));
+                }
+            } else {
+                checkAgainstHead(new Tail(0, new byte[MAC_BYTES]));
+            }
+            return null;
+        });
+    }
+
     /** Appends one record; returns once it is durable. */
     public void append(String identity, String vault, String key, String version, String operation, String result) {
         if (closed) {
             throw new IllegalStateException("audit log " + file + " is closed");
         }
         FileLocks.withLock(lock, () -> {
+            if (!Files.exists(file)) {
+                checkAgainstHead(new Tail(0, new byte[MAC_BYTES])); // before CREATE makes an empty log
+            }
             try (FileChannel log = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE)) {
                 Tail tail = cutTornTail(log);
+                checkAgainstHead(tail);
                 long sequence = tail.sequence + 1;
                 String body = String.join("\t", Long.toString(sequence), clock.instant().toString(), escape(identity),
                         escape(vault), escape(key), escape(version), escape(operation), escape(result));
@@ -233,6 +257,50 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private record Tail(long sequence, byte[] mac) {
+    }
+
+    /**
+     * Before an append: the log may be one record ahead of its head (a crash between the two
+     * writes), never behind it, and has no head only while it is empty. Otherwise the log was
+     * truncated, deleted or replaced, and appending would chain new records onto the damage
+     * and rewrite the head over it, hiding it from {@link #verify()}: refused, nothing written.
+     */
+    private void checkAgainstHead(Tail tail) throws IOException {
+        String text;
+        try {
+            text = Files.readString(head, StandardCharsets.UTF_8).strip();
+        } catch (NoSuchFileException e) {
+            if (tail.sequence == 0) {
+                return;
+            }
+            throw damaged("it has " + tail.sequence + " records but its head file " + head.getFileName() + " is missing");
+        }
+        String[] f = text.split("\t", -1);
+        long headCount;
+        boolean authentic;
+        try {
+            headCount = Long.parseLong(f[0]);
+            authentic = f.length == 3 && MessageDigest.isEqual(HEX.parseHex(f[2]), headMac(headCount, f[1]));
+        } catch (IllegalArgumentException e) { // not a number, not hex
+            throw damaged("its head file " + head.getFileName() + " is malformed");
+        }
+        if (!authentic) {
+            throw damaged("its head file " + head.getFileName() + " was altered");
+        }
+        if (tail.sequence < headCount) {
+            throw damaged("it ends after record " + tail.sequence + " but " + headCount + " were written: it was"
+                    + " truncated or deleted");
+        }
+        if (tail.sequence > headCount + 1
+                || tail.sequence == headCount && headCount > 0 && !MessageDigest.isEqual(tail.mac, HEX.parseHex(f[1]))) {
+            throw damaged("its last record is not the one its head file " + head.getFileName() + " names");
+        }
+    }
+
+    private KeyVaultException damaged(String what) {
+        return new KeyVaultException(KeyVaultException.Reason.STORAGE, "audit log " + file + " is damaged: " + what
+                + "; restore " + file.getFileName() + " and " + head.getFileName() + " from a backup ('keys audit"
+                + " verify' shows where); nothing was written");
     }
 
     /** Drops a final line without its newline (a crash mid-append) and returns the last record. */

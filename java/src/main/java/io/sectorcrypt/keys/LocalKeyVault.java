@@ -217,6 +217,13 @@ public final class LocalKeyVault extends CatalogKeyVault {
         String id = FileLocks.withLock(d.resolve(LOCK), () -> Meta.read(d.resolve(META)).vaultId);
         try {
             LocalKeyVault vault = new LocalKeyVault(d, id, options, keys[0], keys[1]);
+            try {
+                // No operation may run whose audit record could not be written.
+                vault.auditLog().refuseIfDamaged();
+            } catch (RuntimeException e) {
+                vault.close();
+                throw e;
+            }
             if (creating) {
                 // keys.db exists from the start, so a vault that later lacks it is known to be damaged.
                 FileLocks.withLock(d.resolve(LOCK), () -> {

@@ -43,6 +43,47 @@ class AuditLogTest {
         Files.writeString(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
     }
 
+    /**
+     * A truncated or deleted log, or a lost head, is not "healed" by the next append (which
+     * would chain onto the damage and rewrite the head, hiding it from verify): refused, and
+     * nothing is written.
+     */
+    @Test
+    void anAppendNeverPapersOverATruncatedOrDeletedLog() throws Exception {
+        Path headFile = tmp.resolve("audit.log.head");
+        List<String> five = lines();
+        String head = Files.readString(headFile);
+        write(five.subList(0, 4));
+        assertDamaged("it ends after record 4 but 5 were written: it was truncated or deleted");
+        assertEquals(4, lines().size(), "nothing written");
+        Files.delete(file);
+        assertDamaged("it ends after record 0 but 5 were written: it was truncated or deleted");
+        assertFalse(Files.exists(file), "nothing written");
+        write(five);
+        Files.delete(headFile);
+        assertDamaged("it has 5 records but its head file audit.log.head is missing");
+        Files.writeString(headFile, head.replaceFirst("^5\t", "4\t"));
+        assertDamaged("its head file audit.log.head was altered");
+        Files.writeString(headFile, "five\n");
+        assertDamaged("its head file audit.log.head is malformed");
+        Files.writeString(headFile, head);
+        log.refuseIfDamaged();
+        // A crash between the record and the head leaves the log one record ahead: that is no damage.
+        log.append("id-6", "vault", "key", "6", "unwrap", "ok");
+        Files.writeString(headFile, head);
+        log.append("id-7", "vault", "key", "7", "unwrap", "ok");
+        assertTrue(log.verify().intact(), log.verify().problem());
+    }
+
+    private void assertDamaged(String what) {
+        KeyVaultException refused = assertThrows(KeyVaultException.class, () -> log.refuseIfDamaged());
+        assertEquals("audit log " + file.toAbsolutePath() + " is damaged: " + what + "; restore audit.log and"
+                + " audit.log.head from a backup ('keys audit verify' shows where); nothing was written", refused.getMessage());
+        KeyVaultException appended = assertThrows(KeyVaultException.class,
+                () -> log.append("id", "vault", "key", "1", "unwrap", "ok"));
+        assertEquals(refused.getMessage(), appended.getMessage());
+    }
+
     @Test
     void intactLogVerifiesAndReadsBack() {
         AuditLog.Verification v = log.verify();
