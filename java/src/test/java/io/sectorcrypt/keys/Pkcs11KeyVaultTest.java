@@ -36,9 +36,16 @@ class Pkcs11KeyVaultTest {
         return Pkcs11KeyVault.Config.fromEnvironment(vaultId);
     }
 
+    /** One audit key for the whole test: a reopened vault continues the same MAC chain. */
+    private final byte[] auditKey = newAuditKey();
+
+    private static byte[] newAuditKey() {
+        byte[] key = new byte[32];
+        TestVaults.policy().randomBytes(key);
+        return key;
+    }
+
     private Pkcs11KeyVault open() {
-        byte[] auditKey = new byte[32];
-        TestVaults.policy().randomBytes(auditKey);
         return Pkcs11KeyVault.open(config().orElseThrow(), TestVaults.policy(), clock,
                 AuditLog.open(tmp.resolve("audit.log"), auditKey, TestVaults.policy(), clock), "admin");
     }
