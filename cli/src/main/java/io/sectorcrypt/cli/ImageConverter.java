@@ -59,6 +59,11 @@ final class ImageConverter {
                 checkWholeSectors(in, total);
                 checkSectorRange(cipher, firstSector, total / sectorSize, sectorSize);
             }
+            if (Files.isSymbolicLink(out) && !Files.exists(out)) {
+                // Renaming onto the link would replace the link itself, not create what it names.
+                throw new CliException("OUT " + out + " is a symbolic link to " + readLink(out) + ", which does not"
+                        + " exist: name the file to write itself");
+            }
             Path target = out;
             PosixFileAttributes replaced = null;
             boolean same = false;
@@ -129,6 +134,14 @@ final class ImageConverter {
                 }
                 progress.finish();
             }
+        }
+    }
+
+    private static Path readLink(Path link) {
+        try {
+            return Files.readSymbolicLink(link);
+        } catch (IOException e) {
+            throw Main.cannot("write OUT", link, e);
         }
     }
 

@@ -207,12 +207,12 @@ class KeysCommandTest {
     void aNewVaultRefusesAShortPassphraseSayingWhy() throws IOException {
         Files.writeString(passphrase, "x\n");
         assertRefused("sectorcrypt: --passphrase-file " + passphrase + ": a new vault's passphrase needs at least 14"
-                + " characters, not 1: it alone guards the keys against guessing offline from a copy of the vault (14"
-                + " is also the floor FIPS mode sets)", init());
+                + " characters, not only blanks (this one has 1): it alone guards the keys against guessing offline from"
+                + " a copy of the vault (14 is also the floor FIPS mode sets)", init());
         KeysCommand.environment = name -> name.equals(KeysCommand.PASSPHRASE_ENV) ? "short" : null;
         assertRefused("sectorcrypt: SECTORCRYPT_VAULT_PASSPHRASE: a new vault's passphrase needs at least 14"
-                + " characters, not 5: it alone guards the keys against guessing offline from a copy of the vault (14"
-                + " is also the floor FIPS mode sets)", CliRun.of("keys", "init", "--vault", vault.toString()));
+                + " characters, not only blanks (this one has 5): it alone guards the keys against guessing offline from"
+                + " a copy of the vault (14 is also the floor FIPS mode sets)", CliRun.of("keys", "init", "--vault", vault.toString()));
         assertFalse(Files.exists(vault), "nothing created");
     }
 

@@ -177,6 +177,17 @@ class XtsCommandTest {
     }
 
     @Test
+    void aDanglingSymbolicLinkIsNotReplacedByAFile() throws IOException {
+        Path link = Files.createSymbolicLink(dir.resolve("dangling.img"), Path.of("nowhere.img"));
+        CliRun run = encrypt(image, link);
+        assertEquals(1, run.exitCode(), run.err());
+        assertEquals("sectorcrypt: OUT " + link + " is a symbolic link to nowhere.img, which does not exist: name the"
+                + " file to write itself", run.err());
+        assertTrue(Files.isSymbolicLink(link), "the link is untouched");
+        assertEquals(List.of(), leftovers());
+    }
+
+    @Test
     void theKeyFileIsNeverTheOutput() throws IOException {
         Path keyCopy = Files.write(dir.resolve("copy.key"), keyBytes);
         Path keyLink = Files.createSymbolicLink(dir.resolve("key-link"), keyCopy.getFileName());

@@ -173,11 +173,17 @@ public final class LocalKeyVault extends CatalogKeyVault {
      * place this rule lives, for callers that want to check before asking for it again.
      */
     public static void checkNewPassphrase(char[] passphrase) {
-        if (passphrase.length < MIN_PASSPHRASE_CHARS) {
+        // Characters as a person counts them (code points, not UTF-16 units), and blanks do not count.
+        int characters = Character.codePointCount(passphrase, 0, passphrase.length);
+        boolean blank = true;
+        for (char c : passphrase) {
+            blank &= Character.isWhitespace(c);
+        }
+        if (characters < MIN_PASSPHRASE_CHARS || blank) {
             throw new KeyVaultException(KeyVaultException.Reason.INVALID_REQUEST, "a new vault's passphrase needs at"
-                    + " least " + MIN_PASSPHRASE_CHARS + " characters, not " + passphrase.length + ": it alone guards"
-                    + " the keys against guessing offline from a copy of the vault (" + MIN_PASSPHRASE_CHARS
-                    + " is also the floor FIPS mode sets)");
+                    + " least " + MIN_PASSPHRASE_CHARS + " characters, not only blanks (this one "
+                    + (blank ? "is blank" : "has " + characters) + "): it alone guards the keys against guessing offline"
+                    + " from a copy of the vault (" + MIN_PASSPHRASE_CHARS + " is also the floor FIPS mode sets)");
         }
     }
 

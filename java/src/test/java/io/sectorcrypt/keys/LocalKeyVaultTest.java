@@ -216,8 +216,17 @@ class LocalKeyVaultTest {
         KeyVaultException e = assertThrows(KeyVaultException.class, () -> LocalKeyVault.create(dir,
                 new LocalKeyVault.Credentials.Passphrase("x".toCharArray()), options));
         assertEquals(KeyVaultException.Reason.INVALID_REQUEST, e.reason());
-        assertEquals("a new vault's passphrase needs at least 14 characters, not 1: it alone guards the keys against"
-                + " guessing offline from a copy of the vault (14 is also the floor FIPS mode sets)", e.getMessage());
+        assertEquals("a new vault's passphrase needs at least 14 characters, not only blanks (this one has 1): it alone"
+                + " guards the keys against guessing offline from a copy of the vault (14 is also the floor FIPS mode"
+                + " sets)", e.getMessage());
+        assertFalse(Files.exists(dir));
+        // Counted as a person counts: seven emoji are 14 UTF-16 units but 7 characters; blanks are no passphrase.
+        KeyVaultException emoji = assertThrows(KeyVaultException.class, () -> LocalKeyVault.create(dir,
+                new LocalKeyVault.Credentials.Passphrase("\uD83D\uDD11".repeat(7).toCharArray()), options));
+        assertTrue(emoji.getMessage().contains("(this one has 7)"), emoji.getMessage());
+        KeyVaultException blank = assertThrows(KeyVaultException.class, () -> LocalKeyVault.create(dir,
+                new LocalKeyVault.Credentials.Passphrase(" ".repeat(14).toCharArray()), options));
+        assertTrue(blank.getMessage().contains("(this one is blank)"), blank.getMessage());
         assertFalse(Files.exists(dir));
         assertThrows(KeyVaultException.class, () -> LocalKeyVault.open(dir,
                 new LocalKeyVault.Credentials.Passphrase("thirteen char".toCharArray()), options));
