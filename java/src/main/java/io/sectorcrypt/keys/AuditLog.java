@@ -225,30 +225,24 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private Verification checkHead(long count, List<String> lines) throws IOException {
-        String text;
+        Head h;
         try {
-            text = Files.readString(head, StandardCharsets.UTF_8).strip();
-        } catch (NoSuchFileException e) {
+            h = readHead();
+        } catch (BadHead e) {
+            return Verification.bad(count, count + 1, "the head file " + e.getMessage());
+        }
+        if (h == null) {
             return count == 0 ? Verification.ok(0)
                     : Verification.bad(count, 1, "the head file " + head.getFileName() + " is missing");
         }
-        String[] f = text.split("\t", -1);
-        long headCount;
-        try {
-            headCount = Long.parseLong(f[0]);
-        } catch (NumberFormatException e) {
-            return Verification.bad(count, count + 1, "the head file is malformed");
-        }
-        if (f.length != 3 || !MessageDigest.isEqual(HEX.parseHex(f[2]), headMac(headCount, f[1]))) {
-            return Verification.bad(count, count + 1, "the head file was altered");
-        }
+        long headCount = h.count();
         if (count < headCount) {
             return Verification.bad(count, count + 1, "the log ends after record " + count + " but " + headCount
                     + " were written: it was truncated");
         }
         if (headCount > 0) {
             String[] atHead = lines.get((int) headCount - 1).split("\t", -1);
-            if (!atHead[8].equals(f[1])) {
+            if (!atHead[8].equals(h.lastMacHex())) {
                 return Verification.bad(count, headCount, "record " + headCount + " is not the one the head file"
                         + " recorded: the log was rewritten");
             }
@@ -259,6 +253,42 @@ public final class AuditLog implements AutoCloseable {
     private record Tail(long sequence, byte[] mac) {
     }
 
+    /** What the head file says, once its own MAC checks: the record count and the last record's MAC. */
+    private record Head(long count, String lastMacHex) {
+    }
+
+    /** The head file is unreadable as one ("is malformed") or fails its MAC ("was altered"). */
+    private static final class BadHead extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        BadHead(String problem) {
+            super(problem, null, false, false);
+        }
+    }
+
+    /** The head file, authenticated, for {@link #verify()} and every append alike; null if there is none. */
+    private Head readHead() throws IOException, BadHead {
+        String text;
+        try {
+            text = Files.readString(head, StandardCharsets.UTF_8).strip();
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        String[] f = text.split("\t", -1);
+        boolean authentic;
+        long count;
+        try {
+            count = Long.parseLong(f[0]);
+            authentic = f.length == 3 && MessageDigest.isEqual(HEX.parseHex(f[2]), headMac(count, f[1]));
+        } catch (IllegalArgumentException e) { // not a number, not hex
+            throw new BadHead("is malformed");
+        }
+        if (!authentic) {
+            throw new BadHead("was altered");
+        }
+        return new Head(count, f[1]);
+    }
+
     /**
      * Before an append: the log may be one record ahead of its head (a crash between the two
      * writes), never behind it, and has no head only while it is empty. Otherwise the log was
@@ -266,33 +296,26 @@ public final class AuditLog implements AutoCloseable {
      * and rewrite the head over it, hiding it from {@link #verify()}: refused, nothing written.
      */
     private void checkAgainstHead(Tail tail) throws IOException {
-        String text;
+        Head h;
         try {
-            text = Files.readString(head, StandardCharsets.UTF_8).strip();
-        } catch (NoSuchFileException e) {
+            h = readHead();
+        } catch (BadHead e) {
+            throw damaged("its head file " + head.getFileName() + " " + e.getMessage());
+        }
+        if (h == null) {
             if (tail.sequence == 0) {
                 return;
             }
             throw damaged("it has " + tail.sequence + " records but its head file " + head.getFileName() + " is missing");
         }
-        String[] f = text.split("\t", -1);
-        long headCount;
-        boolean authentic;
-        try {
-            headCount = Long.parseLong(f[0]);
-            authentic = f.length == 3 && MessageDigest.isEqual(HEX.parseHex(f[2]), headMac(headCount, f[1]));
-        } catch (IllegalArgumentException e) { // not a number, not hex
-            throw damaged("its head file " + head.getFileName() + " is malformed");
-        }
-        if (!authentic) {
-            throw damaged("its head file " + head.getFileName() + " was altered");
-        }
+        long headCount = h.count();
         if (tail.sequence < headCount) {
             throw damaged("it ends after record " + tail.sequence + " but " + headCount + " were written: it was"
                     + " truncated or deleted");
         }
         if (tail.sequence > headCount + 1
-                || tail.sequence == headCount && headCount > 0 && !MessageDigest.isEqual(tail.mac, HEX.parseHex(f[1]))) {
+                || tail.sequence == headCount && headCount > 0
+                        && !MessageDigest.isEqual(tail.mac, HEX.parseHex(h.lastMacHex()))) {
             throw damaged("its last record is not the one its head file " + head.getFileName() + " names");
         }
     }
