@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * An AES-XTS key: key1 (data) || key2 (tweak), 32 bytes for XTS-AES-128 or 64 bytes for
@@ -152,6 +153,25 @@ public final class XtsKey implements AutoCloseable {
      */
     byte[] copyRawKey() {
         return raw.toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /**
+     * Lends the raw key bytes (key1 || key2) to {@code use} as a read-only off-heap segment,
+     * valid only during the call: for wrapping this key under a key-encryption key and for
+     * the LUKS2 digest of a volume key, so that the key has one home and no second copy is
+     * kept elsewhere. {@code use} must not keep, log or copy the segment to the heap beyond
+     * what the wrapping primitive itself needs (and then zero that copy).
+     *
+     * @throws KeyClosedException if the key is closed
+     */
+    public <R> R withKeyBytes(Function<MemorySegment, R> use) {
+        Objects.requireNonNull(use, "use");
+        int token = enter();
+        try {
+            return use.apply(raw.asReadOnly());
+        } finally {
+            exit(token);
+        }
     }
 
     /**
