@@ -32,6 +32,16 @@ public enum WrapAlgorithm {
         return label;
     }
 
+    /** The algorithm with this {@link #label()}, or null if none has it. */
+    public static WrapAlgorithm ofLabel(String label) {
+        for (WrapAlgorithm a : values()) {
+            if (a.label.equals(label)) {
+                return a;
+            }
+        }
+        return null;
+    }
+
     static WrapAlgorithm ofCode(int code) {
         for (WrapAlgorithm a : values()) {
             if (a.code == code) {

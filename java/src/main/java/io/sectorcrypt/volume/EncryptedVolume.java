@@ -1,0 +1,626 @@
+package io.sectorcrypt.volume;
+
+import io.sectorcrypt.keys.AttachedDisk;
+import io.sectorcrypt.keys.KeyUnavailableException;
+import io.sectorcrypt.queue.SectorQueue;
+import io.sectorcrypt.volume.luks2.Luks2Header;
+import io.sectorcrypt.volume.luks2.Luks2Metadata;
+import io.sectorcrypt.xts.IvConvention;
+import io.sectorcrypt.xts.KeyClosedException;
+import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.XtsKey;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An encrypted disk: a LUKS2 volume (header at its start, or detached in its own file) whose
+ * data-encryption key is the LUKS2 volume key, wrapped in the header's envelope token by the
+ * key of its encryption set. Made and opened by a {@link VolumeManager}.
+ *
+ * <h2>I/O</h2>
+ * Reads and writes take any byte offset and length inside {@link #size()}, from any number
+ * of threads. Whole sectors go straight through the engine (XTS-AES-256, IV in 512-byte
+ * units from the segment's {@code iv_tweak}: exactly dm-crypt's {@code aes-xts-plain64}),
+ * large ones through the {@link SectorQueue}; an aligned read decrypts in the caller's
+ * memory (zero-copy); a write encrypts into a per-thread buffer, since the caller's memory
+ * must not change. Partial sectors are read, decrypted, merged, encrypted and written back
+ * while their sector range is locked, so concurrent writers to one sector never lose an
+ * update; readers share ranges and never see a sector half-written.
+ *
+ * <p>A sector whose stored bytes are all zero reads as zeros: that is a sector never written
+ * (the file is sparse) or discarded. Real ciphertext is all-zero with probability 2^-4096
+ * per 512 bytes. Read with dm-crypt or cryptsetup, such sectors decrypt to noise, as on any
+ * fresh LUKS2 disk.
+ *
+ * <h2>Keys</h2>
+ * Every I/O asks the disk's {@link AttachedDisk} for its key: once the cache time (TTL) ends
+ * on a disabled, deleted or expired key, or lost access, every read and write fails with
+ * {@link KeyUnavailableException}; the volume asks the vault again at most once per
+ * {@link VolumeManager.Builder#reattachInterval}, and I/O succeeds again once the key is
+ * usable. Rotation re-wraps the DEK in the header's token (a crash-safe header update)
+ * without touching data or stopping I/O.
+ *
+ * <h2>Durability</h2>
+ * {@link #flush()} syncs the data; header updates are synced as they are made. A FUA write
+ * is synced before it returns.
+ */
+public final class EncryptedVolume implements AutoCloseable {
+    /** I/O at least this large goes through the sector queue (when the manager has one). */
+    static final int QUEUE_THRESHOLD = 256 * 1024;
+    /** Per-thread buffer for encrypting writes: larger writes go in chunks of this size. */
+    static final int BOUNCE_BYTES = 1 << 20;
+    private static final Duration QUEUE_WAIT = Duration.ofSeconds(30);
+    private static final ThreadLocal<MemorySegment> BOUNCE = ThreadLocal.withInitial(
+            () -> Arena.ofAuto().allocate(BOUNCE_BYTES, 4096));
+    private static final MemorySegment ZERO_SECTOR = Arena.global().allocate(4096, 4096);
+
+    private record CachedCipher(XtsKey key, SectorCipher cipher) {
+    }
+
+    private final VolumeManager manager;
+    private final String name;
+    private final String diskId;
+    private final FileChannel data;
+    private final FileChannel headerChannel;
+    private final List<FileLock> fileLocks;
+    private final Luks2Header header;
+    private final boolean detached;
+    private final boolean readOnly;
+    private final boolean regularFile;
+    private final long dataOffset;
+    private final int sectorSize;
+    private final long ivTweak;
+    private final long ivStep;
+    private final SectorQueue queue;
+    private final Duration reattachInterval;
+    private final SectorRangeLock ranges = new SectorRangeLock();
+    /** I/O holds the read side; close holds the write side, so close waits for I/O in flight. */
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private volatile long size;
+    private volatile AttachedDisk disk;
+    private volatile CachedCipher cipher;
+    private long nextReattach;
+    private volatile boolean closed;
+
+    EncryptedVolume(VolumeManager manager, String name, FileChannel data, FileChannel headerChannel,
+            List<FileLock> fileLocks, Luks2Header header, boolean readOnly, boolean regularFile, long size,
+            AttachedDisk disk, SectorQueue queue, Duration reattachInterval) {
+        this.manager = manager;
+        this.name = name;
+        this.diskId = header.uuid();
+        this.data = data;
+        this.headerChannel = headerChannel;
+        this.detached = headerChannel != data;
+        this.fileLocks = List.copyOf(fileLocks);
+        this.header = header;
+        this.readOnly = readOnly;
+        this.regularFile = regularFile;
+        Luks2Metadata.CryptSegment segment = header.metadata().segment();
+        this.dataOffset = segment.offset();
+        this.sectorSize = segment.sectorSize();
+        this.ivTweak = segment.ivTweak();
+        this.ivStep = IvConvention.PLAIN64.ivStep(sectorSize);
+        this.size = size;
+        this.disk = disk;
+        this.queue = queue;
+        this.reattachInterval = reattachInterval;
+    }
+
+    /** The disk id: the LUKS2 UUID, also the key manager's name for this disk. */
+    public String diskId() {
+        return diskId;
+    }
+
+    /** The path the volume was opened by, for messages. */
+    public String name() {
+        return name;
+    }
+
+    /** The data size in bytes (a whole number of sectors). */
+    public long size() {
+        return size;
+    }
+
+    /** Bytes per sector (the XTS data unit): 512, 1024, 2048 or 4096. */
+    public int sectorSize() {
+        return sectorSize;
+    }
+
+    /** Where the ciphertext starts in the data file or device, bytes. */
+    public long dataOffset() {
+        return dataOffset;
+    }
+
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** The encryption set whose key wraps this disk's DEK. */
+    public String setId() {
+        return header.metadata().envelope().orElseThrow().setId();
+    }
+
+    /** What the header says now (size, keys, keyslots, seqid); no key material. */
+    public VolumeInfo info() {
+        return VolumeInfo.of(name, detached, header, size);
+    }
+
+    // -- reads -------------------------------------------------------------------------
+
+    /**
+     * Reads {@code dst.byteSize()} bytes of plaintext at {@code offset}.
+     *
+     * @throws IllegalArgumentException if the range lies outside the volume or dst is read-only
+     * @throws KeyUnavailableException if the disk's key is unavailable
+     * @throws UncheckedIOException on an I/O error
+     * @throws IllegalStateException if the volume is closed
+     */
+    public void read(long offset, MemorySegment dst) {
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("the destination of a read of " + name + " is read-only");
+        }
+        checkRange("read", offset, dst.byteSize());
+        if (dst.byteSize() == 0) {
+            return;
+        }
+        enter();
+        try {
+            long first = offset / sectorSize;
+            long last = (offset + dst.byteSize() - 1) / sectorSize;
+            try (SectorRangeLock.Range r = ranges.lock(first, last, false)) {
+                if (offset % sectorSize == 0 && dst.byteSize() % sectorSize == 0) {
+                    readSectors(first, dst);
+                } else {
+                    readUnaligned(offset, dst, first, last);
+                }
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    /** Reads into a byte array; see {@link #read(long, MemorySegment)}. */
+    public void read(long offset, byte[] dst, int dstOffset, int length) {
+        Objects.checkFromIndexSize(dstOffset, length, dst.length);
+        read(offset, MemorySegment.ofArray(dst).asSlice(dstOffset, length));
+    }
+
+    /** Reads {@code dst.remaining()} bytes and advances its position; see {@link #read(long, MemorySegment)}. */
+    public void read(long offset, ByteBuffer dst) {
+        read(offset, MemorySegment.ofBuffer(dst));
+        dst.position(dst.limit());
+    }
+
+    private void readUnaligned(long offset, MemorySegment dst, long first, long last) {
+        long done = 0;
+        long sector = first;
+        while (sector <= last) {
+            long sectors = Math.min(last - sector + 1, BOUNCE_BYTES / sectorSize);
+            MemorySegment buf = BOUNCE.get().asSlice(0, sectors * sectorSize);
+            readSectors(sector, buf);
+            long from = Math.max(offset, sector * sectorSize);
+            long to = Math.min(offset + dst.byteSize(), (sector + sectors) * sectorSize);
+            MemorySegment.copy(buf, from - sector * sectorSize, dst, done, to - from);
+            done += to - from;
+            sector += sectors;
+        }
+    }
+
+    /** Reads whole sectors of ciphertext into {@code dst} and decrypts them there. */
+    private void readSectors(long firstSector, MemorySegment dst) {
+        long position = dataOffset + firstSector * sectorSize;
+        ByteBuffer b = dst.asByteBuffer();
+        try {
+            while (b.hasRemaining()) {
+                if (data.read(b, position + b.position()) < 0) {
+                    // Past the end of a shorter file: never written, reads as zeros.
+                    dst.asSlice(b.position()).fill((byte) 0);
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + name + " at byte " + position, e);
+        }
+        long count = dst.byteSize() / sectorSize;
+        long runStart = -1;
+        for (long i = 0; i <= count; i++) {
+            boolean stored = i < count && !isZero(dst.asSlice(i * sectorSize, sectorSize));
+            if (stored && runStart < 0) {
+                runStart = i;
+            } else if (!stored && runStart >= 0) {
+                crypt(false, dst.asSlice(runStart * sectorSize, (i - runStart) * sectorSize), null, firstSector
+                        + runStart);
+                runStart = -1;
+            }
+        }
+    }
+
+    private boolean isZero(MemorySegment sector) {
+        for (long off = 0; off < sector.byteSize(); off += ZERO_SECTOR.byteSize()) {
+            long n = Math.min(ZERO_SECTOR.byteSize(), sector.byteSize() - off);
+            if (MemorySegment.mismatch(sector, off, off + n, ZERO_SECTOR, 0, n) != -1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // -- writes ------------------------------------------------------------------------
+
+    /** Writes {@code src} at {@code offset}; see {@link #write(long, MemorySegment, boolean)}. */
+    public void write(long offset, MemorySegment src) {
+        write(offset, src, false);
+    }
+
+    /**
+     * Writes {@code src.byteSize()} bytes of plaintext at {@code offset}; with {@code fua}
+     * (force unit access) the data is on stable storage when this returns.
+     *
+     * @throws IllegalArgumentException if the range lies outside the volume
+     * @throws IllegalStateException if the volume is closed or read-only
+     * @throws KeyUnavailableException if the disk's key is unavailable (nothing is written)
+     * @throws UncheckedIOException on an I/O error
+     */
+    public void write(long offset, MemorySegment src, boolean fua) {
+        Objects.requireNonNull(src, "src");
+        writeRange(offset, src.byteSize(), src, fua);
+    }
+
+    /** Writes from a byte array; see {@link #write(long, MemorySegment, boolean)}. */
+    public void write(long offset, byte[] src, int srcOffset, int length) {
+        Objects.checkFromIndexSize(srcOffset, length, src.length);
+        write(offset, MemorySegment.ofArray(src).asSlice(srcOffset, length), false);
+    }
+
+    /** Writes {@code src.remaining()} bytes and advances its position. */
+    public void write(long offset, ByteBuffer src) {
+        write(offset, MemorySegment.ofBuffer(src), false);
+        src.position(src.limit());
+    }
+
+    /**
+     * Writes {@code length} bytes of zeros at {@code offset}, encrypted like any data, so
+     * they read back as zeros through SectorCrypt, dm-crypt and cryptsetup alike.
+     */
+    public void writeZeroes(long offset, long length, boolean fua) {
+        writeRange(offset, length, null, fua);
+    }
+
+    /**
+     * Discards a range: its whole sectors are stored as zero bytes and read back as zeros
+     * through SectorCrypt (through dm-crypt they read as noise, like never-written sectors);
+     * partial sectors at its edges are zeroed as by {@link #writeZeroes}. The space is not
+     * given back to the file system in this version.
+     */
+    public void discard(long offset, long length) {
+        checkWritable();
+        checkRange("discard", offset, length);
+        if (length == 0) {
+            return;
+        }
+        long firstWhole = (offset + sectorSize - 1) / sectorSize;
+        long endWhole = (offset + length) / sectorSize;
+        if (firstWhole >= endWhole) {
+            writeZeroes(offset, length, false);
+            return;
+        }
+        if (offset < firstWhole * sectorSize) {
+            writeZeroes(offset, firstWhole * sectorSize - offset, false);
+        }
+        if (endWhole * sectorSize < offset + length) {
+            writeZeroes(endWhole * sectorSize, offset + length - endWhole * sectorSize, false);
+        }
+        enter();
+        try (SectorRangeLock.Range r = ranges.lock(firstWhole, endWhole - 1, true)) {
+            for (long s = firstWhole; s < endWhole;) {
+                long n = Math.min(endWhole - s, BOUNCE_BYTES / sectorSize);
+                MemorySegment zeros = BOUNCE.get().asSlice(0, n * sectorSize);
+                zeros.fill((byte) 0);
+                pwrite(s, zeros);
+                s += n;
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    private void writeRange(long offset, long length, MemorySegment src, boolean fua) {
+        checkWritable();
+        checkRange("write", offset, length);
+        if (length == 0) {
+            return;
+        }
+        enter();
+        try {
+            cipher(); // fail before anything is written if the key is gone
+            long first = offset / sectorSize;
+            long last = (offset + length - 1) / sectorSize;
+            try (SectorRangeLock.Range r = ranges.lock(first, last, true)) {
+                long pos = offset;
+                long end = offset + length;
+                while (pos < end) {
+                    long chunkFirst = pos / sectorSize;
+                    long chunkEndByte = Math.min(end, chunkFirst * sectorSize + BOUNCE_BYTES);
+                    long chunkLast = (chunkEndByte - 1) / sectorSize;
+                    long sectors = chunkLast - chunkFirst + 1;
+                    MemorySegment buf = BOUNCE.get().asSlice(0, sectors * sectorSize);
+                    long head = pos - chunkFirst * sectorSize;
+                    long tail = (chunkLast + 1) * sectorSize - chunkEndByte;
+                    if (head > 0) {
+                        readSectors(chunkFirst, buf.asSlice(0, sectorSize));
+                    }
+                    if (tail > 0 && (chunkLast != chunkFirst || head == 0)) {
+                        readSectors(chunkLast, buf.asSlice((sectors - 1) * sectorSize, sectorSize));
+                    }
+                    long n = chunkEndByte - pos;
+                    if (src == null) {
+                        buf.asSlice(head, n).fill((byte) 0);
+                        crypt(true, buf, null, chunkFirst);
+                    } else if (head == 0 && tail == 0) {
+                        crypt(true, src.asSlice(pos - offset, n), buf, chunkFirst);
+                    } else {
+                        MemorySegment.copy(src, pos - offset, buf, head, n);
+                        crypt(true, buf, null, chunkFirst);
+                    }
+                    pwrite(chunkFirst, buf);
+                    pos = chunkEndByte;
+                }
+            }
+            if (fua) {
+                force();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    private void pwrite(long firstSector, MemorySegment buf) {
+        long position = dataOffset + firstSector * sectorSize;
+        ByteBuffer b = buf.asByteBuffer();
+        try {
+            while (b.hasRemaining()) {
+                data.write(b, position + b.position());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + name + " at byte " + position, e);
+        }
+    }
+
+    /** Syncs every write acknowledged so far to stable storage (the header is synced as it changes). */
+    public void flush() {
+        enter();
+        try {
+            force();
+        } finally {
+            exit();
+        }
+    }
+
+    private void force() {
+        if (readOnly) {
+            return;
+        }
+        try {
+            data.force(false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot flush " + name, e);
+        }
+    }
+
+    /**
+     * Grows the volume online to {@code newSize} bytes: the file grows first (sparse), then
+     * the header's segment size changes in one crash-safe header update. I/O goes on.
+     *
+     * @throws IllegalArgumentException if the size is not whole sectors or is smaller than
+     *         the current size (shrinking would lose data and is refused)
+     * @throws IllegalStateException if read-only or closed, or a block device is too small
+     */
+    public void resize(long newSize) {
+        checkWritable();
+        VolumeSpec.checkSize(newSize, sectorSize);
+        enter();
+        try {
+            synchronized (header) {
+                long current = size;
+                if (newSize < current) {
+                    throw new IllegalArgumentException(name + " is " + current + " bytes; shrinking to " + newSize
+                            + " would lose data and is not supported");
+                }
+                if (newSize == current) {
+                    return;
+                }
+                long end = dataOffset + newSize;
+                try {
+                    if (data.size() < end) {
+                        if (!regularFile) {
+                            throw new IllegalStateException(name + " is a device of " + data.size() + " bytes: too"
+                                    + " small for " + newSize + " bytes of data at offset " + dataOffset);
+                        }
+                        // A FileChannel grows a file by writing past its end: one zero byte at
+                        // the new last position leaves everything before it sparse.
+                        data.write(ByteBuffer.wrap(new byte[1]), end - 1);
+                        data.force(true);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot grow " + name, e);
+                }
+                header.update(header.metadata().withSegmentSize(newSize));
+                size = newSize;
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    // -- keys --------------------------------------------------------------------------
+
+    /** The cipher of the disk's current key; asks the vault again when the disk stopped. */
+    private SectorCipher cipher() {
+        XtsKey key;
+        try {
+            key = disk.key();
+        } catch (KeyUnavailableException e) {
+            key = reattach(e).key();
+        }
+        CachedCipher c = cipher;
+        if (c == null || c.key() != key) {
+            c = new CachedCipher(key, SectorCipher.of(key, IvConvention.PLAIN64));
+            cipher = c;
+        }
+        return c.cipher();
+    }
+
+    private synchronized AttachedDisk reattach(KeyUnavailableException why) {
+        AttachedDisk current = disk;
+        if (!current.isStopped()) {
+            return current;
+        }
+        long now = System.nanoTime();
+        if (nextReattach != 0 && now - nextReattach < 0) {
+            throw why;
+        }
+        nextReattach = now + Math.max(1, reattachInterval.toNanos());
+        AttachedDisk fresh = manager.attachVerified(diskId, name, header.metadata());
+        disk = fresh;
+        return fresh;
+    }
+
+    /**
+     * Encrypts or decrypts whole sectors (src into dst, or in place when dst is null), on the
+     * queue when large; retries once with a fresh key if the key closed under it (the disk
+     * stopped mid-call), which then throws {@link KeyUnavailableException}.
+     */
+    private SectorCipher crypt(boolean encrypt, MemorySegment src, MemorySegment dst, long firstSector) {
+        MemorySegment out = dst == null ? src : dst.asSlice(0, src.byteSize());
+        long firstIv = ivTweak + firstSector * ivStep;
+        for (int attempt = 0;; attempt++) {
+            SectorCipher c = cipher();
+            try {
+                if (queue != null && src.byteSize() >= QUEUE_THRESHOLD) {
+                    long count = src.byteSize() / sectorSize;
+                    CompletableFuture<Void> f = encrypt
+                            ? queue.encrypt(c, src, out, firstIv, sectorSize, count, QUEUE_WAIT)
+                            : queue.decrypt(c, src, out, firstIv, sectorSize, count, QUEUE_WAIT);
+                    f.join();
+                } else if (encrypt) {
+                    c.encrypt(src, out, firstIv, sectorSize);
+                } else {
+                    c.decrypt(src, out, firstIv, sectorSize);
+                }
+                return c;
+            } catch (KeyClosedException e) {
+                if (attempt > 0) {
+                    throw e;
+                }
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof KeyClosedException && attempt == 0) {
+                    continue;
+                }
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the sector queue (" + name + ")", e);
+            } catch (TimeoutException e) {
+                throw new IllegalStateException("the sector queue had no room for 30 s (" + name + ")", e);
+            }
+        }
+    }
+
+    // -- lifecycle ---------------------------------------------------------------------
+
+    private void enter() {
+        lifecycle.readLock().lock();
+        if (closed) {
+            lifecycle.readLock().unlock();
+            throw new IllegalStateException(name + " is closed");
+        }
+    }
+
+    private void exit() {
+        lifecycle.readLock().unlock();
+    }
+
+    private void checkWritable() {
+        if (readOnly) {
+            throw new IllegalStateException(name + " is open read-only");
+        }
+    }
+
+    private void checkRange(String what, long offset, long length) {
+        long s = size;
+        if (offset < 0 || length < 0 || offset > s || length > s - offset) {
+            throw new IllegalArgumentException("a " + what + " of " + length + " bytes at offset " + offset
+                    + " lies outside " + name + " (" + s + " bytes)");
+        }
+    }
+
+    Luks2Header header() {
+        return header;
+    }
+
+    /**
+     * Waits for I/O in flight, syncs the data, zeroes the disk's cached keys and releases
+     * the volume. Idempotent.
+     */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            List<Exception> errors = new ArrayList<>();
+            try {
+                force();
+            } catch (RuntimeException e) {
+                errors.add(e);
+            }
+            manager.release(this);
+            for (FileLock l : fileLocks) {
+                try {
+                    l.release();
+                } catch (IOException e) {
+                    errors.add(e);
+                }
+            }
+            try {
+                data.close();
+                if (detached) {
+                    headerChannel.close();
+                }
+            } catch (IOException e) {
+                errors.add(e);
+            }
+            if (!errors.isEmpty()) {
+                UncheckedIOException e = new UncheckedIOException("closing " + name + " failed", errors.get(0)
+                        instanceof IOException io ? io : new IOException(errors.get(0)));
+                errors.stream().skip(1).forEach(e::addSuppressed);
+                throw e;
+            }
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** Names the volume and its geometry; never key material. */
+    @Override
+    public String toString() {
+        return "EncryptedVolume[" + name + ", " + size + " bytes, " + sectorSize + "-byte sectors"
+                + (readOnly ? ", read-only" : "") + (closed ? ", closed]" : "]");
+    }
+}

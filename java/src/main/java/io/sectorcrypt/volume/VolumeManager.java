@@ -1,0 +1,474 @@
+package io.sectorcrypt.volume;
+
+import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.keys.AttachedDisk;
+import io.sectorcrypt.keys.DiskKeys;
+import io.sectorcrypt.keys.KeyManager;
+import io.sectorcrypt.queue.SectorQueue;
+import io.sectorcrypt.volume.luks2.Luks2BinaryHeader;
+import io.sectorcrypt.volume.luks2.Luks2Digest;
+import io.sectorcrypt.volume.luks2.Luks2FormatException;
+import io.sectorcrypt.volume.luks2.Luks2Header;
+import io.sectorcrypt.volume.luks2.Luks2Metadata;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Makes and opens {@link EncryptedVolume}s and owns what they share: the {@link KeyManager}
+ * (whose disk key store is the volumes' own LUKS2 headers: each disk's wrapped DEK lives in
+ * its envelope token) and the {@link SectorQueue} that spreads large I/O over cores.
+ *
+ * <p>Layout of a new volume, as {@code cryptsetup luksFormat --type luks2} makes it: two
+ * 16 KiB header copies (12 KiB of JSON each), the keyslots area up to 16 MiB, the data from
+ * 16 MiB; with a detached header the header file holds the first 16 MiB and the data starts
+ * at offset 0 of the data file. The volume key is the disk's DEK (XTS-AES-256, 64 bytes),
+ * made by the key manager; the header holds its pbkdf2 digest (LUKS2 3.4) so cryptsetup can
+ * verify it, and its wrapped copies in the {@value Luks2Metadata#ENVELOPE_TOKEN_TYPE} token.
+ */
+public final class VolumeManager implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("io.sectorcrypt.volume");
+    public static final long HEADER_SIZE = Luks2BinaryHeader.DEFAULT_HDR_SIZE;
+    /** Where data starts behind an attached header: 16 MiB, cryptsetup's default alignment. */
+    public static final long DATA_OFFSET = 16L << 20;
+    public static final long KEYSLOTS_SIZE = DATA_OFFSET - 2 * HEADER_SIZE;
+    /** How often a stopped disk's I/O asks the vault again, by default. */
+    public static final Duration DEFAULT_REATTACH_INTERVAL = Duration.ofSeconds(5);
+
+    private final KeyManager keys;
+    private final VolumeKeyStore store;
+    private final CryptoPolicy policy;
+    private final SectorQueue queue;
+    private final boolean ownsQueue;
+    private final Duration reattachInterval;
+    private final Set<EncryptedVolume> open = ConcurrentHashMap.newKeySet();
+
+    private VolumeManager(Builder b, VolumeKeyStore store, KeyManager keys) {
+        this.store = store;
+        this.keys = keys;
+        this.policy = b.policy;
+        this.reattachInterval = b.reattachInterval;
+        if (b.queue != null) {
+            this.queue = b.queue;
+            this.ownsQueue = false;
+        } else if (b.withQueue) {
+            this.queue = SectorQueue.builder().name("sectorcrypt-volumes").build();
+            this.ownsQueue = true;
+        } else {
+            this.queue = null;
+            this.ownsQueue = false;
+        }
+    }
+
+    /**
+     * A builder around a key manager's configuration (vaults, clock, TTL, listeners); the
+     * volume manager supplies its disk key store.
+     */
+    public static Builder builder(KeyManager.Builder keys) {
+        return new Builder(keys);
+    }
+
+    /** Configuration; everything but the key manager has a default. */
+    public static final class Builder {
+        private final KeyManager.Builder keys;
+        private CryptoPolicy policy = CryptoPolicy.configured();
+        private SectorQueue queue;
+        private boolean withQueue = true;
+        private Duration reattachInterval = DEFAULT_REATTACH_INTERVAL;
+
+        private Builder(KeyManager.Builder keys) {
+            this.keys = Objects.requireNonNull(keys, "keys");
+        }
+
+        /** The policy for salts and digests (the key manager's DEKs follow its own policy). */
+        public Builder policy(CryptoPolicy p) {
+            this.policy = Objects.requireNonNull(p, "policy");
+            return this;
+        }
+
+        /** Large I/O goes through this queue (the caller closes it); default: a queue of our own. */
+        public Builder queue(SectorQueue q) {
+            this.queue = Objects.requireNonNull(q, "queue");
+            return this;
+        }
+
+        /** All I/O on the calling thread, no queue. */
+        public Builder withoutQueue() {
+            this.queue = null;
+            this.withQueue = false;
+            return this;
+        }
+
+        /** How often I/O on a stopped disk asks the vault again (default 5 s; zero: every I/O). */
+        public Builder reattachInterval(Duration interval) {
+            if (interval == null || interval.isNegative()) {
+                throw new IllegalArgumentException("the re-attach interval must be zero or positive, not " + interval);
+            }
+            this.reattachInterval = interval;
+            return this;
+        }
+
+        public VolumeManager build() {
+            VolumeKeyStore store = new VolumeKeyStore();
+            return new VolumeManager(this, store, keys.store(store).build());
+        }
+    }
+
+    /** The key manager: register encryption sets here, rotate, maintain. */
+    public KeyManager keys() {
+        return keys;
+    }
+
+    // -- create ------------------------------------------------------------------------
+
+    /**
+     * Creates a volume: a new sparse file at {@code path} (or an existing block device that
+     * holds no LUKS header), with its header at its start or in {@code spec}'s detached header
+     * file. Nothing appears at {@code path} until the volume is complete.
+     *
+     * @throws IllegalArgumentException if the path exists (and is not a block device), the
+     *         set is not registered, or the device is too small
+     * @throws io.sectorcrypt.keys.KeyUnavailableException if the set's key cannot wrap
+     * @throws UncheckedIOException on an I/O error (nothing is left behind)
+     */
+    public EncryptedVolume create(Path path, VolumeSpec spec) {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(spec, "spec");
+        String name = path.toString();
+        if (keys.set(spec.setId()).isEmpty()) {
+            throw new IllegalArgumentException("encryption set '" + spec.setId() + "' is not registered; create it"
+                    + " first");
+        }
+        boolean device = Files.exists(path) && !Files.isRegularFile(path) && !Files.isDirectory(path);
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !device) {
+            throw new IllegalArgumentException(name + " exists; refusing to overwrite it");
+        }
+        Path headerPath = spec.detachedHeader();
+        if (headerPath != null && Files.exists(headerPath, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException("the header file " + headerPath + " exists; refusing to overwrite it");
+        }
+        long dataOffset = headerPath == null ? DATA_OFFSET : 0;
+        String uuid = UUID.randomUUID().toString();
+        List<Path> temporary = new ArrayList<>();
+        boolean done = false;
+        store.registerPending(uuid);
+        try {
+            keys.createDisk(uuid, spec.setId());
+            AttachedDisk disk = keys.attach(uuid);
+            Luks2Digest digest = disk.key().withKeyBytes(k -> Luks2Digest.create(k, policy));
+            DiskKeys wrapped = store.read(uuid).orElseThrow();
+            Luks2Metadata metadata = Luks2Metadata.create(HEADER_SIZE, KEYSLOTS_SIZE,
+                    new Luks2Metadata.CryptSegment(dataOffset, spec.size(), 0, spec.sectorSize()), digest)
+                    .withEnvelope(wrapped);
+            if (device) {
+                formatDevice(path, headerPath, spec, uuid, metadata, temporary);
+            } else {
+                Path dataTmp = temporaryBeside(path, uuid);
+                temporary.add(dataTmp);
+                try (FileChannel ch = FileChannel.open(dataTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE)) {
+                    if (headerPath == null) {
+                        Luks2Header.format(ch, name, uuid, spec.label(), metadata, policy);
+                    }
+                    extend(ch, dataOffset + spec.size());
+                }
+                if (headerPath != null) {
+                    writeDetachedHeader(headerPath, uuid, spec, metadata, temporary);
+                }
+                publish(dataTmp, path);
+                temporary.remove(dataTmp);
+                if (headerPath != null) {
+                    Path headerTmp = temporary.remove(temporary.size() - 1);
+                    publish(headerTmp, headerPath);
+                }
+            }
+            store.unregister(uuid); // open() registers the header-backed entry
+            keys.detach(uuid);
+            LOG.log(Level.DEBUG, "created volume {0} ({1} bytes, {2}-byte sectors, encryption set {3})", name,
+                    spec.size(), spec.sectorSize(), spec.setId());
+            EncryptedVolume v = open(path, headerPath, false);
+            done = true;
+            return v;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + name + ": " + e.getMessage(), e);
+        } finally {
+            for (Path p : temporary) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    LOG.log(Level.WARNING, "could not remove {0}: {1}", p, e.getMessage());
+                }
+            }
+            if (!done) {
+                keys.detach(uuid);
+                store.unregister(uuid);
+            }
+        }
+    }
+
+    private void writeDetachedHeader(Path headerPath, String uuid, VolumeSpec spec, Luks2Metadata metadata,
+            List<Path> temporary) throws IOException {
+        Path headerTmp = temporaryBeside(headerPath, uuid);
+        temporary.add(headerTmp);
+        try (FileChannel ch = FileChannel.open(headerTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            Luks2Header.format(ch, headerPath.toString(), uuid, spec.label(), metadata, policy);
+            extend(ch, DATA_OFFSET); // the keyslots area, as cryptsetup's detached headers have it
+        }
+    }
+
+    private void formatDevice(Path path, Path headerPath, VolumeSpec spec, String uuid, Luks2Metadata metadata,
+            List<Path> temporary) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long need = (headerPath == null ? DATA_OFFSET : 0) + spec.size();
+            if (ch.size() < need) {
+                throw new IllegalArgumentException(path + " is a device of " + ch.size() + " bytes: too small for "
+                        + need + " bytes");
+            }
+            ByteBuffer first = ByteBuffer.allocate(6);
+            ch.read(first, 0);
+            if (Luks2BinaryHeader.hasMagic(first.array())) {
+                throw new IllegalArgumentException(path + " already holds a LUKS header; wipe it first");
+            }
+            if (headerPath == null) {
+                Luks2Header.format(ch, path.toString(), uuid, spec.label(), metadata, policy);
+            }
+        }
+        if (headerPath != null) {
+            writeDetachedHeader(headerPath, uuid, spec, metadata, temporary);
+            Path headerTmp = temporary.remove(temporary.size() - 1);
+            publish(headerTmp, headerPath);
+        }
+    }
+
+    private static Path temporaryBeside(Path target, String uuid) {
+        Path abs = target.toAbsolutePath();
+        return abs.resolveSibling("." + abs.getFileName() + ".creating-" + uuid.substring(0, 8));
+    }
+
+    /** Gives the finished file its name without ever replacing an existing one, durably. */
+    private static void publish(Path tmp, Path target) throws IOException {
+        try {
+            Files.createLink(target, tmp);
+            Files.delete(tmp);
+        } catch (FileAlreadyExistsException e) {
+            throw new IllegalArgumentException(target + " appeared while the volume was being created; left alone");
+        } catch (UnsupportedOperationException e) {
+            Files.move(tmp, target); // no hard links here: refuses an existing target too
+        }
+        Path dir = target.toAbsolutePath().getParent();
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    private static void extend(FileChannel ch, long length) throws IOException {
+        if (ch.size() < length) {
+            ch.write(ByteBuffer.wrap(new byte[1]), length - 1);
+        }
+        ch.force(true);
+    }
+
+    // -- open --------------------------------------------------------------------------
+
+    /**
+     * Opens a volume whose header is at its start, for reading and writing.
+     *
+     * @throws IllegalArgumentException if there is no such file
+     * @throws Luks2FormatException if it is not a LUKS2 volume of ours, or its header is
+     *         corrupt (the message names the disk and what is wrong)
+     * @throws VolumeInUseException if it is open elsewhere
+     * @throws io.sectorcrypt.keys.KeyUnavailableException if its key cannot be used
+     */
+    public EncryptedVolume open(Path path) {
+        return open(path, null, false);
+    }
+
+    /**
+     * Opens a volume; {@code header} is its detached header file, or null when the header is
+     * at the start of {@code path}; {@code readOnly} opens it for reading only (a shared
+     * lock, no header repair, no re-wrap).
+     */
+    public EncryptedVolume open(Path path, Path header, boolean readOnly) {
+        Objects.requireNonNull(path, "path");
+        String name = path.toString();
+        List<FileLock> locks = new ArrayList<>();
+        FileChannel data = null;
+        FileChannel headerChannel = null;
+        String uuid = null;
+        try {
+            data = openChannel(path, readOnly);
+            locks.add(lock(data, name, readOnly));
+            headerChannel = header == null ? data : openChannel(header, readOnly);
+            if (header != null) {
+                locks.add(lock(headerChannel, header.toString(), readOnly));
+            }
+            Luks2Header h = Luks2Header.read(headerChannel, header == null ? name : header.toString(), policy);
+            Luks2Metadata m = h.metadata();
+            DiskKeys envelope = m.envelope().orElseThrow(() -> new Luks2FormatException(name + " is a LUKS2 disk"
+                    + " without a SectorCrypt envelope token: its key is not managed by SectorCrypt"));
+            if (!envelope.diskId().equals(h.uuid())) {
+                throw new Luks2FormatException(name + ": its envelope token belongs to disk " + envelope.diskId()
+                        + ", not to this header's UUID " + h.uuid());
+            }
+            Luks2Metadata.CryptSegment seg = m.segment();
+            if (header == null && seg.offset() < m.keyslotsEnd()) {
+                throw new Luks2FormatException(name + ": its data would start at " + seg.offset()
+                        + ", inside its own header (which ends at " + m.keyslotsEnd() + ")");
+            }
+            long step = seg.sectorSize() / 512;
+            if (Long.remainderUnsigned(seg.ivTweak(), step) != 0) {
+                throw new Luks2FormatException(name + ": an iv_tweak of " + Long.toUnsignedString(seg.ivTweak())
+                        + " that is not a whole " + seg.sectorSize() + "-byte sector is not supported");
+            }
+            long size = seg.dynamic() ? (data.size() - seg.offset()) / seg.sectorSize() * seg.sectorSize()
+                    : seg.size();
+            if (size <= 0) {
+                throw new Luks2FormatException(name + " has no room for data after offset " + seg.offset());
+            }
+            if (!readOnly && h.needsRepair()) {
+                LOG.log(Level.INFO, "{0}: one copy of its LUKS2 header was damaged or stale; rewrote both", name);
+                h.repair();
+            }
+            uuid = h.uuid();
+            store.register(uuid, h, readOnly);
+            AttachedDisk disk = attachVerified(uuid, name, m);
+            EncryptedVolume v = new EncryptedVolume(this, name, data, headerChannel, locks, h, readOnly,
+                    Files.isRegularFile(path), size, disk, queue, reattachInterval);
+            open.add(v);
+            return v;
+        } catch (RuntimeException | IOException e) {
+            if (uuid != null) {
+                keys.detach(uuid);
+                store.unregister(uuid);
+            }
+            for (FileLock l : locks) {
+                try {
+                    l.release();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            closeQuietly(data, e);
+            if (headerChannel != data) {
+                closeQuietly(headerChannel, e);
+            }
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("cannot open " + name + ": " + io.getMessage(), io);
+            }
+            throw (RuntimeException) e;
+        }
+    }
+
+    /**
+     * What a volume's header says, without opening it for I/O or touching its keys.
+     *
+     * @throws Luks2FormatException if it is not a LUKS2 disk or its header is corrupt
+     */
+    public static VolumeInfo inspect(Path path, Path header) {
+        String name = path.toString();
+        try (FileChannel data = openChannel(path, true);
+             FileChannel h = header == null ? null : openChannel(header, true)) {
+            Luks2Header luks = Luks2Header.read(h == null ? data : h, header == null ? name : header.toString(),
+                    CryptoPolicy.DEFAULT);
+            Luks2Metadata.CryptSegment seg = luks.metadata().segment();
+            long size = seg.dynamic() ? (data.size() - seg.offset()) / seg.sectorSize() * seg.sectorSize() : seg.size();
+            return VolumeInfo.of(name, header != null, luks, size);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Attaches a disk's keys and checks them against the header's LUKS2 digest. */
+    AttachedDisk attachVerified(String diskId, String name, Luks2Metadata metadata) {
+        AttachedDisk disk = keys.attach(diskId);
+        if (!disk.key().withKeyBytes(k -> metadata.digest().matches(k))) {
+            keys.detach(diskId);
+            throw new Luks2FormatException(name + ": the key its envelope token unwraps does not match the header's"
+                    + " LUKS2 digest (the token belongs to another disk, or the header was altered)");
+        }
+        return disk;
+    }
+
+    /** Called by a closing volume: forgets its keys and its header. */
+    void release(EncryptedVolume v) {
+        open.remove(v);
+        keys.detach(v.diskId());
+        store.unregister(v.diskId());
+    }
+
+    private static FileChannel openChannel(Path path, boolean readOnly) throws IOException {
+        Set<OpenOption> options = readOnly ? Set.of(StandardOpenOption.READ)
+                : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            return FileChannel.open(path, options);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException(path + " does not exist");
+        }
+    }
+
+    private static FileLock lock(FileChannel channel, String name, boolean shared) throws IOException {
+        FileLock l;
+        try {
+            l = channel.tryLock(0, Long.MAX_VALUE, shared);
+        } catch (OverlappingFileLockException e) {
+            throw new VolumeInUseException(name + " is already open in this process");
+        }
+        if (l == null) {
+            throw new VolumeInUseException(name + " is in use by another process");
+        }
+        return l;
+    }
+
+    private static void closeQuietly(FileChannel ch, Exception primary) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                primary.addSuppressed(e);
+            }
+        }
+    }
+
+    /** Closes every open volume, zeroes every cached key and stops the queue if it is ours. */
+    @Override
+    public void close() {
+        RuntimeException first = null;
+        for (EncryptedVolume v : List.copyOf(open)) {
+            try {
+                v.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        keys.close();
+        if (ownsQueue) {
+            queue.close();
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
