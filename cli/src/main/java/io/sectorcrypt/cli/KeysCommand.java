@@ -49,7 +49,7 @@ final class KeysCommand {
     /** Where the vault is and how to unlock it: shared by every keys subcommand. */
     static final class VaultOptions {
         @Option(names = "--vault", paramLabel = "DIR",
-                description = "The vault directory (default: ~/.sectorcrypt/vault), made by 'keys init'.")
+                description = "The vault directory (default: $SECTORCRYPT_HOME/vault, else ~/.sectorcrypt/vault), made by 'keys init'.")
         Path vault;
 
         @Option(names = "--passphrase-file", paramLabel = "F",
@@ -62,7 +62,7 @@ final class KeysCommand {
         String policy;
 
         Path directory() {
-            return vault != null ? vault : Path.of(System.getProperty("user.home"), ".sectorcrypt", "vault");
+            return vault != null ? vault : Home.vault();
         }
 
         CryptoPolicy cryptoPolicy() {

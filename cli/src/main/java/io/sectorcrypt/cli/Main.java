@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
 /** The {@code sectorcrypt} command. */
 @Command(name = "sectorcrypt", versionProvider = Main.Version.class,
         description = "AES-XTS sector encryption (IEEE 1619, dm-crypt aes-xts-plain64) on a native AES-NI/VAES kernel.",
-        subcommands = {SelftestCommand.class, XtsCommand.class, BenchCommand.class, KeysCommand.class,
+        subcommands = {SelftestCommand.class, XtsCommand.class, BenchCommand.class, KeysCommand.class, SetCommand.class,
+            VolumeCommand.class,
             Main.Help.class})
 public final class Main {
     // Inherited by every subcommand, however deep: one declaration, so no command can lack it.
@@ -35,6 +36,20 @@ public final class Main {
 
     @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print version information and exit.")
     boolean version;
+
+    /**
+     * The library logs what a server operator wants to see (a disk resumed, a rotation done);
+     * a command prints its own result, so only warnings reach the terminal, unless a logging
+     * configuration is given. Held here: JUL keeps loggers weakly.
+     */
+    private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("io.sectorcrypt");
+
+    static {
+        if (System.getProperty("java.util.logging.config.file") == null
+                && System.getProperty("java.util.logging.config.class") == null) {
+            LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));

@@ -33,6 +33,11 @@ final class TempFiles {
         return temp;
     }
 
+    /** A path the caller is about to create: deleted at exit unless {@link #release}d first. */
+    static synchronized void register(Path temp) {
+        LIVE.add(temp);
+    }
+
     /** Deletes {@code temp} now. */
     static synchronized void delete(Path temp) throws IOException {
         LIVE.remove(temp);

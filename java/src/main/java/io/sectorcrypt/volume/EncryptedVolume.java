@@ -65,6 +65,11 @@ public final class EncryptedVolume implements AutoCloseable {
     private static final Duration QUEUE_WAIT = Duration.ofSeconds(30);
     private static final ThreadLocal<MemorySegment> BOUNCE = ThreadLocal.withInitial(
             () -> Arena.ofAuto().allocate(BOUNCE_BYTES, 4096));
+    /**
+     * Stands for the queue's workers: memory of a confined arena is accessible only by its
+     * owner, so such I/O runs on the caller's thread instead.
+     */
+    private static final Thread ANOTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
     private static final MemorySegment ZERO_SECTOR = Arena.global().allocate(4096, 4096);
 
     private record CachedCipher(XtsKey key, SectorCipher cipher) {
@@ -510,7 +515,8 @@ public final class EncryptedVolume implements AutoCloseable {
         for (int attempt = 0;; attempt++) {
             SectorCipher c = cipher();
             try {
-                if (queue != null && src.byteSize() >= QUEUE_THRESHOLD) {
+                if (queue != null && src.byteSize() >= QUEUE_THRESHOLD && src.isAccessibleBy(ANOTHER_THREAD)
+                        && out.isAccessibleBy(ANOTHER_THREAD)) {
                     long count = src.byteSize() / sectorSize;
                     CompletableFuture<Void> f = encrypt
                             ? queue.encrypt(c, src, out, firstIv, sectorSize, count, QUEUE_WAIT)

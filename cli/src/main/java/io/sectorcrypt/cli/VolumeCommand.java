@@ -1,0 +1,513 @@
+package io.sectorcrypt.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sectorcrypt.keys.DiskEncryptionSet;
+import io.sectorcrypt.keys.KeyManager;
+import io.sectorcrypt.keys.KeyUnavailableException;
+import io.sectorcrypt.keys.LocalKeyVault;
+import io.sectorcrypt.volume.EncryptedVolume;
+import io.sectorcrypt.volume.VolumeInUseException;
+import io.sectorcrypt.volume.VolumeInfo;
+import io.sectorcrypt.volume.VolumeManager;
+import io.sectorcrypt.volume.VolumeSpec;
+import io.sectorcrypt.volume.luks2.Luks2FormatException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "volume", description = "Encrypted disks: LUKS2 volumes whose key is wrapped by an encryption set's"
+        + " vault key.",
+        subcommands = {VolumeCommand.Create.class, VolumeCommand.Info.class, VolumeCommand.Import.class,
+            VolumeCommand.Export.class, VolumeCommand.Write.class, VolumeCommand.Read.class, VolumeCommand.Rotate.class,
+            VolumeCommand.Resize.class})
+final class VolumeCommand {
+    /** Copy in chunks this large: big enough for the sector queue to spread over cores. */
+    static final int CHUNK = 4 << 20;
+
+    private VolumeCommand() {
+    }
+
+    /** A volume subcommand: the vault, the sets, a volume manager; failures become one line. */
+    abstract static class VolumeSubcommand implements Callable<Integer> {
+        @Mixin
+        KeysCommand.VaultOptions vault;
+
+        @Spec
+        CommandSpec spec;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
+        void check() {
+        }
+
+        abstract void run(LocalKeyVault vault, VolumeManager volumes);
+
+        @Override
+        public Integer call() {
+            vault.with(this::check, null, v -> {
+                try (VolumeManager volumes = VolumeManager.builder(KeyManager.builder().vault(v)
+                        .policy(vault.cryptoPolicy())).policy(vault.cryptoPolicy()).build()) {
+                    for (DiskEncryptionSet set : new SetStore(Home.sets()).all()) {
+                        if (set.vaultId().equals(v.id())) {
+                            volumes.keys().putSet(set);
+                        }
+                    }
+                    run(v, volumes);
+                } catch (Luks2FormatException | VolumeInUseException | KeyUnavailableException e) {
+                    throw new CliException(e.getMessage(), e);
+                }
+                return null;
+            });
+            out().flush();
+            return 0;
+        }
+
+        ProgressBar progress() {
+            return Terminal.isStderrTerminal() ? new ProgressBar(spec.commandLine().getErr()) : ProgressBar.NONE;
+        }
+    }
+
+    /** A subcommand on one existing volume: PATH, and its detached header if it has one. */
+    abstract static class OnVolume extends VolumeSubcommand {
+        @Parameters(index = "0", paramLabel = "PATH", description = "The volume (data file or device).")
+        Path path;
+
+        @Option(names = "--header", paramLabel = "FILE", description = "Its detached LUKS2 header, if it has one.")
+        Path header;
+
+        EncryptedVolume open(VolumeManager volumes, boolean readOnly) {
+            return volumes.open(path, header, readOnly);
+        }
+    }
+
+    /** Options of a new volume. */
+    static final class NewVolumeOptions {
+        @Option(names = "--set", required = true, paramLabel = "NAME", description = "The encryption set.")
+        String set;
+
+        @Option(names = "--sector-size", paramLabel = "BYTES", defaultValue = "4096",
+                description = "512, 1024, 2048 or 4096 (default).")
+        int sectorSize;
+
+        @Option(names = "--header", paramLabel = "FILE",
+                description = "Put the LUKS2 header in FILE (as cryptsetup's --header); the data starts at offset 0.")
+        Path header;
+
+        @Option(names = "--label", paramLabel = "TEXT", description = "A LUKS2 label.")
+        String label;
+
+        VolumeSpec spec(long size) {
+            VolumeSpec s;
+            try {
+                s = new VolumeSpec(size, sectorSize, set, header, label);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(e.getMessage(), e);
+            }
+            return s;
+        }
+
+        void checkSet() {
+            if (new SetStore(Home.sets()).read(set).isEmpty()) {
+                throw new CliException("no encryption set '" + set + "': create one with 'sectorcrypt set create " + set
+                        + " --type platform'");
+            }
+        }
+    }
+
+    @Command(name = "create", description = "Create an encrypted volume (a sparse file, or a block device).")
+    static final class Create extends VolumeSubcommand {
+        @Parameters(index = "0", paramLabel = "PATH")
+        Path path;
+
+        @Option(names = "--size", required = true, paramLabel = "SIZE", description = "Data size: 64M, 1G, ...")
+        String size;
+
+        @Mixin
+        NewVolumeOptions options;
+
+        private VolumeSpec volumeSpec;
+
+        @Override
+        void check() {
+            volumeSpec = options.spec(Sizes.parse("--size", size));
+            options.checkSet();
+        }
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            try (EncryptedVolume vol = volumes.create(path, volumeSpec)) {
+                out().println("created " + path + ": " + vol.size() + " bytes in " + vol.sectorSize()
+                        + "-byte sectors, aes-xts-plain64 (XTS-AES-256), encryption set '" + vol.setId() + "', LUKS2 "
+                        + vol.diskId());
+            }
+        }
+    }
+
+    @Command(name = "info", description = "Show a volume's LUKS2 header: size, keys, keyslots (no vault needed).")
+    static final class Info implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "PATH")
+        Path path;
+
+        @Option(names = "--header", paramLabel = "FILE", description = "Its detached LUKS2 header, if it has one.")
+        Path header;
+
+        @Option(names = "--json", description = "Print JSON for scripts.")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            VolumeInfo info;
+            try {
+                info = VolumeManager.inspect(path, header);
+            } catch (Luks2FormatException e) {
+                throw new CliException(e.getMessage(), e);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
+            } else {
+                out.println("volume:      " + info.path());
+                out.println("uuid:        " + info.uuid() + (info.label().isEmpty() ? "" : " (label " + info.label()
+                        + ")"));
+                out.println("size:        " + info.size() + " bytes, " + info.sectorSize() + "-byte sectors");
+                out.println("cipher:      " + info.cipher() + " (XTS-AES-256, IV in 512-byte units)");
+                out.println("data offset: " + info.dataOffset() + (info.detachedHeader() ? " (detached header)" : ""));
+                out.println("header:      seqid " + info.seqid() + ", " + info.headerBytes() + " bytes per copy");
+                out.println("set:         " + (info.setId() == null ? "(none: not a SectorCrypt volume)"
+                        : info.setId()));
+                for (VolumeInfo.Layer l : info.layers()) {
+                    for (VolumeInfo.WrappedCopy c : l.wrapped()) {
+                        out.println("key:         " + l.role() + " DEK wrapped with " + c.algorithm() + " by key '"
+                                + c.key() + "' version " + c.version() + " in vault '" + c.vault() + "'");
+                    }
+                }
+                out.println("keyslots:    " + (info.keyslots().isEmpty() ? "none" : info.keyslots()));
+                info.tokens().forEach((id, type) -> out.println("token " + id + ":     " + type));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "import", description = "Encrypt a raw image into a new volume (nothing appears at PATH until"
+            + " it is complete).")
+    static final class Import extends VolumeSubcommand {
+        @Parameters(index = "0", paramLabel = "RAW")
+        Path raw;
+
+        @Parameters(index = "1", paramLabel = "PATH")
+        Path path;
+
+        @Mixin
+        NewVolumeOptions options;
+
+        private long size;
+
+        @Override
+        void check() {
+            if (!Files.isReadable(raw)) {
+                throw new CliException("RAW " + raw + " cannot be read");
+            }
+            try (FileChannel in = FileChannel.open(raw, StandardOpenOption.READ)) {
+                size = in.size();
+            } catch (IOException e) {
+                throw Main.cannot("read RAW", raw, e);
+            }
+            if (size == 0 || size % options.sectorSize != 0) {
+                throw new CliException("RAW " + raw + " is " + size + " bytes, not a whole number of "
+                        + options.sectorSize + "-byte sectors" + (options.sectorSize > 512 && size % 512 == 0
+                                ? ": use --sector-size 512" : ": pad it to a whole sector"));
+            }
+            options.spec(size);
+            options.checkSet();
+            refuseExisting(path, "PATH");
+            if (options.header != null) {
+                refuseExisting(options.header, "--header");
+            }
+        }
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            String tag = UUID.randomUUID().toString().substring(0, 8);
+            Path tmpData = hidden(path, "importing-" + tag);
+            Path tmpHeader = options.header == null ? null : hidden(options.header, "importing-" + tag);
+            TempFiles.register(tmpData);
+            if (tmpHeader != null) {
+                TempFiles.register(tmpHeader);
+            }
+            try {
+                NewVolumeOptions o = options;
+                VolumeSpec s = new VolumeSpec(size, o.sectorSize, o.set, tmpHeader, o.label);
+                try (EncryptedVolume vol = volumes.create(tmpData, s);
+                     FileChannel in = FileChannel.open(raw, StandardOpenOption.READ);
+                     Arena arena = Arena.ofShared()) {
+                    copyIn(in, vol, size, arena, progress());
+                }
+                publish(tmpData, path);
+                if (tmpHeader != null) {
+                    publish(tmpHeader, options.header);
+                }
+                out().println("imported " + raw + " into " + path + ": " + size + " bytes, encryption set '"
+                        + options.set + "'");
+            } catch (IOException e) {
+                throw Main.cannot("import into", path, e);
+            } finally {
+                deleteQuietly(tmpData);
+                if (tmpHeader != null) {
+                    deleteQuietly(tmpHeader);
+                }
+            }
+        }
+    }
+
+    /**
+     * Reads RAW in large chunks into off-heap memory and writes each chunk to the volume; two
+     * buffers, so the next read overlaps the encryption of the current chunk.
+     */
+    static void copyIn(FileChannel in, EncryptedVolume vol, long size, Arena arena, ProgressBar bar)
+            throws IOException {
+        MemorySegment buf = arena.allocate(CHUNK, 4096);
+        for (long done = 0; done < size;) {
+            int n = (int) Math.min(CHUNK, size - done);
+            ByteBuffer b = buf.asSlice(0, n).asByteBuffer();
+            while (b.hasRemaining()) {
+                if (in.read(b, done + b.position()) < 0) {
+                    throw new IOException("RAW ended early, at byte " + (done + b.position()));
+                }
+            }
+            vol.write(done, buf.asSlice(0, n));
+            done += n;
+            bar.update(done, size);
+        }
+        vol.flush();
+        bar.finish();
+    }
+
+    @Command(name = "export", description = "Decrypt a volume into a raw image (audited in the vault's log).")
+    static final class Export extends OnVolume {
+        @Parameters(index = "1", paramLabel = "RAW")
+        Path rawOut;
+
+        @Override
+        void check() {
+            refuseExisting(rawOut, "RAW");
+        }
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            Path tmp = hidden(rawOut, "exporting-" + UUID.randomUUID().toString().substring(0, 8));
+            TempFiles.register(tmp);
+            try (EncryptedVolume vol = open(volumes, true)) {
+                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                     Arena arena = Arena.ofShared()) {
+                    MemorySegment buf = arena.allocate(CHUNK, 4096);
+                    ProgressBar bar = progress();
+                    for (long done = 0; done < vol.size();) {
+                        int n = (int) Math.min(CHUNK, vol.size() - done);
+                        vol.read(done, buf.asSlice(0, n));
+                        ByteBuffer b = buf.asSlice(0, n).asByteBuffer();
+                        while (b.hasRemaining()) {
+                            out.write(b, done + b.position());
+                        }
+                        done += n;
+                        bar.update(done, vol.size());
+                    }
+                    out.force(true);
+                    bar.finish();
+                }
+                publish(tmp, rawOut);
+                DiskEncryptionSet set = volumes.keys().set(vol.setId()).orElseThrow();
+                if (v.auditLog() != null) {
+                    v.auditLog().append(set.identity(), v.id(), set.keyName(), "-", "export disk " + vol.diskId()
+                            + " (" + path + ") decrypted to " + rawOut.toAbsolutePath(), "ok");
+                }
+                out().println("exported " + path + " to " + rawOut + ": " + vol.size() + " bytes");
+            } catch (IOException e) {
+                throw Main.cannot("export to RAW", rawOut, e);
+            } finally {
+                deleteQuietly(tmp);
+            }
+        }
+    }
+
+    @Command(name = "write", description = "Write a file's bytes into a volume at any byte offset ('-' reads stdin).")
+    static final class Write extends OnVolume {
+        @Option(names = "--offset", required = true, paramLabel = "BYTES")
+        long offset;
+
+        @Parameters(index = "1", paramLabel = "IN")
+        String in;
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            byte[] data;
+            try (InputStream s = in.equals("-") ? System.in : Files.newInputStream(Path.of(in))) {
+                data = s.readNBytes(CHUNK * 64 + 1);
+            } catch (IOException e) {
+                throw Main.cannot("read IN", Path.of(in), e);
+            }
+            if (data.length > CHUNK * 64) {
+                throw new CliException("IN is larger than " + (CHUNK * 64 >> 20) + " MiB: use 'volume import' for"
+                        + " images");
+            }
+            try (EncryptedVolume vol = open(volumes, false)) {
+                vol.write(offset, MemorySegment.ofArray(data), true);
+                out().println("wrote " + data.length + " bytes at offset " + offset + " of " + path);
+            }
+        }
+    }
+
+    @Command(name = "read", description = "Read bytes of a volume at any offset into a file ('-' writes stdout).")
+    static final class Read extends OnVolume {
+        @Option(names = "--offset", required = true, paramLabel = "BYTES")
+        long offset;
+
+        @Option(names = "--length", required = true, paramLabel = "BYTES")
+        int length;
+
+        @Parameters(index = "1", paramLabel = "OUT")
+        String outFile;
+
+        @Override
+        void check() {
+            if (length < 0) {
+                throw new CliException("--length must be 0 or more, not " + length);
+            }
+        }
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            byte[] data = new byte[length];
+            try (EncryptedVolume vol = open(volumes, true)) {
+                vol.read(offset, data, 0, length);
+            }
+            try {
+                if (outFile.equals("-")) {
+                    OutputStream o = System.out;
+                    o.write(data);
+                    o.flush();
+                } else {
+                    Path target = Path.of(outFile);
+                    Path tmp = hidden(target, "reading-" + UUID.randomUUID().toString().substring(0, 8));
+                    TempFiles.register(tmp);
+                    try {
+                        Files.write(tmp, data, StandardOpenOption.CREATE_NEW);
+                        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    } finally {
+                        deleteQuietly(tmp);
+                    }
+                }
+            } catch (IOException e) {
+                throw Main.cannot("write OUT", Path.of(outFile), e);
+            }
+        }
+    }
+
+    @Command(name = "rotate", description = "Re-wrap the volume's key under its set's current key version (no data is"
+            + " re-encrypted); --new-key-version first adds a version to the set's key.")
+    static final class Rotate extends OnVolume {
+        @Option(names = "--new-key-version", description = "Add a version to the set's key first (the set must follow"
+                + " 'latest'): every disk of the set moves to it.")
+        boolean newKeyVersion;
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            try (EncryptedVolume vol = open(volumes, false)) {
+                DiskEncryptionSet set = volumes.keys().set(vol.setId()).orElseThrow(() -> new CliException(
+                        "the volume's encryption set '" + vol.setId() + "' is not among the sets here"));
+                if (newKeyVersion) {
+                    if (!set.followsLatest()) {
+                        throw new CliException("encryption set '" + set.id() + "' is pinned to version "
+                                + set.pinnedVersion() + " of key '" + set.keyName() + "'; a new version would not be"
+                                + " used");
+                    }
+                    v.newVersion(set.keyName());
+                }
+                int before = currentVersion(vol);
+                volumes.keys().maintain();
+                int after = currentVersion(vol);
+                out().println(before == after ? path + " is already wrapped under key '" + set.keyName() + "' version "
+                        + after + ": nothing to do (add a version with --new-key-version)"
+                        : "re-wrapped " + path + " from key '" + set.keyName() + "' version " + before + " to version "
+                                + after + "; no data was re-encrypted");
+            }
+        }
+
+        private static int currentVersion(EncryptedVolume vol) {
+            return vol.info().layers().get(0).wrapped().get(0).version();
+        }
+    }
+
+    @Command(name = "resize", description = "Grow a volume (online: the file grows, then the header).")
+    static final class Resize extends OnVolume {
+        @Option(names = "--size", required = true, paramLabel = "SIZE")
+        String size;
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            long bytes = Sizes.parse("--size", size);
+            try (EncryptedVolume vol = open(volumes, false)) {
+                long before = vol.size();
+                vol.resize(bytes);
+                out().println(before == bytes ? path + " is already " + bytes + " bytes"
+                        : "resized " + path + " from " + before + " to " + bytes + " bytes");
+            }
+        }
+    }
+
+    static void refuseExisting(Path p, String what) {
+        if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            throw new CliException(what + " " + p + " exists; refusing to overwrite it");
+        }
+    }
+
+    static Path hidden(Path target, String what) {
+        Path abs = target.toAbsolutePath();
+        return abs.resolveSibling("." + abs.getFileName() + "." + what);
+    }
+
+    /** Gives a finished file its name, never replacing one that appeared meanwhile. */
+    static void publish(Path tmp, Path target) throws IOException {
+        try {
+            Files.createLink(target, tmp);
+        } catch (FileAlreadyExistsException e) {
+            throw new CliException(target + " appeared meanwhile; it was not replaced", e);
+        }
+        Files.delete(tmp);
+        TempFiles.release(tmp);
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            TempFiles.delete(p);
+        } catch (IOException e) {
+            // Best effort: the shutdown hook tries again.
+        }
+    }
+}
