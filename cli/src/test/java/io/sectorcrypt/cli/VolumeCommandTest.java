@@ -1,0 +1,147 @@
+package io.sectorcrypt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** set and volume commands on the embedded defaults ($SECTORCRYPT_HOME). */
+class VolumeCommandTest {
+    @TempDir
+    Path dir;
+    Path home;
+
+    @BeforeEach
+    void home() {
+        home = dir.resolve("home");
+        Map<String, String> env = Map.of(Home.ENV, home.toString(), KeysCommand.PASSPHRASE_ENV,
+                "correct horse battery staple");
+        KeysCommand.environment = env::get;
+        CliRun init = CliRun.of("keys", "init", "--scrypt-cost", "16384");
+        assertEquals(0, init.exitCode(), init.err());
+    }
+
+    @AfterEach
+    void restoreEnvironment() {
+        KeysCommand.environment = System::getenv;
+    }
+
+    private static CliRun ok(String... args) {
+        CliRun run = CliRun.of(args);
+        assertEquals(0, run.exitCode(), String.join(" ", args) + ": " + run.err());
+        assertEquals("", run.err(), "a command that succeeds writes nothing to standard error");
+        return run;
+    }
+
+    private static String fails(String... args) {
+        CliRun run = CliRun.of(args);
+        assertEquals(1, run.exitCode(), String.join(" ", args) + " should fail: " + run.out());
+        assertTrue(run.err().startsWith("sectorcrypt: "), run.err());
+        assertFalse(run.err().contains("\tat "), "no stack trace: " + run.err());
+        return run.err().substring("sectorcrypt: ".length());
+    }
+
+    @Test
+    void aNewUsersWholeDay() throws Exception {
+        assertTrue(ok("set", "create", "gold", "--type", "platform").out().startsWith(
+                "created encryption set 'gold': platform key 'platform' (made now, AES-256), following its newest"
+                        + " version"));
+        assertTrue(ok("set", "list").out().contains("gold"));
+        byte[] raw = new byte[3 << 20];
+        new Random(5).nextBytes(raw);
+        Path rawFile = Files.write(dir.resolve("raw.img"), raw);
+        Path disk = dir.resolve("disk.img");
+        assertEquals("imported " + rawFile + " into " + disk + ": 3145728 bytes, encryption set 'gold'",
+                ok("volume", "import", rawFile.toString(), disk.toString(), "--set", "gold").out().strip());
+        JsonNode info = new ObjectMapper().readTree(ok("volume", "info", disk.toString(), "--json").out());
+        assertEquals(3 << 20, info.get("size").asLong());
+        assertEquals("gold", info.get("setId").asText());
+        assertEquals(1, info.at("/layers/0/wrapped/0/version").asInt());
+        assertTrue(ok("volume", "rotate", disk.toString(), "--new-key-version").out().startsWith(
+                "re-wrapped " + disk + " from key 'platform' version 1 to version 2"));
+        Path hello = Files.writeString(dir.resolve("hello.txt"), "hello, sector");
+        ok("volume", "write", disk.toString(), "--offset", "4090", hello.toString());
+        Path back = dir.resolve("back.txt");
+        ok("volume", "read", disk.toString(), "--offset", "4090", "--length", "13", back.toString());
+        assertEquals("hello, sector", Files.readString(back));
+        System.arraycopy("hello, sector".getBytes(), 0, raw, 4090, 13);
+        ok("volume", "resize", disk.toString(), "--size", "4M");
+        Path exported = dir.resolve("exported.img");
+        ok("volume", "export", disk.toString(), exported.toString());
+        byte[] out = Files.readAllBytes(exported);
+        assertEquals(4 << 20, out.length);
+        assertArrayEquals(raw, java.util.Arrays.copyOf(out, raw.length));
+        assertTrue(ok("keys", "audit", "verify").out().startsWith("audit log intact"));
+        String audit = Files.readString(home.resolve("vault").resolve("audit.log"));
+        assertTrue(audit.contains("export disk " + info.get("uuid").asText() + " (" + disk + ") decrypted to "
+                + exported.toAbsolutePath()), audit);
+    }
+
+    @Test
+    void badInputIsOneClearLineAndLeavesNothingBehind() throws Exception {
+        ok("set", "create", "gold", "--type", "platform");
+        Path disk = dir.resolve("disk.img");
+        assertEquals("--size '12Q' is not a size: a positive number of bytes, or with K, M, G or T (powers of 1024),"
+                + " e.g. 64M", fails("volume", "create", disk.toString(), "--size", "12Q", "--set", "gold"));
+        assertEquals("a volume size must be a positive whole number of 4096-byte sectors (at most 2^60 bytes), not"
+                + " 1000 bytes", fails("volume", "create", disk.toString(), "--size", "1000", "--set", "gold"));
+        assertEquals("no encryption set 'silver': create one with 'sectorcrypt set create silver --type platform'",
+                fails("volume", "create", disk.toString(), "--size", "1M", "--set", "silver"));
+        Path notLuks = Files.write(dir.resolve("plain.img"), new byte[1 << 20]);
+        assertEquals(notLuks + " is not a LUKS2 disk: no LUKS header at its start",
+                fails("volume", "info", notLuks.toString()));
+        assertEquals(notLuks + " is not a LUKS2 disk: no LUKS header at its start",
+                fails("volume", "read", notLuks.toString(), "--offset", "0", "--length", "1", "-"));
+        Path odd = Files.write(dir.resolve("odd.img"), new byte[5000]);
+        assertEquals("RAW " + odd + " is 5000 bytes, not a whole number of 4096-byte sectors: pad it to a whole"
+                + " sector", fails("volume", "import", odd.toString(), disk.toString(), "--set", "gold"));
+        // A key that cannot wrap: the import fails and leaves no file at all.
+        ok("keys", "disable", "platform", "--version", "1");
+        Path raw = Files.write(dir.resolve("raw.img"), new byte[1 << 20]);
+        String refused = fails("volume", "import", raw.toString(), disk.toString(), "--set", "gold");
+        assertTrue(refused.contains("platform"), refused);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(java.util.List.of("home", "odd.img", "plain.img", "raw.img"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        ok("keys", "enable", "platform", "--version", "1");
+        ok("volume", "create", disk.toString(), "--size", "1M", "--set", "gold");
+        assertEquals("PATH " + disk + " exists; refusing to overwrite it",
+                fails("volume", "import", raw.toString(), disk.toString(), "--set", "gold"));
+        assertEquals("a write of 2 bytes at offset 1048575 lies outside " + disk + " (1048576 bytes)",
+                fails("volume", "write", disk.toString(), "--offset", "1048575", Files.writeString(dir.resolve("two"),
+                        "ab").toString()));
+    }
+
+    @Test
+    void aCustomerKeySetAndADetachedHeader() throws IOException {
+        ok("keys", "create", "cmk", "--type", "rsa", "--size", "2048");
+        assertTrue(ok("set", "create", "cust", "--type", "customer", "--key", "cmk").out().contains(
+                "identity 'set:cust' may get, wrapKey, unwrapKey"));
+        assertEquals("--type customer needs --key KEY: an RSA key made with 'keys create KEY --type rsa'",
+                fails("set", "create", "c2", "--type", "customer"));
+        Path data = dir.resolve("data.img");
+        Path header = dir.resolve("header.img");
+        ok("volume", "create", data.toString(), "--size", "2M", "--set", "cust", "--header", header.toString());
+        assertEquals(2 << 20, Files.size(data));
+        String info = ok("volume", "info", data.toString(), "--header", header.toString()).out();
+        assertTrue(info.contains("customer DEK wrapped with RSA-OAEP-256 by key 'cmk' version 1"), info);
+        ok("keys", "revoke", "cmk", "set:cust");
+        String refused = fails("volume", "read", data.toString(), "--header", header.toString(), "--offset", "0",
+                "--length", "1", "-");
+        assertTrue(refused.contains("may not"), refused);
+    }
+}
