@@ -37,7 +37,8 @@ final class SetCommand {
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
 
-        @Option(names = "--type", required = true, paramLabel = "platform|customer")
+        @Option(names = "--type", paramLabel = "platform|customer", defaultValue = "platform",
+                description = "platform (the default: a platform-managed key) or customer (your RSA key).")
         String type;
 
         @Option(names = "--key", paramLabel = "KEY", description = "The vault key (customer: required; platform:"
