@@ -63,6 +63,8 @@ public final class PassphraseKeyslot {
     /** Salts read: Argon2 needs 8 bytes (RFC 9106 3.1); cryptsetup writes 32. */
     private static final int MIN_SALT_BYTES = 8;
     private static final int MAX_SALT_BYTES = 64;
+    /** The shortest HMAC key BCFIPS takes in approved mode: 112 bits, so 14 bytes of passphrase. */
+    public static final int MIN_FIPS_PASSPHRASE_BYTES = 14;
 
     private final ObjectNode json;
     private final byte[] area;
@@ -90,8 +92,9 @@ public final class PassphraseKeyslot {
      * @param areaOffset where the header places the area, bytes from the device start, a
      *                   multiple of 4096 (the header writer allocates it; see {@link #areaSize(int)})
      * @param policy     supplies the DRBG (salt, AF stripes) and, for PBKDF2, the HMAC
-     * @throws IllegalArgumentException if an argument is out of range, or Argon2 is asked for
-     *                                  under a FIPS policy
+     * @throws IllegalArgumentException if an argument is out of range, or under a FIPS policy the
+     *                                  passphrase is shorter than {@value #MIN_FIPS_PASSPHRASE_BYTES} bytes
+     * @throws IllegalStateException    if Argon2 is asked for under a FIPS policy
      */
     public static PassphraseKeyslot create(MemorySegment volumeKey, char[] passphrase, KdfParameters kdf,
             long areaOffset, CryptoPolicy policy) {
@@ -198,7 +201,8 @@ public final class PassphraseKeyslot {
      * @return the candidate key, {@code key_size} bytes, in {@code arena}
      * @throws Luks2FormatException     if the keyslot is malformed, beyond {@code limits}, or
      *                                  {@code area} has the wrong length
-     * @throws IllegalArgumentException if the passphrase is empty or not valid UTF-16
+     * @throws IllegalArgumentException if the passphrase is empty or not valid UTF-16, or under a
+     *                                  FIPS policy shorter than {@value #MIN_FIPS_PASSPHRASE_BYTES} bytes
      * @throws IllegalStateException    if the keyslot's KDF is Argon2 and the policy FIPS, or
      *                                  Argon2's memory exceeds what this JVM's heap can hold
      */
@@ -369,6 +373,13 @@ public final class PassphraseKeyslot {
     private static void derive(KdfParameters.Type kdf, Luks2Hash hash, int time, int memoryKiB, int parallel,
             long iterations, byte[] password, byte[] salt, byte[] out, CryptoPolicy policy) {
         if (kdf == KdfParameters.Type.PBKDF2) {
+            // BCFIPS refuses HMAC keys under 112 bits in approved mode (SP 800-131A Rev. 2, SP 800-132
+            // via SP 800-107): say so before it throws its own exception from inside the PRF.
+            if (policy.isFips() && password.length < MIN_FIPS_PASSPHRASE_BYTES) {
+                throw new IllegalArgumentException("FIPS mode needs a keyslot passphrase of at least "
+                        + MIN_FIPS_PASSPHRASE_BYTES + " bytes (112 bits, SP 800-131A); open a keyslot with a shorter"
+                        + " one under the DEFAULT crypto policy");
+            }
             Pbkdf2.derive(policy, hash, password, salt, iterations, out);
             return;
         }

@@ -118,6 +118,34 @@ class PassphraseKeyslotTest {
         }
     }
 
+    @Test
+    @Tag("default-only")
+    void shortPassphrasesWorkOutsideFips() throws Exception {
+        byte[] key = randomKey();
+        PassphraseKeyslot slot = PassphraseKeyslot.create(MemorySegment.ofArray(key), "abc".toCharArray(),
+                KdfParameters.pbkdf2(1000), AREA_OFFSET, POLICY);
+        try (Arena arena = Arena.ofConfined()) {
+            assertArrayEquals(key, PassphraseKeyslot.open(slot.json(), MemorySegment.ofArray(slot.area()),
+                    "abc".toCharArray(), POLICY, arena).toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /** BCFIPS refuses HMAC keys under 112 bits in approved mode: refused first, with the rule named. */
+    @Test
+    @Tag("fips-only")
+    void fipsRefusesPassphrasesUnder14Bytes() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PassphraseKeyslot.create(
+                MemorySegment.ofArray(randomKey()), "13 bytes long".toCharArray(), KdfParameters.pbkdf2(1000),
+                AREA_OFFSET, CryptoPolicy.FIPS));
+        assertTrue(e.getMessage().contains("14"), e.getMessage());
+        PassphraseKeyslot slot = PassphraseKeyslot.create(MemorySegment.ofArray(randomKey()),
+                "14 bytes long!".toCharArray(), KdfParameters.pbkdf2(1000), AREA_OFFSET, CryptoPolicy.FIPS);
+        try (Arena arena = Arena.ofConfined()) {
+            assertThrows(IllegalArgumentException.class, () -> PassphraseKeyslot.open(slot.json(),
+                    MemorySegment.ofArray(slot.area()), "short".toCharArray(), CryptoPolicy.FIPS, arena));
+        }
+    }
+
     /** A keyslot as DEFAULT would make it, written by hand so that FIPS runs can parse it too. */
     private static ObjectNode goodArgon2Json() {
         ObjectNode slot = (ObjectNode) PassphraseKeyslot.create(MemorySegment.ofArray(randomKey()), PASSPHRASE,
