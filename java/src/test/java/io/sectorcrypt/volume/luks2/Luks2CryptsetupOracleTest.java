@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * digest of ours put in place of its own. Skips without cryptsetup, except under CI=true, where it fails
  * (ci/setup.sh installs cryptsetup-bin).
  */
-class CryptsetupOracleTest {
+class Luks2CryptsetupOracleTest {
     /** Where the primary binary header ends and its JSON area starts (LUKS2 on-disk format 2.1). */
     private static final int JSON_AREA_OFFSET = 4096;
     private static final String PASSPHRASE = "an operator's recovery passphrase";
@@ -63,6 +63,13 @@ class CryptsetupOracleTest {
     void opensACryptsetupArgon2idKeyslot() throws Exception {
         check(List.of("--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32",
                 "--pbkdf-parallel", "1"), "argon2id");
+    }
+
+    @Test
+    @Tag("default-only")
+    void opensACryptsetupArgon2iKeyslotWithFourLanes() throws Exception {
+        check(List.of("--pbkdf", "argon2i", "--pbkdf-force-iterations", "5", "--pbkdf-memory", "1024",
+                "--pbkdf-parallel", "4"), "argon2i");
     }
 
     @Test

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Runs under both policies; Argon2 cases under DEFAULT only (FIPS mode refuses Argon2, tested too). */
-class PassphraseKeyslotTest {
+class Luks2PassphraseKeyslotTest {
     private static final CryptoPolicy POLICY = CryptoPolicy.configured();
     private static final char[] PASSPHRASE = "correct horse battery staple".toCharArray();
     private static final long AREA_OFFSET = 32768;
