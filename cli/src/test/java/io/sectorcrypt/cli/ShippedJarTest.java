@@ -31,4 +31,21 @@ class ShippedJarTest {
             assertTrue(file.getEntry("io/sectorcrypt/cli/Main.class") != null, "not the CLI jar: " + jar);
         }
     }
+
+    /**
+     * Bouncy Castle FIPS stays a jar of its own beside ours (it checks its own integrity), and the
+     * bcprov classes behind Argon2 are inside only relocated: no org.bouncycastle class in our jar
+     * can shadow or be shadowed by bc-fips.
+     */
+    @Test
+    void carriesBouncyCastleOnlyRelocated() throws Exception {
+        Path jar = Path.of(System.getProperty("cli.jar", "target/sectorcrypt-cli.jar"));
+        try (JarFile file = new JarFile(jar.toFile())) {
+            List<String> unrelocated = file.stream().map(ZipEntry::getName)
+                    .filter(n -> n.startsWith("org/bouncycastle/")).limit(5).toList();
+            assertEquals(List.of(), unrelocated, "Bouncy Castle classes under their own names in " + jar);
+            assertTrue(file.getEntry("io/sectorcrypt/shaded/bouncycastle/crypto/generators/Argon2BytesGenerator.class")
+                    != null, "the relocated Argon2 generator is missing from " + jar);
+        }
+    }
 }

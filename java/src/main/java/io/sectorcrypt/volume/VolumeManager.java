@@ -400,7 +400,7 @@ public final class VolumeManager implements AutoCloseable {
     /** Attaches a disk's keys and checks them against the header's LUKS2 digest. */
     AttachedDisk attachVerified(String diskId, String name, Luks2Metadata metadata) {
         AttachedDisk disk = keys.attach(diskId);
-        if (!disk.key().withKeyBytes(k -> metadata.digest().matches(k))) {
+        if (!disk.key().withKeyBytes(k -> metadata.digest().matches(k, policy))) {
             keys.detach(diskId);
             throw new Luks2FormatException(name + ": the key its envelope token unwraps does not match the header's"
                     + " LUKS2 digest (the token belongs to another disk, or the header was altered)");

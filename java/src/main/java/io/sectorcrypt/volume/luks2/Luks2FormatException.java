@@ -1,11 +1,13 @@
 package io.sectorcrypt.volume.luks2;
 
 /**
- * A LUKS2 header (binary header, JSON metadata, keyslot or token) that is corrupt, hostile or
- * uses a feature this implementation does not support. The message names the disk and says
- * what was wrong; it never carries key material.
+ * A LUKS2 header, keyslot or digest that this library refuses to read: a field missing, of
+ * the wrong JSON type, out of range, or beyond the resource limits a reader sets. The message
+ * names the object and the field and never carries key material.
  */
-public final class Luks2FormatException extends RuntimeException {
+public class Luks2FormatException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public Luks2FormatException(String message) {
         super(message);
     }

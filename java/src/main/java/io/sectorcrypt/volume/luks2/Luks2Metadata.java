@@ -58,7 +58,6 @@ public final class Luks2Metadata {
     static final int MAX_KEYSLOTS = 32;
     static final int MAX_TOKENS = 32;
     static final int MAX_DIGESTS = 32;
-    static final int MAX_DIGEST_ITERATIONS = 100_000_000;
     static final int ENVELOPE_FORMAT = 1;
     private static final String[] TOP_LEVEL = {"keyslots", "tokens", "segments", "digests", "config"};
 
@@ -220,14 +219,7 @@ public final class Luks2Metadata {
         seg.put("iv_tweak", Long.toUnsignedString(segment.ivTweak()));
         seg.put("encryption", CIPHER);
         seg.put("sector_size", segment.sectorSize());
-        ObjectNode d = root.putObject("digests").putObject("0");
-        d.put("type", "pbkdf2");
-        d.putArray("keyslots");
-        d.putArray("segments").add("0");
-        d.put("hash", digest.hash());
-        d.put("iterations", digest.iterations());
-        d.put("salt", Base64.getEncoder().encodeToString(digest.salt()));
-        d.put("digest", Base64.getEncoder().encodeToString(digest.digest()));
+        root.putObject("digests").set("0", digest.toJson(List.of(), List.of("0")));
         ObjectNode config = root.putObject("config");
         config.put("json_size", Long.toString(hdrSize - Luks2BinaryHeader.BINARY_HEADER_BYTES));
         config.put("keyslots_size", Long.toString(keyslotsSize));
@@ -429,17 +421,12 @@ public final class Luks2Metadata {
 
     private Luks2Digest parseDigest(String id, JsonNode d) {
         String ctx = "digest " + id;
-        String type = text(d, "type", ctx);
-        need(type.equals("pbkdf2"), ctx + " is of type '" + shortText(type) + "'; LUKS2 knows only pbkdf2");
-        String hash = text(d, "hash", ctx);
-        need(hash.equals("sha256") || hash.equals("sha1") || hash.equals("sha512"), ctx + " uses hash '"
-                + shortText(hash) + "'; supported: sha1, sha256, sha512");
-        JsonNode iterations = d.get("iterations");
-        need(iterations != null && iterations.isInt() && iterations.asInt() >= 1
-                && iterations.asInt() <= MAX_DIGEST_ITERATIONS, ctx + " needs 1.." + MAX_DIGEST_ITERATIONS
-                        + " iterations");
-        byte[] salt = base64(d, "salt", 1, 256, ctx);
-        byte[] value = base64(d, "digest", 16, 64, ctx);
+        Luks2Digest digest;
+        try {
+            digest = Luks2Digest.fromJson(d);
+        } catch (Luks2FormatException e) {
+            throw new Luks2FormatException(ctx + ": " + e.getMessage());
+        }
         for (String list : new String[] {"keyslots", "segments"}) {
             JsonNode ids = d.get(list);
             need(ids != null && ids.isArray(), ctx + " has no " + list + " array");
@@ -450,7 +437,7 @@ public final class Luks2Metadata {
                         + " entry " + n + ", which does not exist");
             }
         }
-        return new Luks2Digest(hash, iterations.asInt(), salt, value);
+        return digest;
     }
 
     private String digestOf(int keyslot) {
