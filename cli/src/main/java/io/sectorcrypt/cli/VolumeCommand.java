@@ -119,6 +119,40 @@ final class VolumeCommand {
         @Option(names = "--label", paramLabel = "TEXT", description = "A LUKS2 label.")
         String label;
 
+        @Option(names = "--recovery-passphrase-file", paramLabel = "F",
+                description = "Add a standard LUKS2 keyslot opened by the first line of F (argon2id; pbkdf2 under"
+                        + " --crypto-policy fips), so stock cryptsetup can open the disk in a disaster.")
+        Path recoveryPassphraseFile;
+
+        /** The recovery passphrase, or null; the caller zeroes it. */
+        char[] recoveryPassphrase() {
+            if (recoveryPassphraseFile == null) {
+                return null;
+            }
+            String first;
+            try {
+                first = Files.readAllLines(recoveryPassphraseFile, java.nio.charset.StandardCharsets.UTF_8).stream()
+                        .findFirst().orElse("");
+            } catch (IOException e) {
+                throw Main.cannot("read --recovery-passphrase-file", recoveryPassphraseFile, e);
+            }
+            if (first.isEmpty()) {
+                throw new CliException("--recovery-passphrase-file " + recoveryPassphraseFile + " is empty");
+            }
+            return first.toCharArray();
+        }
+
+        EncryptedVolume create(VolumeManager volumes, Path path, VolumeSpec spec) {
+            char[] recovery = recoveryPassphrase();
+            try {
+                return volumes.create(path, spec, recovery, null);
+            } finally {
+                if (recovery != null) {
+                    java.util.Arrays.fill(recovery, '\0');
+                }
+            }
+        }
+
         VolumeSpec spec(long size) {
             VolumeSpec s;
             try {
@@ -154,14 +188,15 @@ final class VolumeCommand {
         void check() {
             volumeSpec = options.spec(Sizes.parse("--size", size));
             options.checkSet();
+            java.util.Optional.ofNullable(options.recoveryPassphrase()).ifPresent(p -> java.util.Arrays.fill(p, '\0'));
         }
 
         @Override
         void run(LocalKeyVault v, VolumeManager volumes) {
-            try (EncryptedVolume vol = volumes.create(path, volumeSpec)) {
+            try (EncryptedVolume vol = options.create(volumes, path, volumeSpec)) {
                 out().println("created " + path + ": " + vol.size() + " bytes in " + vol.sectorSize()
                         + "-byte sectors, aes-xts-plain64 (XTS-AES-256), encryption set '" + vol.setId() + "', LUKS2 "
-                        + vol.diskId());
+                        + vol.diskId() + (vol.info().keyslots().isEmpty() ? "" : ", recovery passphrase in keyslot 0"));
             }
         }
     }
@@ -246,6 +281,7 @@ final class VolumeCommand {
             }
             options.spec(size);
             options.checkSet();
+            java.util.Optional.ofNullable(options.recoveryPassphrase()).ifPresent(p -> java.util.Arrays.fill(p, '\0'));
             refuseExisting(path, "PATH");
             if (options.header != null) {
                 refuseExisting(options.header, "--header");
@@ -264,7 +300,7 @@ final class VolumeCommand {
             try {
                 NewVolumeOptions o = options;
                 VolumeSpec s = new VolumeSpec(size, o.sectorSize, o.set, tmpHeader, o.label);
-                try (EncryptedVolume vol = volumes.create(tmpData, s);
+                try (EncryptedVolume vol = o.create(volumes, tmpData, s);
                      FileChannel in = FileChannel.open(raw, StandardOpenOption.READ);
                      Arena arena = Arena.ofShared()) {
                     copyIn(in, vol, size, arena, progress());

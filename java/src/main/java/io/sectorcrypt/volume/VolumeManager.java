@@ -5,11 +5,13 @@ import io.sectorcrypt.keys.AttachedDisk;
 import io.sectorcrypt.keys.DiskKeys;
 import io.sectorcrypt.keys.KeyManager;
 import io.sectorcrypt.queue.SectorQueue;
+import io.sectorcrypt.volume.luks2.KdfParameters;
 import io.sectorcrypt.volume.luks2.Luks2BinaryHeader;
 import io.sectorcrypt.volume.luks2.Luks2Digest;
 import io.sectorcrypt.volume.luks2.Luks2FormatException;
 import io.sectorcrypt.volume.luks2.Luks2Header;
 import io.sectorcrypt.volume.luks2.Luks2Metadata;
+import io.sectorcrypt.volume.luks2.PassphraseKeyslot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
@@ -150,6 +152,19 @@ public final class VolumeManager implements AutoCloseable {
      * @throws UncheckedIOException on an I/O error (nothing is left behind)
      */
     public EncryptedVolume create(Path path, VolumeSpec spec) {
+        return create(path, spec, null, null);
+    }
+
+    /**
+     * Creates a volume as {@link #create(Path, VolumeSpec)}, with a recovery passphrase in
+     * LUKS2 keyslot 0 (a standard {@code luks2} keyslot: argon2id, or pbkdf2 under the FIPS
+     * policy; AF split into 4000 stripes; aes-xts-plain64) so that stock cryptsetup can open
+     * the disk without SectorCrypt or its vault. The caller zeroes the passphrase.
+     *
+     * @param recoveryKdf the keyslot's KDF costs, or null for {@link KdfParameters#production}
+     * @throws IllegalArgumentException also if the passphrase is empty, or too short for FIPS
+     */
+    public EncryptedVolume create(Path path, VolumeSpec spec, char[] recoveryPassphrase, KdfParameters recoveryKdf) {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(spec, "spec");
         String name = path.toString();
@@ -178,20 +193,28 @@ public final class VolumeManager implements AutoCloseable {
             Luks2Metadata metadata = Luks2Metadata.create(HEADER_SIZE, KEYSLOTS_SIZE,
                     new Luks2Metadata.CryptSegment(dataOffset, spec.size(), 0, spec.sectorSize()), digest)
                     .withEnvelope(wrapped);
+            PassphraseKeyslot recovery = null;
+            if (recoveryPassphrase != null) {
+                long areaOffset = metadata.freeKeyslotArea(PassphraseKeyslot.areaSize(io.sectorcrypt.xts.XtsKey.AES_256_XTS_KEY_BYTES));
+                KdfParameters kdf = recoveryKdf != null ? recoveryKdf : KdfParameters.production(policy);
+                recovery = disk.key().withKeyBytes(k -> PassphraseKeyslot.create(k, recoveryPassphrase, kdf,
+                        areaOffset, policy));
+                metadata = metadata.withKeyslot(metadata.freeKeyslot(), recovery.json());
+            }
             if (device) {
-                formatDevice(path, headerPath, spec, uuid, metadata, temporary);
+                formatDevice(path, headerPath, spec, uuid, metadata, recovery, temporary);
             } else {
                 Path dataTmp = temporaryBeside(path, uuid);
                 temporary.add(dataTmp);
                 try (FileChannel ch = FileChannel.open(dataTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                         StandardOpenOption.WRITE)) {
                     if (headerPath == null) {
-                        Luks2Header.format(ch, name, uuid, spec.label(), metadata, policy);
+                        writeHeader(ch, name, uuid, spec, metadata, recovery);
                     }
                     extend(ch, dataOffset + spec.size());
                 }
                 if (headerPath != null) {
-                    writeDetachedHeader(headerPath, uuid, spec, metadata, temporary);
+                    writeDetachedHeader(headerPath, uuid, spec, metadata, recovery, temporary);
                 }
                 publish(dataTmp, path);
                 temporary.remove(dataTmp);
@@ -224,19 +247,33 @@ public final class VolumeManager implements AutoCloseable {
         }
     }
 
+    /** The keyslot's area first, synced, then the header that names it. */
+    private void writeHeader(FileChannel ch, String name, String uuid, VolumeSpec spec, Luks2Metadata metadata,
+            PassphraseKeyslot recovery) throws IOException {
+        if (recovery != null) {
+            long offset = metadata.keyslotArea(metadata.keyslots().get(0)).offset();
+            ByteBuffer area = ByteBuffer.wrap(recovery.area());
+            while (area.hasRemaining()) {
+                ch.write(area, offset + area.position());
+            }
+            ch.force(true);
+        }
+        Luks2Header.format(ch, name, uuid, spec.label(), metadata, policy);
+    }
+
     private void writeDetachedHeader(Path headerPath, String uuid, VolumeSpec spec, Luks2Metadata metadata,
-            List<Path> temporary) throws IOException {
+            PassphraseKeyslot recovery, List<Path> temporary) throws IOException {
         Path headerTmp = temporaryBeside(headerPath, uuid);
         temporary.add(headerTmp);
         try (FileChannel ch = FileChannel.open(headerTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
-            Luks2Header.format(ch, headerPath.toString(), uuid, spec.label(), metadata, policy);
+            writeHeader(ch, headerPath.toString(), uuid, spec, metadata, recovery);
             extend(ch, DATA_OFFSET); // the keyslots area, as cryptsetup's detached headers have it
         }
     }
 
     private void formatDevice(Path path, Path headerPath, VolumeSpec spec, String uuid, Luks2Metadata metadata,
-            List<Path> temporary) throws IOException {
+            PassphraseKeyslot recovery, List<Path> temporary) throws IOException {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long need = (headerPath == null ? DATA_OFFSET : 0) + spec.size();
             if (ch.size() < need) {
@@ -249,11 +286,11 @@ public final class VolumeManager implements AutoCloseable {
                 throw new IllegalArgumentException(path + " already holds a LUKS header; wipe it first");
             }
             if (headerPath == null) {
-                Luks2Header.format(ch, path.toString(), uuid, spec.label(), metadata, policy);
+                writeHeader(ch, path.toString(), uuid, spec, metadata, recovery);
             }
         }
         if (headerPath != null) {
-            writeDetachedHeader(headerPath, uuid, spec, metadata, temporary);
+            writeDetachedHeader(headerPath, uuid, spec, metadata, recovery, temporary);
             Path headerTmp = temporary.remove(temporary.size() - 1);
             publish(headerTmp, headerPath);
         }

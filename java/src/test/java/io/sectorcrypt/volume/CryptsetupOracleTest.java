@@ -100,4 +100,41 @@ class CryptsetupOracleTest {
         assertTrue(Arrays.equals(plain, Files.readAllBytes(data)), "cryptsetup's decryption differs from what we"
                 + " wrote");
     }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void stockCryptsetupOpensTheDiskWithTheRecoveryPassphrase(boolean productionKdf) throws Exception {
+        Path disk = dir.resolve("disk.img");
+        char[] passphrase = "a recovery passphrase for the disaster".toCharArray();
+        byte[] dek;
+        String kdfType;
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            io.sectorcrypt.crypto.CryptoPolicy policy = io.sectorcrypt.crypto.CryptoPolicy.configured();
+            io.sectorcrypt.volume.luks2.KdfParameters kdf = productionKdf ? null
+                    : io.sectorcrypt.volume.luks2.KdfParameters.minimal(policy);
+            try (EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "cust"), passphrase, kdf)) {
+                assertEquals(java.util.List.of(0), v.info().keyslots());
+                v.write(0, new byte[] {1, 2, 3}, 0, 3);
+            }
+            dek = f.dek(disk, null);
+            kdfType = (productionKdf ? io.sectorcrypt.volume.luks2.KdfParameters.production(policy) : kdf).type()
+                    .jsonName();
+        }
+        Path pass = dir.resolve("pass.txt");
+        Files.writeString(pass, new String(passphrase));
+        VolumeFixture.Result dumpHeader = VolumeFixture.cryptsetup(dir, "luksDump", disk.toString());
+        assertEquals(0, dumpHeader.exit(), dumpHeader.err());
+        assertTrue(dumpHeader.out().contains("PBKDF:      " + kdfType), dumpHeader.out());
+        VolumeFixture.Result test = VolumeFixture.cryptsetup(dir, "open", "--test-passphrase", "--key-file",
+                pass.toString(), disk.toString());
+        assertEquals(0, test.exit(), test.err());
+        Path wrong = Files.writeString(dir.resolve("wrong.txt"), "not the passphrase at all");
+        assertEquals(2, VolumeFixture.cryptsetup(dir, "open", "--test-passphrase", "--key-file", wrong.toString(),
+                disk.toString()).exit(), "cryptsetup refuses a wrong passphrase (exit 2)");
+        Path dumped = dir.resolve("dumped.bin");
+        VolumeFixture.Result dump = VolumeFixture.cryptsetup(dir, "luksDump", "--dump-volume-key", "--batch-mode",
+                "--key-file", pass.toString(), "--volume-key-file", dumped.toString(), disk.toString());
+        assertEquals(0, dump.exit(), dump.err());
+        assertArrayEquals(dek, Files.readAllBytes(dumped), "the recovery keyslot holds the DEK our envelope holds");
+    }
 }

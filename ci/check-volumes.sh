@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The issue's whole day on the embedded defaults, with cryptsetup 2.6.1 and OpenSSL judging
+# every step: a new vault and encryption sets, a random image imported into a volume with a
+# recovery passphrase, the key rotated, the image exported back unchanged; cryptsetup parses
+# every header, opens the disk with the recovery passphrase and dumps the volume key, which
+# must decrypt our data area (OpenSSL EVP_aes_256_xts, IV in 512-byte units); a volume with
+# a detached header is decrypted back to the image by cryptsetup's offline reencrypt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source ci/jdk.sh
+export PATH=$PATH:/usr/sbin # cryptsetup
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export SECTORCRYPT_HOME=$work/home
+export SECTORCRYPT_VAULT_PASSPHRASE='check-volumes vault passphrase'
+sc() { ./sectorcrypt "$@"; }
+fail() { echo "check-volumes: $*" >&2; exit 1; }
+mib=$((1 << 20))
+head -c $((64 * mib)) /dev/urandom > "$work/raw.img"
+printf 'check-volumes recovery passphrase\n' > "$work/recovery"
+printf 'check-volumes recovery passphrase' > "$work/recovery.key" # cryptsetup reads a key file whole
+
+sc keys init --scrypt-cost 16384 >/dev/null
+sc keys create cmk --type rsa --size 3072 >/dev/null
+sc set create gold >/dev/null                                  # platform key, made on first use
+sc set create cust --type customer --key cmk >/dev/null
+
+dump_ok() { # the header parses and carries our token
+  cryptsetup luksDump "$1" > "$work/dump.txt" || fail "cryptsetup luksDump refused $1"
+  grep -q sectorcrypt-envelope "$work/dump.txt" || fail "no envelope token in $1"
+}
+key_decrypts_data() { # volume key of $1 (dumped by cryptsetup) decrypts its data area to raw.img
+  rm -f "$work/vk"
+  cryptsetup luksDump --dump-volume-key --volume-key-file "$work/vk" --key-file "$work/recovery.key" --batch-mode \
+    "$1" >/dev/null || fail "cryptsetup could not dump the volume key of $1"
+  dd if="$1" of="$work/data" bs=$mib skip=16 status=none
+  python3 ci/openssl_xts_check.py "$work/vk" 4096 0 8 "$work/raw.img" "$work/data" >/dev/null \
+    || fail "OpenSSL disagrees with the data area of $1"
+}
+
+sc volume import "$work/raw.img" "$work/disk.img" --set cust --recovery-passphrase-file "$work/recovery" >/dev/null
+dump_ok "$work/disk.img"
+cryptsetup open --test-passphrase --key-file "$work/recovery.key" "$work/disk.img" \
+  || fail "cryptsetup refused the recovery passphrase"
+key_decrypts_data "$work/disk.img"
+cp "$work/vk" "$work/vk.before"
+sc volume rotate "$work/disk.img" --new-key-version | grep -q "to version 2" || fail "rotation did not re-wrap"
+dump_ok "$work/disk.img"
+sc volume info "$work/disk.img" --json | grep -q '"version" : 2' || fail "info does not show key version 2"
+key_decrypts_data "$work/disk.img"
+cmp -s "$work/vk" "$work/vk.before" || fail "rotation changed the volume key (it must only re-wrap it)"
+sc volume export "$work/disk.img" "$work/back.img" >/dev/null
+cmp "$work/raw.img" "$work/back.img" || fail "the exported image differs from the imported one"
+
+# Detached header: cryptsetup decrypts our data device in place, offline.
+sc volume import "$work/raw.img" "$work/data.img" --header "$work/header.img" --set gold \
+  --recovery-passphrase-file "$work/recovery" >/dev/null
+dump_ok "$work/header.img"
+cryptsetup reencrypt --decrypt --header "$work/header.img" --force-offline-reencrypt \
+  --key-file "$work/recovery.key" --batch-mode "$work/data.img" >/dev/null || fail "offline decrypt failed"
+cmp "$work/raw.img" "$work/data.img" || fail "cryptsetup's decryption differs from the image"
+sc keys audit verify >/dev/null || fail "the audit chain is broken"
+echo "check-volumes: import, rotate, export and cryptsetup's checks passed"
