@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.PrivateKey;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -392,17 +391,14 @@ public final class LocalKeyVault extends CatalogKeyVault {
 
     @Override
     protected Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes) {
-        byte[] plain = keyBytes.toArray(ValueLayout.JAVA_BYTE);
         try {
             if (!type.isCustomerKey()) {
-                return new Wrapped(WrapAlgorithm.AES_KWP, policy.wrapAesKwp(material, plain));
+                return new Wrapped(WrapAlgorithm.AES_KWP, policy.wrapAesKwp(material, keyBytes));
             }
             return new Wrapped(WrapAlgorithm.RSA_OAEP_256,
-                    policy.wrapRsaOaep256(policy.rsaPublicKey(part(material, 1)), plain));
+                    policy.wrapRsaOaep256(policy.rsaPublicKey(part(material, 1)), keyBytes));
         } catch (GeneralSecurityException e) {
             throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "the stored public key is unreadable", e);
-        } finally {
-            Arrays.fill(plain, (byte) 0);
         }
     }
 
@@ -412,24 +408,14 @@ public final class LocalKeyVault extends CatalogKeyVault {
         if (algorithm == WrapAlgorithm.RSA_OAEP) {
             throw new GeneralSecurityException("this vault wraps with RSA-OAEP-256 only");
         }
-        byte[] plain;
         if (!type.isCustomerKey()) {
-            plain = policy.unwrapAesKwp(material, wrapped);
-        } else {
-            byte[] pkcs8 = part(material, 0);
-            try {
-                PrivateKey privateKey = policy.rsaPrivateKey(pkcs8);
-                plain = policy.unwrapRsaOaep256(privateKey, wrapped);
-            } finally {
-                Arrays.fill(pkcs8, (byte) 0);
-            }
+            return policy.unwrapAesKwp(material, wrapped, into);
         }
+        byte[] pkcs8 = part(material, 0);
         try {
-            MemorySegment out = into.allocate(plain.length);
-            out.copyFrom(MemorySegment.ofArray(plain));
-            return out;
+            return policy.unwrapRsaOaep256(policy.rsaPrivateKey(pkcs8), wrapped, into);
         } finally {
-            Arrays.fill(plain, (byte) 0);
+            Arrays.fill(pkcs8, (byte) 0);
         }
     }
 
