@@ -1,5 +1,8 @@
 package io.sectorcrypt.crypto;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.security.DrbgParameters;
 import java.security.GeneralSecurityException;
 import java.security.Key;
@@ -21,7 +24,6 @@ import java.util.Locale;
 import javax.crypto.Cipher;
 import javax.crypto.KeyGenerator;
 import javax.crypto.Mac;
-import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.OAEPParameterSpec;
 import javax.crypto.spec.PSource;
@@ -159,10 +161,27 @@ public enum CryptoPolicy {
     public byte[] wrapAesKwp(byte[] kek, byte[] keyBytes) {
         KeyWrapLimits.checkKwpKek(kek.length);
         KeyWrapLimits.checkKwpKey(keyBytes.length);
+        DestroyableKey wrappingKey = new DestroyableKey(kek, "AES");
         try {
-            return wrap(kwpCipher(), kek, keyBytes);
+            // ENCRYPT mode gives RFC 5649's output byte for byte, and takes the key as the array
+            // the caller zeroes: WRAP mode would take a Key whose getEncoded() copy no one wipes.
+            Cipher cipher = kwpCipher();
+            cipher.init(Cipher.ENCRYPT_MODE, wrappingKey, drbg());
+            return cipher.doFinal(keyBytes);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(this + ": AES-KWP wrapping failed: " + e.getMessage(), e);
+        } finally {
+            wrappingKey.destroy();
+        }
+    }
+
+    /** {@link #wrapAesKwp(byte[], byte[])} of off-heap key bytes; the heap copy is zeroed before return. */
+    public byte[] wrapAesKwp(byte[] kek, MemorySegment keyBytes) {
+        byte[] plain = keyBytes.toArray(ValueLayout.JAVA_BYTE);
+        try {
+            return wrapAesKwp(kek, plain);
+        } finally {
+            Arrays.fill(plain, (byte) 0);
         }
     }
 
@@ -176,7 +195,24 @@ public enum CryptoPolicy {
     public byte[] unwrapAesKwp(byte[] kek, byte[] wrapped) throws GeneralSecurityException {
         KeyWrapLimits.checkKwpKek(kek.length);
         KeyWrapLimits.checkKwpWrapped(wrapped.length);
-        return unwrap(kwpCipher(), new DestroyableKey(kek, "AES"), wrapped);
+        DestroyableKey unwrappingKey = new DestroyableKey(kek, "AES");
+        try {
+            // DECRYPT mode, not UNWRAP: Cipher.unwrap returns a SecretKeySpec, whose copy of the
+            // key cannot be wiped (both SunJCE and BCFIPS); doFinal returns an array we can zero.
+            Cipher cipher = kwpCipher();
+            cipher.init(Cipher.DECRYPT_MODE, unwrappingKey);
+            return cipher.doFinal(wrapped);
+        } finally {
+            unwrappingKey.destroy();
+        }
+    }
+
+    /**
+     * {@link #unwrapAesKwp(byte[], byte[])} straight into a new segment of {@code into}; the
+     * cipher's heap output is zeroed before return, so the key's only copy is the segment.
+     */
+    public MemorySegment unwrapAesKwp(byte[] kek, byte[] wrapped, Arena into) throws GeneralSecurityException {
+        return offHeap(unwrapAesKwp(kek, wrapped), into);
     }
 
     /**
@@ -188,6 +224,14 @@ public enum CryptoPolicy {
         KeyWrapLimits.checkOaepKey(RSA_OAEP_256, modulusBits(publicKey), KeyWrapLimits.SHA256_BYTES, keyBytes.length);
         try {
             Cipher cipher = oaepCipher();
+            if (this == DEFAULT) {
+                // ENCRYPT mode takes the caller's array (zeroed by the caller), no Key object.
+                cipher.init(Cipher.ENCRYPT_MODE, publicKey, OAEP_SHA256, drbg());
+                return cipher.doFinal(keyBytes);
+            }
+            // BCFIPS in approved-only mode offers RSA-OAEP encryption in WRAP mode only
+            // ("Cipher available for WRAP_MODE and UNWRAP_MODE only"); the provider reads the
+            // key through getEncoded(), a copy it does not wipe. Ours is zeroed below.
             DestroyableKey secret = new DestroyableKey(keyBytes, "AES");
             try {
                 cipher.init(Cipher.WRAP_MODE, publicKey, OAEP_SHA256, drbg());
@@ -207,9 +251,39 @@ public enum CryptoPolicy {
      */
     public byte[] unwrapRsaOaep256(PrivateKey privateKey, byte[] wrapped) throws GeneralSecurityException {
         KeyWrapLimits.checkOaepWrapped(RSA_OAEP_256, modulusBits(privateKey), wrapped.length);
-        Cipher cipher = oaepCipher();
-        cipher.init(Cipher.UNWRAP_MODE, privateKey, OAEP_SHA256);
-        return extract(cipher.unwrap(wrapped, "AES", Cipher.SECRET_KEY));
+        // DECRYPT mode, not UNWRAP (see unwrapAesKwp). BCFIPS approved-only refuses DECRYPT
+        // under the generic "OAEPPadding" name but allows it under the one that names SHA-256.
+        Cipher cipher = this == FIPS ? Cipher.getInstance("RSA/NONE/OAEPWithSHA256AndMGF1Padding", provider())
+                : oaepCipher();
+        cipher.init(Cipher.DECRYPT_MODE, privateKey, OAEP_SHA256);
+        return cipher.doFinal(wrapped);
+    }
+
+    /** {@link #unwrapRsaOaep256(PrivateKey, byte[])} straight into a new segment of {@code into}. */
+    public MemorySegment unwrapRsaOaep256(PrivateKey privateKey, byte[] wrapped, Arena into)
+            throws GeneralSecurityException {
+        return offHeap(unwrapRsaOaep256(privateKey, wrapped), into);
+    }
+
+    /** {@link #wrapRsaOaep256(PublicKey, byte[])} of off-heap key bytes; the heap copy is zeroed. */
+    public byte[] wrapRsaOaep256(PublicKey publicKey, MemorySegment keyBytes) {
+        byte[] plain = keyBytes.toArray(ValueLayout.JAVA_BYTE);
+        try {
+            return wrapRsaOaep256(publicKey, plain);
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /** Moves unwrapped key bytes off the heap: copies them into {@code into}, then zeroes them. */
+    private static MemorySegment offHeap(byte[] plain, Arena into) {
+        try {
+            MemorySegment out = into.allocate(plain.length);
+            out.copyFrom(MemorySegment.ofArray(plain));
+            return out;
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
     }
 
     /** The modulus size of an RSA key, which bounds what RSA-OAEP wraps. */
@@ -318,42 +392,6 @@ public enum CryptoPolicy {
     private Cipher gcmCipher() throws GeneralSecurityException {
         return this == FIPS ? Cipher.getInstance("AES/GCM/NoPadding", provider())
                 : Cipher.getInstance("AES/GCM/NoPadding");
-    }
-
-    private byte[] wrap(Cipher cipher, byte[] kek, byte[] keyBytes)
-            throws GeneralSecurityException {
-        DestroyableKey wrappingKey = new DestroyableKey(kek, "AES");
-        DestroyableKey secret = new DestroyableKey(keyBytes, "AES");
-        try {
-            cipher.init(Cipher.WRAP_MODE, wrappingKey, drbg());
-            return cipher.wrap(secret);
-        } finally {
-            wrappingKey.destroy();
-            secret.destroy();
-        }
-    }
-
-    private static byte[] unwrap(Cipher cipher, DestroyableKey kek, byte[] wrapped)
-            throws GeneralSecurityException {
-        try {
-            cipher.init(Cipher.UNWRAP_MODE, kek);
-            return extract(cipher.unwrap(wrapped, "AES", Cipher.SECRET_KEY));
-        } finally {
-            kek.destroy();
-        }
-    }
-
-    /** The bytes of an unwrapped key, after which the provider's key object is wiped if it can be. */
-    private static byte[] extract(Key key) {
-        byte[] bytes = key.getEncoded();
-        if (key instanceof SecretKey secret) {
-            try {
-                secret.destroy();
-            } catch (javax.security.auth.DestroyFailedException ignored) {
-                // SecretKeySpec cannot be destroyed; it becomes garbage here.
-            }
-        }
-        return bytes;
     }
 
     /** The JDK's DRBG, one per JVM (it is thread-safe). */

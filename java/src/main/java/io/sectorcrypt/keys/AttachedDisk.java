@@ -1,10 +1,7 @@
 package io.sectorcrypt.keys;
 
 import io.sectorcrypt.xts.XtsKey;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.time.Instant;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
@@ -20,13 +17,14 @@ import java.util.Map;
  * operation already running on it then finishes first (XtsKey.close waits for it).
  */
 public final class AttachedDisk {
-    /** A disk's unwrapped keys and until when they may be used without asking the vault. */
-    record Cache(Map<DiskKeys.Role, XtsKey> keys, Map<DiskKeys.Role, MemorySegment> deks, Arena arena,
-            Instant validUntil) {
+    /**
+     * A disk's unwrapped keys and until when they may be used without asking the vault. The
+     * {@link XtsKey}s are the DEKs' one home: re-wrapping borrows their bytes through
+     * {@link XtsKey#withKeyBytes}, so no second raw copy is cached beside them.
+     */
+    record Cache(Map<DiskKeys.Role, XtsKey> keys, Instant validUntil) {
         void close() {
             keys.values().forEach(XtsKey::close);
-            deks.values().forEach(d -> d.fill((byte) 0));
-            arena.close();
         }
     }
 
@@ -118,7 +116,7 @@ public final class AttachedDisk {
 
     synchronized void extend(Instant validUntil) {
         Cache c = cache;
-        cache = new Cache(c.keys(), c.deks(), c.arena(), validUntil);
+        cache = new Cache(c.keys(), validUntil);
     }
 
     /** Zeroes the keys and records why; later uses throw. Returns false if already stopped. */
@@ -131,12 +129,16 @@ public final class AttachedDisk {
         return true;
     }
 
-    /** The raw DEK of a layer for re-wrapping, or null once stopped. Valid under this lock. */
-    synchronized MemorySegment dekForRewrap(DiskKeys.Role role) {
+    /**
+     * The key of a layer for re-wrapping, or null once stopped. It may be closed by the time
+     * the caller borrows its bytes (the disk stopped meanwhile): {@link XtsKey#withKeyBytes}
+     * then throws and the caller unwraps from the vault instead.
+     */
+    synchronized XtsKey keyForRewrap(DiskKeys.Role role) {
         if (stopped != null) {
             return null;
         }
-        return cache.deks().get(role);
+        return cache.keys().get(role);
     }
 
     @Override

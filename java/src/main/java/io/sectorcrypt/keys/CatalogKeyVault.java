@@ -60,12 +60,16 @@ abstract class CatalogKeyVault implements KeyVault {
     protected record Wrapped(WrapAlgorithm algorithm, byte[] bytes) {
     }
 
-    /** Wraps with a version's material, inside the vault. */
-    protected abstract Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes);
+    /** Wraps with the material of version {@code version} of key {@code name}, inside the vault. */
+    protected abstract Wrapped wrapWith(String name, int version, KeyType type, byte[] material,
+            MemorySegment keyBytes);
 
-    /** Unwraps with a version's material into {@code arena}; throws when the bytes do not unwrap. */
-    protected abstract MemorySegment unwrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, byte[] wrapped,
-            Arena arena) throws GeneralSecurityException;
+    /**
+     * Unwraps with the material of version {@code version} of key {@code name} into
+     * {@code arena}; throws when the bytes do not unwrap.
+     */
+    protected abstract MemorySegment unwrapWith(String name, int version, KeyType type, byte[] material,
+            WrapAlgorithm algorithm, byte[] wrapped, Arena arena) throws GeneralSecurityException;
 
     @Override
     public final String id() {
@@ -224,7 +228,7 @@ abstract class CatalogKeyVault implements KeyVault {
             Objects.requireNonNull(keyBytes, "keyBytes");
             Usable usable = usable(identity, name, version, Permission.WRAP_KEY);
             try {
-                Wrapped wrapped = wrapWith(usable.type, usable.material, keyBytes);
+                Wrapped wrapped = wrapWith(name, version, usable.type, usable.material, keyBytes);
                 return new WrappedKey(wrapped.algorithm(), id, name, version, wrapped.bytes());
             } finally {
                 Arrays.fill(usable.material, (byte) 0);
@@ -247,7 +251,8 @@ abstract class CatalogKeyVault implements KeyVault {
                 if (!compatible(usable.type, wrapped.algorithm())) {
                     throw new GeneralSecurityException("algorithm does not fit the key type");
                 }
-                return unwrapWith(usable.type, usable.material, wrapped.algorithm(), wrapped.wrapped(), arena);
+                return unwrapWith(name, version, usable.type, usable.material, wrapped.algorithm(), wrapped.wrapped(),
+                        arena);
             } catch (GeneralSecurityException e) {
                 // The cause's message is the provider's and may say which check failed: not passed on.
                 throw new KeyVaultException(KeyVaultException.Reason.UNWRAP_FAILED, "the wrapped key does not unwrap"

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +18,8 @@ import java.util.TreeMap;
 /**
  * A vault's keys, in memory: metadata (type, versions, state, expiry, deletion, access
  * policy) and, per version, an opaque {@code material} the vault interprets: the key bytes
- * themselves in {@link LocalKeyVault} (which stores this catalog encrypted), an object id in
+ * sealed on their own in {@link LocalKeyVault} (which stores this catalog encrypted as well,
+ * and keeps it in memory between operations), an object id in
  * {@link Pkcs11KeyVault} (whose keys stay in the token). Not thread-safe: vaults use it
  * under their lock.
  *
@@ -159,15 +159,6 @@ final class KeyCatalog {
             throw new IOException("the key catalog is malformed", e);
         }
         return catalog;
-    }
-
-    /** Zeroes every version's material (key bytes, for the local vault). */
-    void wipe() {
-        for (Entry e : keys.values()) {
-            for (Version v : e.versions) {
-                Arrays.fill(v.material, (byte) 0);
-            }
-        }
     }
 
     private static void writeTime(DataOutputStream out, Instant t) throws IOException {

@@ -1,6 +1,7 @@
 package io.sectorcrypt.keys;
 
 import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.xts.KeyClosedException;
 import io.sectorcrypt.xts.XtsKey;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
@@ -283,6 +284,47 @@ public final class KeyManager implements AutoCloseable {
     }
 
     /**
+     * Re-wraps every layer of one disk now under what its set currently targets (the pinned
+     * version, or the newest usable one when the set follows "latest"), by the same
+     * crash-safe path as rotation; layers already there are left alone. Returns whether any
+     * layer changed.
+     *
+     * @throws IllegalArgumentException if the disk has no keys in the store or its set is
+     *                                  not registered
+     * @throws KeyUnavailableException  if the vault refuses to describe, unwrap or wrap
+     */
+    public boolean rewrapDisk(String diskId) {
+        Objects.requireNonNull(diskId, "diskId");
+        synchronized (rotation) {
+            DiskKeys keys = storedKeys(diskId);
+            DiskEncryptionSet set = requireSet(keys.setId());
+            boolean changed = false;
+            for (Map.Entry<DiskKeys.Role, Source> layer : sources(set).entrySet()) {
+                Source source = layer.getValue();
+                try {
+                    int target = targetVersion(source);
+                    // Read again per layer: the previous layer's re-wrap rewrote the disk's record.
+                    if (rewrap(set, storedKeys(diskId), layer.getKey(), source, target)) {
+                        changed = true;
+                        LOG.log(Level.INFO, "disk {0}: {1} layer now wrapped under key {2} version {3}", diskId,
+                                layer.getKey(), source.keyName(), target);
+                        emit(new KeyEvent.RotationDone(now(), set.id(), source.vaultId(), source.keyName(), target, 1));
+                    }
+                } catch (KeyVaultException e) {
+                    throw new KeyUnavailableException(diskId, set.id(), source.vaultId(), source.keyName(),
+                            "cannot re-wrap the " + layer.getKey() + " layer: " + e.getMessage(), e);
+                }
+            }
+            return changed;
+        }
+    }
+
+    private DiskKeys storedKeys(String diskId) {
+        return store.read(diskId).orElseThrow(() -> new IllegalArgumentException("disk '" + diskId
+                + "' has no keys in the store"));
+    }
+
+    /**
      * One maintenance run: refreshes caches whose time has ended (stopping disks whose key is
      * gone), re-wraps disks whose set now wants another key version, and announces key
      * versions near expiry. Safe to call at any time, from any thread.
@@ -363,16 +405,7 @@ public final class KeyManager implements AutoCloseable {
         String versions = current.keyName() + "/" + current.keyVersion() + "->" + target;
         String operation = "rotate disk " + keys.diskId();
         try (Arena arena = Arena.ofConfined()) {
-            AttachedDisk disk = attached.get(keys.diskId());
-            WrappedKey fresh = null;
-            if (disk != null) {
-                synchronized (disk) {
-                    MemorySegment cached = disk.dekForRewrap(role);
-                    if (cached != null) {
-                        fresh = vault.wrap(source.identity(), source.keyName(), target, cached);
-                    }
-                }
-            }
+            WrappedKey fresh = wrapFromAttached(keys.diskId(), role, vault, source, target);
             if (fresh == null) {
                 MemorySegment dek = unwrapLayer(set, keys.diskId(), layer, arena);
                 try {
@@ -394,6 +427,27 @@ public final class KeyManager implements AutoCloseable {
         }
         audit(vault, source, versions, operation, "ok");
         return true;
+    }
+
+    /**
+     * Wraps an attached disk's DEK under {@code target} straight from its {@link XtsKey}, the
+     * DEK's one home; null when the disk is not attached or is stopped, or its key closed
+     * before the bytes were lent (then no wrap was attempted and the caller unwraps the
+     * stored copy instead). A stop that comes while the vault wraps waits for the wrap to
+     * end (XtsKey.close waits for the loan), so the bytes stay valid throughout.
+     */
+    private WrappedKey wrapFromAttached(String diskId, DiskKeys.Role role, KeyVault vault, Source source,
+            int target) {
+        AttachedDisk disk = attached.get(diskId);
+        XtsKey key = disk == null ? null : disk.keyForRewrap(role);
+        if (key == null) {
+            return null;
+        }
+        try {
+            return key.withKeyBytes(dek -> vault.wrap(source.identity(), source.keyName(), target, dek));
+        } catch (KeyClosedException e) {
+            return null;
+        }
     }
 
     // -- cache -------------------------------------------------------------------------
@@ -423,21 +477,24 @@ public final class KeyManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Unwraps every layer into an {@link XtsKey}: the vault's output lives in a confined arena
+     * only until XtsKey has copied it, and is zeroed before that arena closes.
+     */
     private AttachedDisk.Cache unwrapAll(DiskEncryptionSet set, DiskKeys keys) {
-        Arena arena = Arena.ofShared();
         Map<DiskKeys.Role, XtsKey> xts = new EnumMap<>(DiskKeys.Role.class);
-        Map<DiskKeys.Role, MemorySegment> deks = new EnumMap<>(DiskKeys.Role.class);
-        try {
+        try (Arena arena = Arena.ofConfined()) {
             for (DiskKeys.Layer layer : keys.layers()) {
                 MemorySegment dek = unwrapLayer(set, keys.diskId(), layer, arena);
-                deks.put(layer.role(), dek);
-                xts.put(layer.role(), XtsKey.of(dek));
+                try {
+                    xts.put(layer.role(), XtsKey.of(dek));
+                } finally {
+                    dek.fill((byte) 0);
+                }
             }
-            return new AttachedDisk.Cache(xts, deks, arena, now().plus(cacheTtl));
+            return new AttachedDisk.Cache(xts, now().plus(cacheTtl));
         } catch (RuntimeException e) {
             xts.values().forEach(XtsKey::close);
-            deks.values().forEach(d -> d.fill((byte) 0));
-            arena.close();
             throw e;
         }
     }

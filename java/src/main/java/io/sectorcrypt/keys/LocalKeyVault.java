@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.PrivateKey;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -29,7 +28,8 @@ import java.util.function.Function;
  *
  * <pre>
  *  vault.meta      vault id, how the master key is protected, the wrapped master key
- *  keys.db         the {@link KeyCatalog}, key material included, sealed with AES-256-GCM
+ *  keys.db         the {@link KeyCatalog}, sealed with AES-256-GCM; each version's key
+ *                  material inside it sealed again, on its own
  *  audit.log(.head) the {@link AuditLog}
  *  vault.lock      the lock every operation takes, across threads and processes
  * </pre>
@@ -38,8 +38,18 @@ import java.util.function.Function;
  * (RFC 5649) under a key-encryption key that comes from the operator's passphrase through a
  * {@link PassphraseKdf} (scrypt by default; PBKDF2 in FIPS mode) or from a 32-byte key file.
  * From the master key come, by the SP 800-108 counter-mode KDF with HMAC-SHA-256, the key
- * sealing {@code keys.db} and the audit log's MAC key. The sealed catalog covers metadata as
- * well as material, so a state or access-policy change made on disk by hand fails to open.
+ * sealing {@code keys.db}, the key sealing each version's material, and the audit log's MAC
+ * key. The sealed catalog covers metadata as well as material, so a state or access-policy
+ * change made on disk by hand fails to open.
+ *
+ * <p>Opening {@code keys.db} is the cost of every operation, so the vault keeps the catalog it
+ * last opened together with the exact sealed bytes it came from: an operation that finds the
+ * same bytes on disk (compared in full, under the lock) uses it without decrypting, and any
+ * change, by this process or another, shows as different bytes and is opened and checked
+ * again. What the kept catalog holds of key material is sealed ({@code keys.db} format 2:
+ * AES-256-GCM per version, bound to the vault, key name, version and type), so an unwrap
+ * decrypts only the one version it uses. A format 1 {@code keys.db} (material in the clear
+ * inside the sealed file) is rewritten as format 2 the first time it is opened.
  *
  * <p>Every change rewrites {@code keys.db} through {@link AtomicFiles} (temp, fsync,
  * rename, fsync directory) under {@code vault.lock}, so any number of processes may use one
@@ -111,15 +121,27 @@ public final class LocalKeyVault extends CatalogKeyVault {
     private final Path dir;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment catalogKey;
+    private final MemorySegment materialKey;
     private final byte[] catalogAad;
+    private final byte[] formatOneAad;
     private volatile boolean closed;
+    /** The catalog last opened or stored, and the sealed bytes it is; used under the lock only. */
+    private Opened opened;
 
-    private LocalKeyVault(Path dir, String id, Options options, byte[] catalogKeyBytes, byte[] auditKey) {
+    private record Opened(byte[] sealed, KeyCatalog catalog) {
+    }
+
+    private LocalKeyVault(Path dir, String id, Options options, byte[] catalogKeyBytes, byte[] materialKeyBytes,
+            byte[] auditKey) {
         super(id, options.policy(), options.clock(), options.operator());
         this.dir = dir;
         this.catalogKey = arena.allocate(MASTER_KEY_BYTES);
         catalogKey.copyFrom(MemorySegment.ofArray(catalogKeyBytes));
-        this.catalogAad = ("sectorcrypt keys.db v1 " + id).getBytes(StandardCharsets.UTF_8);
+        this.materialKey = arena.allocate(MASTER_KEY_BYTES);
+        materialKey.copyFrom(MemorySegment.ofArray(materialKeyBytes));
+        // The format is in the associated data: a format 1 file cannot be taken for format 2.
+        this.catalogAad = ("sectorcrypt keys.db v2 " + id).getBytes(StandardCharsets.UTF_8);
+        this.formatOneAad = ("sectorcrypt keys.db v1 " + id).getBytes(StandardCharsets.UTF_8);
         useAuditLog(AuditLog.open(dir.resolve(AUDIT), auditKey, options.policy(), options.clock()));
     }
 
@@ -215,14 +237,15 @@ public final class LocalKeyVault extends CatalogKeyVault {
             byte[] master = m.unwrapMaster(credentials, options.policy(), d);
             try {
                 return new byte[][] {deriveSubkey(options.policy(), master, "keys.db"),
-                        deriveSubkey(options.policy(), master, "audit.log")};
+                        deriveSubkey(options.policy(), master, "audit.log"),
+                        deriveSubkey(options.policy(), master, "keys.db material")};
             } finally {
                 Arrays.fill(master, (byte) 0);
             }
         });
         String id = FileLocks.withLock(d.resolve(LOCK), () -> Meta.read(d.resolve(META)).vaultId);
         try {
-            LocalKeyVault vault = new LocalKeyVault(d, id, options, keys[0], keys[1]);
+            LocalKeyVault vault = new LocalKeyVault(d, id, options, keys[0], keys[2], keys[1]);
             try {
                 // No operation may run whose audit record could not be written.
                 vault.auditLog().refuseIfDamaged();
@@ -239,8 +262,9 @@ public final class LocalKeyVault extends CatalogKeyVault {
             }
             return vault;
         } finally {
-            Arrays.fill(keys[0], (byte) 0);
-            Arrays.fill(keys[1], (byte) 0);
+            for (byte[] key : keys) {
+                Arrays.fill(key, (byte) 0);
+            }
         }
     }
 
@@ -316,6 +340,11 @@ public final class LocalKeyVault extends CatalogKeyVault {
         return type.isCustomerKey() ? WrapAlgorithm.RSA_OAEP_256 : WrapAlgorithm.AES_KWP;
     }
 
+    /**
+     * Runs on the kept catalog when {@code keys.db} is unchanged, so a read's body must not
+     * modify it. A write drops it from being kept before its body runs: should the body or
+     * the store fail, the next operation opens {@code keys.db} again.
+     */
     @Override
     protected <T> T transact(boolean write, Function<KeyCatalog, T> body) {
         if (closed) {
@@ -323,18 +352,17 @@ public final class LocalKeyVault extends CatalogKeyVault {
         }
         return FileLocks.withLock(dir.resolve(LOCK), () -> {
             KeyCatalog catalog = load();
-            try {
-                T result = body.apply(catalog);
-                if (write) {
-                    store(catalog);
-                }
-                return result;
-            } finally {
-                catalog.wipe();
+            if (!write) {
+                return body.apply(catalog);
             }
+            opened = null; // from here until stored, the kept catalog may be ahead of the file
+            T result = body.apply(catalog);
+            store(catalog);
+            return result;
         });
     }
 
+    /** The catalog as {@code keys.db} holds it now: the kept one if the bytes are the same. */
     private KeyCatalog load() throws IOException {
         byte[] sealed;
         try {
@@ -343,11 +371,26 @@ public final class LocalKeyVault extends CatalogKeyVault {
             throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "vault " + dir + " has lost its " + CATALOG
                     + " (its keys): restore " + dir.resolve(CATALOG) + " from a backup; nothing was written");
         }
+        Opened kept = opened;
+        if (kept != null && Arrays.equals(kept.sealed(), sealed)) {
+            return kept.catalog(); // these exact bytes passed the GCM check when they were opened or sealed
+        }
+        opened = null;
         byte[] key = catalogKey.toArray(ValueLayout.JAVA_BYTE);
         byte[] plain = null;
         try {
-            plain = policy.openAesGcm(key, catalogAad, sealed);
-            return KeyCatalog.decode(plain);
+            try {
+                plain = policy.openAesGcm(key, catalogAad, sealed);
+            } catch (GeneralSecurityException notFormatTwo) {
+                plain = policy.openAesGcm(key, formatOneAad, sealed);
+                KeyCatalog catalog = KeyCatalog.decode(plain);
+                sealEveryMaterial(catalog);
+                store(catalog);
+                return catalog;
+            }
+            KeyCatalog catalog = KeyCatalog.decode(plain);
+            opened = new Opened(sealed, catalog);
+            return catalog;
         } catch (GeneralSecurityException | IOException e) {
             throw new KeyVaultException(KeyVaultException.Reason.STORAGE, dir.resolve(CATALOG)
                     + " fails its integrity check: it was altered or damaged outside the vault; restore it from a"
@@ -360,29 +403,106 @@ public final class LocalKeyVault extends CatalogKeyVault {
         }
     }
 
+    /** Format 1 to 2: seals each version's clear material on its own and zeroes the clear copy. */
+    private void sealEveryMaterial(KeyCatalog catalog) {
+        for (KeyCatalog.Entry entry : catalog.keys.values()) {
+            for (KeyCatalog.Version v : entry.versions) {
+                byte[] clear = v.material;
+                v.material = sealMaterial(entry.name, v.number, entry.type, clear);
+                Arrays.fill(clear, (byte) 0);
+            }
+        }
+    }
+
+    /** Stores {@code catalog} and keeps it with the bytes written. */
     private void store(KeyCatalog catalog) throws IOException {
+        opened = null;
         byte[] key = catalogKey.toArray(ValueLayout.JAVA_BYTE);
         byte[] plain = catalog.encode();
         try {
-            AtomicFiles.replace(dir.resolve(CATALOG), policy.sealAesGcm(key, catalogAad, plain));
+            byte[] sealed = policy.sealAesGcm(key, catalogAad, plain);
+            AtomicFiles.replace(dir.resolve(CATALOG), sealed);
+            opened = new Opened(sealed, catalog);
         } finally {
             Arrays.fill(key, (byte) 0);
             Arrays.fill(plain, (byte) 0);
         }
     }
 
+    /**
+     * Rewrites {@code keys.db} as format 1 (material in the clear inside the sealed file), as
+     * vaults before format 2 stored it: only for the tests of the upgrade.
+     */
+    void rewriteAsFormatOneForTest() {
+        FileLocks.withLock(dir.resolve(LOCK), () -> {
+            KeyCatalog catalog = load();
+            opened = null;
+            for (KeyCatalog.Entry entry : catalog.keys.values()) {
+                for (KeyCatalog.Version v : entry.versions) {
+                    v.material = openMaterial(entry.name, v.number, entry.type, v.material);
+                }
+            }
+            byte[] key = catalogKey.toArray(ValueLayout.JAVA_BYTE);
+            try {
+                AtomicFiles.replace(dir.resolve(CATALOG), policy.sealAesGcm(key, formatOneAad, catalog.encode()));
+            } finally {
+                Arrays.fill(key, (byte) 0);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * AES-256-GCM of one version's material, bound by the associated data to this vault, the
+     * key's name, the version and the type: a sealed material moved to another slot fails.
+     */
+    private byte[] sealMaterial(String name, int version, KeyType type, byte[] material) {
+        byte[] key = materialKey.toArray(ValueLayout.JAVA_BYTE);
+        try {
+            return policy.sealAesGcm(key, materialAad(name, version, type), material);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    /** The clear material of one version, which the caller zeroes. */
+    private byte[] openMaterial(String name, int version, KeyType type, byte[] sealed) {
+        byte[] key = materialKey.toArray(ValueLayout.JAVA_BYTE);
+        try {
+            return policy.openAesGcm(key, materialAad(name, version, type), sealed);
+        } catch (GeneralSecurityException e) {
+            throw new KeyVaultException(KeyVaultException.Reason.STORAGE, dir.resolve(CATALOG) + " holds key material"
+                    + " for key '" + name + "' version " + version + " that fails its integrity check: restore it"
+                    + " from a backup");
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private byte[] materialAad(String name, int version, KeyType type) {
+        return ("sectorcrypt key material v2 " + id + " " + name + " " + version + " " + type.code())
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
     @Override
     protected byte[] createMaterial(String name, int version, KeyType type) {
+        byte[] clear;
         if (!type.isCustomerKey()) {
-            return policy.generateAes256Key();
+            clear = policy.generateAes256Key();
+        } else {
+            KeyPair pair = policy.generateRsaKeyPair(type.bits());
+            byte[] privateKey = pair.getPrivate().getEncoded();
+            byte[] publicKey = pair.getPublic().getEncoded();
+            ByteBuffer material = ByteBuffer.allocate(8 + privateKey.length + publicKey.length);
+            material.putInt(privateKey.length).put(privateKey).putInt(publicKey.length).put(publicKey);
+            Arrays.fill(privateKey, (byte) 0);
+            clear = material.array();
         }
-        KeyPair pair = policy.generateRsaKeyPair(type.bits());
-        byte[] privateKey = pair.getPrivate().getEncoded();
-        byte[] publicKey = pair.getPublic().getEncoded();
-        ByteBuffer material = ByteBuffer.allocate(8 + privateKey.length + publicKey.length);
-        material.putInt(privateKey.length).put(privateKey).putInt(publicKey.length).put(publicKey);
-        Arrays.fill(privateKey, (byte) 0);
-        return material.array();
+        try {
+            return sealMaterial(name, version, type, clear);
+        } finally {
+            Arrays.fill(clear, (byte) 0);
+        }
     }
 
     @Override
@@ -391,45 +511,40 @@ public final class LocalKeyVault extends CatalogKeyVault {
     }
 
     @Override
-    protected Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes) {
-        byte[] plain = keyBytes.toArray(ValueLayout.JAVA_BYTE);
+    protected Wrapped wrapWith(String name, int version, KeyType type, byte[] sealed, MemorySegment keyBytes) {
+        byte[] material = openMaterial(name, version, type, sealed);
         try {
             if (!type.isCustomerKey()) {
-                return new Wrapped(WrapAlgorithm.AES_KWP, policy.wrapAesKwp(material, plain));
+                return new Wrapped(WrapAlgorithm.AES_KWP, policy.wrapAesKwp(material, keyBytes));
             }
             return new Wrapped(WrapAlgorithm.RSA_OAEP_256,
-                    policy.wrapRsaOaep256(policy.rsaPublicKey(part(material, 1)), plain));
+                    policy.wrapRsaOaep256(policy.rsaPublicKey(part(material, 1)), keyBytes));
         } catch (GeneralSecurityException e) {
             throw new KeyVaultException(KeyVaultException.Reason.STORAGE, "the stored public key is unreadable", e);
         } finally {
-            Arrays.fill(plain, (byte) 0);
+            Arrays.fill(material, (byte) 0);
         }
     }
 
     @Override
-    protected MemorySegment unwrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, byte[] wrapped,
-            Arena into) throws GeneralSecurityException {
+    protected MemorySegment unwrapWith(String name, int version, KeyType type, byte[] sealed,
+            WrapAlgorithm algorithm, byte[] wrapped, Arena into) throws GeneralSecurityException {
         if (algorithm == WrapAlgorithm.RSA_OAEP) {
             throw new GeneralSecurityException("this vault wraps with RSA-OAEP-256 only");
         }
-        byte[] plain;
-        if (!type.isCustomerKey()) {
-            plain = policy.unwrapAesKwp(material, wrapped);
-        } else {
+        byte[] material = openMaterial(name, version, type, sealed);
+        try {
+            if (!type.isCustomerKey()) {
+                return policy.unwrapAesKwp(material, wrapped, into);
+            }
             byte[] pkcs8 = part(material, 0);
             try {
-                PrivateKey privateKey = policy.rsaPrivateKey(pkcs8);
-                plain = policy.unwrapRsaOaep256(privateKey, wrapped);
+                return policy.unwrapRsaOaep256(policy.rsaPrivateKey(pkcs8), wrapped, into);
             } finally {
                 Arrays.fill(pkcs8, (byte) 0);
             }
-        }
-        try {
-            MemorySegment out = into.allocate(plain.length);
-            out.copyFrom(MemorySegment.ofArray(plain));
-            return out;
         } finally {
-            Arrays.fill(plain, (byte) 0);
+            Arrays.fill(material, (byte) 0);
         }
     }
 
@@ -459,6 +574,7 @@ public final class LocalKeyVault extends CatalogKeyVault {
         }
         closed = true;
         catalogKey.fill((byte) 0);
+        materialKey.fill((byte) 0);
         arena.close();
         auditLog().close();
     }

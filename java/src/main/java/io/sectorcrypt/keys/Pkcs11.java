@@ -334,8 +334,13 @@ final class Pkcs11 {
             MemorySegment out = into.allocate(maxOutput);
             MemorySegment length = arena.allocate(ULONG);
             length.set(ULONG, 0, maxOutput);
-            check("C_DecryptInit", call(decryptInit, session, mechanism, key));
-            check("C_Decrypt", call(decrypt, session, in, (long) input.length, out, length));
+            try {
+                check("C_DecryptInit", call(decryptInit, session, mechanism, key));
+                check("C_Decrypt", call(decrypt, session, in, (long) input.length, out, length));
+            } catch (RuntimeException | Error e) {
+                out.fill((byte) 0); // a token may have written part of a plaintext before failing
+                throw e;
+            }
             long n = length.get(ULONG, 0);
             out.asSlice(n).fill((byte) 0);
             return out.asSlice(0, n);

@@ -261,7 +261,7 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
     }
 
     @Override
-    protected Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes) {
+    protected Wrapped wrapWith(String name, int version, KeyType type, byte[] material, MemorySegment keyBytes) {
         WrapAlgorithm algorithm = wrapAlgorithm(type);
         long length = keyBytes.byteSize();
         if (type.isCustomerKey()) {
@@ -291,8 +291,8 @@ public final class Pkcs11KeyVault extends CatalogKeyVault {
     }
 
     @Override
-    protected MemorySegment unwrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, byte[] wrapped,
-            Arena into) throws GeneralSecurityException {
+    protected MemorySegment unwrapWith(String name, int version, KeyType type, byte[] material,
+            WrapAlgorithm algorithm, byte[] wrapped, Arena into) throws GeneralSecurityException {
         if (type.isCustomerKey()) {
             KeyWrapLimits.checkOaepWrapped(algorithm.label(), type.bits(), wrapped.length);
         } else {

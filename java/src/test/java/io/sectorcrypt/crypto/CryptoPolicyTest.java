@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -122,6 +125,28 @@ class CryptoPolicyTest {
         assertArrayEquals(dek, POLICY.unwrapRsaOaep256(pair.getPrivate(), wrapped));
         wrapped[100] ^= 1;
         assertThrows(GeneralSecurityException.class, () -> POLICY.unwrapRsaOaep256(pair.getPrivate(), wrapped));
+    }
+
+    /** The off-heap doors: a DEK goes from the cipher into the caller's arena, and back into a wrap. */
+    @Test
+    void unwrapsStraightIntoTheCallersArena() throws Exception {
+        byte[] dek = new byte[64];
+        POLICY.randomBytes(dek);
+        byte[] kek = POLICY.generateAes256Key();
+        KeyPair pair = rsa2048();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment source = arena.allocate(64);
+            source.copyFrom(MemorySegment.ofArray(dek));
+            byte[] kwp = POLICY.wrapAesKwp(kek, source.asReadOnly());
+            assertEquals(72, kwp.length, "RFC 5649: 64 bytes and the 8-byte integrity block");
+            assertArrayEquals(dek, POLICY.unwrapAesKwp(kek, kwp, arena).toArray(ValueLayout.JAVA_BYTE));
+            byte[] oaep = POLICY.wrapRsaOaep256(pair.getPublic(), source.asReadOnly());
+            MemorySegment back = POLICY.unwrapRsaOaep256(pair.getPrivate(), oaep, arena);
+            assertTrue(back.isNative());
+            assertArrayEquals(dek, back.toArray(ValueLayout.JAVA_BYTE));
+            kwp[9] ^= 1;
+            assertThrows(GeneralSecurityException.class, () -> POLICY.unwrapAesKwp(kek, kwp, arena));
+        }
     }
 
     @Test

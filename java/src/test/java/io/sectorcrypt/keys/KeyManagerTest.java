@@ -315,6 +315,82 @@ class KeyManagerTest {
         assertArrayEquals(sealed, seal(disk.key()), "the disk carries on under the new key");
     }
 
+    /** The DEK's one home is its XtsKey: a key closed under the cache still rotates, from the vault's copy. */
+    @Test
+    void aClosedCachedKeyFallsBackToTheStoredCopyOnRewrap() {
+        manager.createDisk("d", "set-c");
+        AttachedDisk disk = manager.attach("d");
+        byte[] sealed = seal(disk.key());
+        disk.key().close(); // as if the disk stopped between handing out its key and the re-wrap
+        vault.newVersion("customer");
+        assertEquals(1, manager.rotate("set-c", 2));
+        assertEquals(2, store.read("d").orElseThrow().layer(DiskKeys.Role.CUSTOMER).current().keyVersion());
+        List<String> ops = vault.auditLog().read().stream().map(r -> r.operation() + " " + r.version()).toList();
+        assertEquals(List.of("new-version 2", "unwrap 1", "wrap 2", "rotate disk d customer/1->2"),
+                ops.subList(ops.size() - 4, ops.size()), "the fallback unwraps the stored copy");
+        manager.detach("d");
+        assertArrayEquals(sealed, seal(manager.attach("d").key()));
+    }
+
+    @Test
+    void rewrapDiskMovesOnlyThatDiskToWhatItsSetTargets() {
+        manager.createDisk("d1", "set-c");
+        manager.createDisk("d2", "set-c");
+        byte[] sealed = seal(manager.attach("d1").key());
+        vault.newVersion("customer");
+        assertTrue(manager.rewrapDisk("d1"));
+        DiskKeys.Layer layer = store.read("d1").orElseThrow().layer(DiskKeys.Role.CUSTOMER);
+        assertEquals(List.of(2), layer.copies().stream().map(WrappedKey::keyVersion).toList());
+        assertEquals(1, store.read("d2").orElseThrow().layer(DiskKeys.Role.CUSTOMER).current().keyVersion(),
+                "the other disk of the set is left for maintenance");
+        assertFalse(manager.rewrapDisk("d1"), "already on the target");
+        KeyEvent.RotationDone done = events(KeyEvent.RotationDone.class).get(0);
+        assertEquals(List.of("set-c", 2, 1), List.of(done.setId(), done.toVersion(), done.disks()));
+        vault.setEnabled("customer", 1, false);
+        manager.detach("d1");
+        assertArrayEquals(sealed, seal(manager.attach("d1").key()));
+    }
+
+    @Test
+    void rewrapDiskRewrapsBothLayersOfADoubleDisk() {
+        vault.grant("customer", "set-d", Permission.all());
+        manager.putSet(DiskEncryptionSet.doubleEncryption("set-d", "test-vault", "customer", "set-d"));
+        manager.createDisk("d", "set-d");
+        AttachedDisk disk = manager.attach("d");
+        byte[] outer = seal(disk.key(DiskKeys.Role.CUSTOMER));
+        byte[] inner = seal(disk.key(DiskKeys.Role.PLATFORM));
+        vault.newVersion("customer");
+        vault.newVersion("platform");
+        assertTrue(manager.rewrapDisk("d"));
+        DiskKeys keys = store.read("d").orElseThrow();
+        for (DiskKeys.Role role : DiskKeys.Role.values()) {
+            assertEquals(List.of(2), keys.layer(role).copies().stream().map(WrappedKey::keyVersion).toList(),
+                    role + " layer");
+        }
+        manager.detach("d");
+        disk = manager.attach("d");
+        assertArrayEquals(outer, seal(disk.key(DiskKeys.Role.CUSTOMER)));
+        assertArrayEquals(inner, seal(disk.key(DiskKeys.Role.PLATFORM)));
+    }
+
+    @Test
+    void rewrapDiskRefusesWithAReason() {
+        assertEquals("disk 'nope' has no keys in the store",
+                assertThrows(IllegalArgumentException.class, () -> manager.rewrapDisk("nope")).getMessage());
+        manager.createDisk("d", "set-c");
+        try (KeyManager fresh = KeyManager.builder().vault(vault).store(store).clock(clock)
+                .policy(TestVaults.policy()).build()) {
+            assertEquals("encryption set 'set-c' is not registered (putSet first)",
+                    assertThrows(IllegalArgumentException.class, () -> fresh.rewrapDisk("d")).getMessage());
+        }
+        vault.newVersion("customer");
+        vault.revoke("customer", "set-c");
+        KeyUnavailableException e = assertThrows(KeyUnavailableException.class, () -> manager.rewrapDisk("d"));
+        assertEquals(List.of("d", "set-c", "customer"), List.of(e.diskId(), e.setId(), e.keyName()));
+        assertTrue(e.getMessage().contains("identity 'set-c' may not get with key 'customer'"), e.getMessage());
+        assertEquals(1, store.read("d").orElseThrow().layer(DiskKeys.Role.CUSTOMER).current().keyVersion());
+    }
+
     @Test
     void nearExpiryIsAnnouncedOncePerVersion() {
         manager.createDisk("d", "set-c");

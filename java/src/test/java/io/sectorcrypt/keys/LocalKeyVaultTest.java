@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -341,6 +342,57 @@ class LocalKeyVaultTest {
             KeyVaultException e = assertThrows(KeyVaultException.class, vault::list);
             assertEquals(db + " fails its integrity check: it was altered or damaged outside the vault; restore it"
                     + " from a backup", e.getMessage());
+        }
+    }
+
+    /** The kept catalog is used only while keys.db is byte for byte the one it came from. */
+    @Test
+    void aCatalogAlteredWhileTheVaultIsOpenIsStillDetected() throws Exception {
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            vault.createKey("k", KeyType.AES_256, null);
+            vault.grant("k", "engine", Permission.all());
+            WrappedKey wrapped = vault.wrap("engine", "k", 1, MemorySegment.ofArray(new byte[64]).asReadOnly());
+            Path db = tmp.resolve("vault").resolve(LocalKeyVault.CATALOG);
+            byte[] bytes = Files.readAllBytes(db);
+            bytes[bytes.length / 2] ^= 1;
+            Files.write(db, bytes);
+            try (Arena arena = Arena.ofConfined()) {
+                KeyVaultException e = assertThrows(KeyVaultException.class, () -> vault.unwrap("engine", wrapped, arena));
+                assertTrue(e.getMessage().endsWith(" fails its integrity check: it was altered or damaged outside the"
+                        + " vault; restore it from a backup"), e.getMessage());
+                bytes[bytes.length / 2] ^= 1;
+                Files.write(db, bytes);
+                assertEquals(64, vault.unwrap("engine", wrapped, arena).byteSize());
+            }
+            List<String> unwraps = vault.auditLog().read().stream().filter(r -> r.operation().equals("unwrap"))
+                    .map(r -> r.result().split(" ")[0].replace(":", "")).toList();
+            assertEquals(List.of("failed", "ok"), unwraps, "one record per unwrap");
+        }
+    }
+
+    /** Format 1 kept each version's material in the clear inside the sealed file; opening upgrades it. */
+    @Test
+    void aFormatOneCatalogIsUpgradedAndItsKeysStillUnwrap() throws Exception {
+        byte[] dek = new byte[64];
+        dek[0] = 1;
+        WrappedKey platform;
+        WrappedKey customer;
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock)) {
+            vault.createKey("p", KeyType.AES_256, null);
+            vault.grant("p", "engine", Permission.all());
+            vault.createKey("c", KeyType.RSA_2048, null);
+            vault.grant("c", "engine", Permission.all());
+            platform = vault.wrap("engine", "p", 1, MemorySegment.ofArray(dek));
+            customer = vault.wrap("engine", "c", 1, MemorySegment.ofArray(dek));
+            vault.rewriteAsFormatOneForTest();
+        }
+        Path db = tmp.resolve("vault").resolve(LocalKeyVault.CATALOG);
+        byte[] formatOne = Files.readAllBytes(db);
+        try (LocalKeyVault vault = TestVaults.local(tmp, clock); Arena arena = Arena.ofConfined()) {
+            assertArrayEquals(dek, vault.unwrap("engine", platform, arena).toArray(ValueLayout.JAVA_BYTE));
+            assertFalse(Arrays.equals(formatOne, Files.readAllBytes(db)), "rewritten as format 2");
+            assertArrayEquals(dek, vault.unwrap("engine", customer, arena).toArray(ValueLayout.JAVA_BYTE));
+            assertEquals(List.of("c", "p"), vault.list().stream().map(KeyInfo::name).toList());
         }
     }
 

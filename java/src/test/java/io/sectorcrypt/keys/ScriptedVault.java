@@ -59,13 +59,13 @@ final class ScriptedVault extends CatalogKeyVault {
     }
 
     @Override
-    protected Wrapped wrapWith(KeyType type, byte[] material, MemorySegment keyBytes) {
+    protected Wrapped wrapWith(String name, int version, KeyType type, byte[] material, MemorySegment keyBytes) {
         return wrapper.apply(keyBytes.byteSize());
     }
 
     @Override
-    protected MemorySegment unwrapWith(KeyType type, byte[] material, WrapAlgorithm algorithm, byte[] wrapped,
-            Arena arena) throws GeneralSecurityException {
+    protected MemorySegment unwrapWith(String name, int version, KeyType type, byte[] material,
+            WrapAlgorithm algorithm, byte[] wrapped, Arena arena) throws GeneralSecurityException {
         RuntimeException failure = unwrapFailure;
         if (failure != null) {
             throw failure;
