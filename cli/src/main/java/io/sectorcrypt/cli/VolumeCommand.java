@@ -486,7 +486,7 @@ final class VolumeCommand {
                     v.newVersion(set.keyName());
                 }
                 int before = currentVersion(vol);
-                volumes.keys().maintain();
+                volumes.keys().rewrapDisk(vol.diskId());
                 int after = currentVersion(vol);
                 out().println(before == after ? path + " is already wrapped under key '" + set.keyName() + "' version "
                         + after + ": nothing to do (add a version with --new-key-version)"

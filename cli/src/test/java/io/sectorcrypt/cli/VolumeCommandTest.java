@@ -121,6 +121,11 @@ class VolumeCommandTest {
         ok("volume", "create", disk.toString(), "--size", "1M", "--set", "gold");
         assertEquals("PATH " + disk + " exists; refusing to overwrite it",
                 fails("volume", "import", raw.toString(), disk.toString(), "--set", "gold"));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(disk,
+                java.nio.file.StandardOpenOption.WRITE); java.nio.channels.FileLock held = ch.lock()) {
+            assertEquals(disk + " is already open in this process",
+                    fails("volume", "resize", disk.toString(), "--size", "2M"));
+        }
         assertEquals("a write of 2 bytes at offset 1048575 lies outside " + disk + " (1048576 bytes)",
                 fails("volume", "write", disk.toString(), "--offset", "1048575", Files.writeString(dir.resolve("two"),
                         "ab").toString()));
