@@ -184,6 +184,7 @@ public final class EncryptedVolume implements AutoCloseable {
         }
         enter();
         try {
+            cipher(); // a stopped disk fails every read, holes included
             long first = offset / sectorSize;
             long last = (offset + dst.byteSize() - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, false)) {
