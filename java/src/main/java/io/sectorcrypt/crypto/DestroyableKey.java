@@ -7,7 +7,7 @@ import javax.crypto.SecretKey;
  * A secret key handed to a JCA cipher for one operation, zeroed by {@link #destroy()}:
  * {@link javax.crypto.spec.SecretKeySpec} offers no public way to wipe its copy.
  */
-final class DestroyableKey implements SecretKey {
+public final class DestroyableKey implements SecretKey {
     private static final long serialVersionUID = 1L;
 
     private final String algorithm;
@@ -15,7 +15,7 @@ final class DestroyableKey implements SecretKey {
     private volatile boolean destroyed;
 
     /** Copies {@code material}; the caller zeroes its own array. */
-    DestroyableKey(byte[] material, String algorithm) {
+    public DestroyableKey(byte[] material, String algorithm) {
         this.material = material.clone();
         this.algorithm = algorithm;
     }

@@ -1,12 +1,12 @@
 package io.sectorcrypt.volume.luks2;
 
 import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.crypto.DestroyableKey;
 import java.security.GeneralSecurityException;
 import java.security.Provider;
 import java.security.Security;
 import java.util.Arrays;
 import javax.crypto.Mac;
-import javax.crypto.SecretKey;
 import javax.crypto.ShortBufferException;
 
 /**
@@ -32,7 +32,7 @@ final class Pbkdf2 {
         if (iterations < 1 || out.length == 0) {
             throw new IllegalArgumentException("PBKDF2 needs at least one iteration and one output byte");
         }
-        MacKey key = new MacKey(password, hash.macAlgorithm);
+        DestroyableKey key = new DestroyableKey(password, hash.macAlgorithm);
         byte[] u = new byte[hash.length];
         byte[] t = new byte[hash.length];
         try {
@@ -80,52 +80,5 @@ final class Pbkdf2 {
             throw new IllegalStateException("FIPS mode started but the " + BCFIPS + " provider is not installed");
         }
         return Mac.getInstance(hash.macAlgorithm, bcfips);
-    }
-
-    /** An HMAC key the Mac copies at init, wiped afterwards (SecretKeySpec cannot be wiped). */
-    private static final class MacKey implements SecretKey {
-        private static final long serialVersionUID = 1L;
-        private final byte[] material;
-        private final String algorithm;
-        private volatile boolean destroyed;
-
-        MacKey(byte[] material, String algorithm) {
-            this.material = material.clone();
-            this.algorithm = algorithm;
-        }
-
-        @Override
-        public String getAlgorithm() {
-            return algorithm;
-        }
-
-        @Override
-        public String getFormat() {
-            return "RAW";
-        }
-
-        @Override
-        public byte[] getEncoded() {
-            if (destroyed) {
-                throw new IllegalStateException("key destroyed");
-            }
-            return material.clone();
-        }
-
-        @Override
-        public void destroy() {
-            Arrays.fill(material, (byte) 0);
-            destroyed = true;
-        }
-
-        @Override
-        public boolean isDestroyed() {
-            return destroyed;
-        }
-
-        @Override
-        public String toString() {
-            return "MacKey[" + algorithm + "]";
-        }
     }
 }
