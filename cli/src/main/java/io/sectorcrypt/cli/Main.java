@@ -85,7 +85,11 @@ public final class Main {
      */
     static String message(Throwable e) {
         if (e instanceof UncheckedIOException u) {
-            return describe(u.getCause());
+            IOException io = u.getCause();
+            // A message of our own ("cannot open X") says which file and what for; else the path
+            // is the exception's own.
+            return u.getMessage() == null || u.getMessage().equals(io.toString()) ? describe(io)
+                    : u.getMessage() + ": " + cause(io);
         }
         if (e instanceof IOException io) {
             return describe(io);

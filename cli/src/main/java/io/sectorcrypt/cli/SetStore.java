@@ -7,7 +7,6 @@ import io.sectorcrypt.keys.DiskEncryptionSet;
 import io.sectorcrypt.keys.EncryptionType;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -36,28 +35,52 @@ final class SetStore {
 
     Optional<DiskEncryptionSet> read(String id) {
         Path file = dir.resolve(id + ".json");
-        try {
-            return Optional.of(parse(file, JSON.readTree(Files.readAllBytes(file))));
-        } catch (NoSuchFileException e) {
+        if (!Files.exists(file)) {
             return Optional.empty();
-        } catch (IOException e) {
-            throw Main.cannot("read encryption set", file, e);
         }
+        return Optional.of(load(file));
     }
 
+    /** Every set; a damaged file is one line naming it. */
     List<DiskEncryptionSet> all() {
         List<DiskEncryptionSet> sets = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
             return sets;
         }
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
-                sets.add(parse(f, JSON.readTree(Files.readAllBytes(f))));
+            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")
+                    && !p.getFileName().toString().startsWith(".")).sorted().toList()) {
+                sets.add(load(f));
             }
         } catch (IOException e) {
-            throw Main.cannot("read the encryption sets in", dir, e);
+            throw Main.cannot("list the encryption sets in", dir, e);
         }
         return sets;
+    }
+
+    private static DiskEncryptionSet load(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw Main.cannot("read encryption set", file, e);
+        }
+        if (bytes.length == 0) {
+            throw new CliException("encryption set file " + file + " is empty");
+        }
+        JsonNode n;
+        try {
+            n = JSON.readTree(bytes);
+        } catch (IOException e) {
+            throw new CliException("encryption set file " + file + " is not valid JSON", e);
+        }
+        DiskEncryptionSet set = parse(file, n);
+        String expected = file.getFileName().toString().replaceFirst("\\.json$", "");
+        if (!set.id().equals(expected)) {
+            throw new CliException("encryption set file " + file + " holds set '" + set.id() + "', not '" + expected
+                    + "'");
+        }
+        return set;
     }
 
     void write(DiskEncryptionSet set) {
@@ -87,7 +110,7 @@ final class SetStore {
     private static DiskEncryptionSet parse(Path file, JsonNode n) {
         try {
             if (n.path("format").asInt() != FORMAT) {
-                throw new IllegalArgumentException("format " + n.path("format") + " is not " + FORMAT);
+                throw new IllegalArgumentException("its format is " + n.path("format") + ", not " + FORMAT);
             }
             String version = n.path("version").asText();
             return new DiskEncryptionSet(n.path("id").asText(), EncryptionType.valueOf(n.path("type").asText()

@@ -20,15 +20,19 @@ final class Sizes {
                 break;
             }
         }
+        long n;
         try {
-            long n = Long.parseLong(t);
-            if (n <= 0 || n > (Long.MAX_VALUE >> shift)) {
-                throw new NumberFormatException();
-            }
-            return n << shift;
+            n = Long.parseLong(t);
         } catch (NumberFormatException e) {
+            n = t.chars().allMatch(Character::isDigit) && !t.isEmpty() ? Long.MAX_VALUE : -1;
+        }
+        if (n > (Long.MAX_VALUE >> shift)) {
+            throw new CliException(option + " '" + text + "' is too large (at most 2^63 - 1 bytes)");
+        }
+        if (n <= 0) {
             throw new CliException(option + " '" + text + "' is not a size: a positive number of bytes, or with K, M,"
                     + " G or T (powers of 1024), e.g. 64M");
         }
+        return n << shift;
     }
 }

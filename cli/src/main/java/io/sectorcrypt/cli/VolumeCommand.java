@@ -7,6 +7,7 @@ import io.sectorcrypt.keys.KeyManager;
 import io.sectorcrypt.keys.KeyUnavailableException;
 import io.sectorcrypt.keys.LocalKeyVault;
 import io.sectorcrypt.volume.EncryptedVolume;
+import io.sectorcrypt.volume.VolumeFiles;
 import io.sectorcrypt.volume.VolumeInUseException;
 import io.sectorcrypt.volume.VolumeInfo;
 import io.sectorcrypt.volume.VolumeManager;
@@ -14,17 +15,16 @@ import io.sectorcrypt.volume.VolumeSpec;
 import io.sectorcrypt.volume.luks2.Luks2FormatException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import java.util.UUID;
@@ -70,11 +70,6 @@ final class VolumeCommand {
             vault.with(this::check, null, v -> {
                 try (VolumeManager volumes = VolumeManager.builder(KeyManager.builder().vault(v)
                         .policy(vault.cryptoPolicy())).policy(vault.cryptoPolicy()).build()) {
-                    for (DiskEncryptionSet set : new SetStore(Home.sets()).all()) {
-                        if (set.vaultId().equals(v.id())) {
-                            volumes.keys().putSet(set);
-                        }
-                    }
                     run(v, volumes);
                 } catch (Luks2FormatException | VolumeInUseException | KeyUnavailableException e) {
                     throw new CliException(e.getMessage(), e);
@@ -83,6 +78,21 @@ final class VolumeCommand {
             });
             out().flush();
             return 0;
+        }
+
+        /**
+         * Registers the one encryption set a command needs (a damaged file of another set does
+         * not stand in the way) and returns it.
+         */
+        static DiskEncryptionSet register(LocalKeyVault v, VolumeManager volumes, String setId, String namedBy) {
+            DiskEncryptionSet set = new SetStore(Home.sets()).read(setId).orElseThrow(() -> new CliException(
+                    "no encryption set '" + setId + "' (" + namedBy + "): 'sectorcrypt set list' shows the sets"));
+            if (!set.vaultId().equals(v.id())) {
+                throw new CliException("encryption set '" + setId + "' uses vault '" + set.vaultId() + "', not this"
+                        + " vault '" + v.id() + "'");
+            }
+            volumes.keys().putSet(set);
+            return set;
         }
 
         ProgressBar progress() {
@@ -98,7 +108,11 @@ final class VolumeCommand {
         @Option(names = "--header", paramLabel = "FILE", description = "Its detached LUKS2 header, if it has one.")
         Path header;
 
-        EncryptedVolume open(VolumeManager volumes, boolean readOnly) {
+        EncryptedVolume open(LocalKeyVault v, VolumeManager volumes, boolean readOnly) {
+            VolumeInfo info = VolumeManager.inspect(path, header);
+            if (info.setId() != null) {
+                register(v, volumes, info.setId(), "named by the volume's header");
+            }
             return volumes.open(path, header, readOnly);
         }
     }
@@ -154,13 +168,17 @@ final class VolumeCommand {
         }
 
         VolumeSpec spec(long size) {
-            VolumeSpec s;
             try {
-                s = new VolumeSpec(size, sectorSize, set, header, label);
+                VolumeSpec.checkSectorSize(sectorSize);
             } catch (IllegalArgumentException e) {
-                throw new CliException(e.getMessage(), e);
+                throw new CliException("--sector-size: " + e.getMessage(), e);
             }
-            return s;
+            try {
+                VolumeSpec.checkLabel(label == null ? "" : label);
+            } catch (IllegalArgumentException e) {
+                throw new CliException("--label: " + e.getMessage(), e);
+            }
+            return new VolumeSpec(size, sectorSize, set, header, label);
         }
 
         void checkSet() {
@@ -193,6 +211,7 @@ final class VolumeCommand {
 
         @Override
         void run(LocalKeyVault v, VolumeManager volumes) {
+            register(v, volumes, options.set, "--set");
             try (EncryptedVolume vol = options.create(volumes, path, volumeSpec)) {
                 out().println("created " + path + ": " + vol.size() + " bytes in " + vol.sectorSize()
                         + "-byte sectors, aes-xts-plain64 (XTS-AES-256), encryption set '" + vol.setId() + "', LUKS2 "
@@ -266,15 +285,19 @@ final class VolumeCommand {
 
         @Override
         void check() {
-            if (!Files.isReadable(raw)) {
-                throw new CliException("RAW " + raw + " cannot be read");
+            if (Files.isDirectory(raw) || !Files.isReadable(raw)) {
+                throw new CliException("RAW " + raw + (Files.isDirectory(raw) ? " is a directory"
+                        : Files.exists(raw) ? " cannot be read" : " does not exist"));
             }
             try (FileChannel in = FileChannel.open(raw, StandardOpenOption.READ)) {
                 size = in.size();
             } catch (IOException e) {
                 throw Main.cannot("read RAW", raw, e);
             }
-            if (size == 0 || size % options.sectorSize != 0) {
+            if (size == 0) {
+                throw new CliException("RAW " + raw + " is empty");
+            }
+            if (size % options.sectorSize != 0) {
                 throw new CliException("RAW " + raw + " is " + size + " bytes, not a whole number of "
                         + options.sectorSize + "-byte sectors" + (options.sectorSize > 512 && size % 512 == 0
                                 ? ": use --sector-size 512" : ": pad it to a whole sector"));
@@ -285,14 +308,18 @@ final class VolumeCommand {
             refuseExisting(path, "PATH");
             if (options.header != null) {
                 refuseExisting(options.header, "--header");
+                if (options.header.toAbsolutePath().normalize().equals(path.toAbsolutePath().normalize())) {
+                    throw new CliException("--header must be a file of its own, not PATH " + path);
+                }
             }
         }
 
         @Override
         void run(LocalKeyVault v, VolumeManager volumes) {
+            register(v, volumes, options.set, "--set");
             String tag = UUID.randomUUID().toString().substring(0, 8);
-            Path tmpData = hidden(path, "importing-" + tag);
-            Path tmpHeader = options.header == null ? null : hidden(options.header, "importing-" + tag);
+            Path tmpData = VolumeFiles.hiddenBeside(path, "importing-" + tag);
+            Path tmpHeader = options.header == null ? null : VolumeFiles.hiddenBeside(options.header, "importing-" + tag);
             TempFiles.register(tmpData);
             if (tmpHeader != null) {
                 TempFiles.register(tmpHeader);
@@ -305,10 +332,10 @@ final class VolumeCommand {
                      Arena arena = Arena.ofShared()) {
                     copyIn(in, vol, size, arena, progress());
                 }
-                publish(tmpData, path);
                 if (tmpHeader != null) {
-                    publish(tmpHeader, options.header);
+                    publish(tmpHeader, options.header); // first: data without its header cannot be opened
                 }
+                publish(tmpData, path);
                 out().println("imported " + raw + " into " + path + ": " + size + " bytes, encryption set '"
                         + options.set + "'");
             } catch (IOException e) {
@@ -329,20 +356,48 @@ final class VolumeCommand {
     static void copyIn(FileChannel in, EncryptedVolume vol, long size, Arena arena, ProgressBar bar)
             throws IOException {
         MemorySegment buf = arena.allocate(CHUNK, 4096);
-        for (long done = 0; done < size;) {
-            int n = (int) Math.min(CHUNK, size - done);
-            ByteBuffer b = buf.asSlice(0, n).asByteBuffer();
-            while (b.hasRemaining()) {
-                if (in.read(b, done + b.position()) < 0) {
-                    throw new IOException("RAW ended early, at byte " + (done + b.position()));
+        try {
+            for (long done = 0; done < size;) {
+                int n = (int) Math.min(CHUNK, size - done);
+                ByteBuffer b = buf.asSlice(0, n).asByteBuffer();
+                while (b.hasRemaining()) {
+                    if (in.read(b, done + b.position()) < 0) {
+                        throw new IOException("RAW ended early, at byte " + (done + b.position()));
+                    }
                 }
+                vol.write(done, buf.asSlice(0, n));
+                done += n;
+                bar.update(done, size);
             }
-            vol.write(done, buf.asSlice(0, n));
-            done += n;
-            bar.update(done, size);
+            vol.flush();
+        } finally {
+            bar.finish(); // an error goes on a line of its own
         }
-        vol.flush();
-        bar.finish();
+    }
+
+    /** Decrypts {@code length} bytes at {@code offset} into {@code out} (from its start), in chunks. */
+    static void copyOut(EncryptedVolume vol, long offset, long length, WritableByteChannel out, Arena arena,
+            ProgressBar bar)
+            throws IOException {
+        vol.checkRange("read", offset, length);
+        MemorySegment buf = arena.allocate(CHUNK, 4096);
+        try {
+            for (long done = 0; done < length;) {
+                int n = (int) Math.min(CHUNK, length - done);
+                vol.read(offset + done, buf.asSlice(0, n));
+                ByteBuffer b = buf.asSlice(0, n).asByteBuffer();
+                while (b.hasRemaining()) {
+                    out.write(b);
+                }
+                done += n;
+                bar.update(done, length);
+            }
+            if (out instanceof FileChannel file) {
+                file.force(true);
+            }
+        } finally {
+            bar.finish();
+        }
     }
 
     @Command(name = "export", description = "Decrypt a volume into a raw image (audited in the vault's log).")
@@ -357,25 +412,12 @@ final class VolumeCommand {
 
         @Override
         void run(LocalKeyVault v, VolumeManager volumes) {
-            Path tmp = hidden(rawOut, "exporting-" + UUID.randomUUID().toString().substring(0, 8));
+            Path tmp = VolumeFiles.hiddenBeside(rawOut, "exporting-" + UUID.randomUUID().toString().substring(0, 8));
             TempFiles.register(tmp);
-            try (EncryptedVolume vol = open(volumes, true)) {
+            try (EncryptedVolume vol = open(v, volumes, true)) {
                 try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                      Arena arena = Arena.ofShared()) {
-                    MemorySegment buf = arena.allocate(CHUNK, 4096);
-                    ProgressBar bar = progress();
-                    for (long done = 0; done < vol.size();) {
-                        int n = (int) Math.min(CHUNK, vol.size() - done);
-                        vol.read(done, buf.asSlice(0, n));
-                        ByteBuffer b = buf.asSlice(0, n).asByteBuffer();
-                        while (b.hasRemaining()) {
-                            out.write(b, done + b.position());
-                        }
-                        done += n;
-                        bar.update(done, vol.size());
-                    }
-                    out.force(true);
-                    bar.finish();
+                    copyOut(vol, 0, vol.size(), out, arena, progress());
                 }
                 publish(tmp, rawOut);
                 DiskEncryptionSet set = volumes.keys().set(vol.setId()).orElseThrow();
@@ -412,53 +454,51 @@ final class VolumeCommand {
                 throw new CliException("IN is larger than " + (CHUNK * 64 >> 20) + " MiB: use 'volume import' for"
                         + " images");
             }
-            try (EncryptedVolume vol = open(volumes, false)) {
+            try (EncryptedVolume vol = open(v, volumes, false)) {
                 vol.write(offset, MemorySegment.ofArray(data), true);
                 out().println("wrote " + data.length + " bytes at offset " + offset + " of " + path);
             }
         }
     }
 
-    @Command(name = "read", description = "Read bytes of a volume at any offset into a file ('-' writes stdout).")
+    @Command(name = "read", description = "Read bytes of a volume at any offset into a new file ('-' writes stdout).")
     static final class Read extends OnVolume {
         @Option(names = "--offset", required = true, paramLabel = "BYTES")
         long offset;
 
         @Option(names = "--length", required = true, paramLabel = "BYTES")
-        int length;
+        long length;
 
         @Parameters(index = "1", paramLabel = "OUT")
         String outFile;
 
         @Override
         void check() {
-            if (length < 0) {
-                throw new CliException("--length must be 0 or more, not " + length);
+            if (length < 0 || offset < 0) {
+                throw new CliException((length < 0 ? "--length" : "--offset") + " must be 0 or more");
+            }
+            if (!outFile.equals("-")) {
+                refuseExisting(Path.of(outFile), "OUT");
             }
         }
 
         @Override
         void run(LocalKeyVault v, VolumeManager volumes) {
-            byte[] data = new byte[length];
-            try (EncryptedVolume vol = open(volumes, true)) {
-                vol.read(offset, data, 0, length);
-            }
-            try {
+            try (EncryptedVolume vol = open(v, volumes, true); Arena arena = Arena.ofShared()) {
+                vol.checkRange("read", offset, length);
                 if (outFile.equals("-")) {
-                    OutputStream o = System.out;
-                    o.write(data);
-                    o.flush();
-                } else {
-                    Path target = Path.of(outFile);
-                    Path tmp = hidden(target, "reading-" + UUID.randomUUID().toString().substring(0, 8));
-                    TempFiles.register(tmp);
-                    try {
-                        Files.write(tmp, data, StandardOpenOption.CREATE_NEW);
-                        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                    } finally {
-                        deleteQuietly(tmp);
-                    }
+                    copyOut(vol, offset, length, Channels.newChannel(System.out), arena, ProgressBar.NONE);
+                    System.out.flush();
+                    return;
                 }
+                Path target = Path.of(outFile);
+                Path tmp = VolumeFiles.hiddenBeside(target, "reading-" + UUID.randomUUID().toString().substring(0, 8));
+                TempFiles.register(tmp);
+                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    copyOut(vol, offset, length, out, arena, progress());
+                }
+                publish(tmp, target);
+                deleteQuietly(tmp);
             } catch (IOException e) {
                 throw Main.cannot("write OUT", Path.of(outFile), e);
             }
@@ -474,7 +514,7 @@ final class VolumeCommand {
 
         @Override
         void run(LocalKeyVault v, VolumeManager volumes) {
-            try (EncryptedVolume vol = open(volumes, false)) {
+            try (EncryptedVolume vol = open(v, volumes, false)) {
                 DiskEncryptionSet set = volumes.keys().set(vol.setId()).orElseThrow(() -> new CliException(
                         "the volume's encryption set '" + vol.setId() + "' is not among the sets here"));
                 if (newKeyVersion) {
@@ -505,10 +545,16 @@ final class VolumeCommand {
         @Option(names = "--size", required = true, paramLabel = "SIZE")
         String size;
 
+        private long bytes;
+
+        @Override
+        void check() {
+            bytes = Sizes.parse("--size", size);
+        }
+
         @Override
         void run(LocalKeyVault v, VolumeManager volumes) {
-            long bytes = Sizes.parse("--size", size);
-            try (EncryptedVolume vol = open(volumes, false)) {
+            try (EncryptedVolume vol = open(v, volumes, false)) {
                 long before = vol.size();
                 vol.resize(bytes);
                 out().println(before == bytes ? path + " is already " + bytes + " bytes"
@@ -523,19 +569,13 @@ final class VolumeCommand {
         }
     }
 
-    static Path hidden(Path target, String what) {
-        Path abs = target.toAbsolutePath();
-        return abs.resolveSibling("." + abs.getFileName() + "." + what);
-    }
-
-    /** Gives a finished file its name, never replacing one that appeared meanwhile. */
+    /** {@link VolumeFiles#publish}, and the temporary name is no longer the exit hook's to remove. */
     static void publish(Path tmp, Path target) throws IOException {
         try {
-            Files.createLink(target, tmp);
-        } catch (FileAlreadyExistsException e) {
-            throw new CliException(target + " appeared meanwhile; it was not replaced", e);
+            VolumeFiles.publish(tmp, target);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
         }
-        Files.delete(tmp);
         TempFiles.release(tmp);
     }
 

@@ -65,6 +65,10 @@ public record DiskKeys(String diskId, String setId, List<Layer> layers) {
         if (layers.isEmpty() || layers.size() > 2) {
             throw new IllegalArgumentException("a disk has one or two key layers, not " + layers.size());
         }
+        if (layers.size() == 2 && layers.get(0).role() == layers.get(1).role()) {
+            throw new IllegalArgumentException("a disk's two key layers must have different roles, not two "
+                    + layers.get(0).role());
+        }
     }
 
     public Layer layer(Role role) {

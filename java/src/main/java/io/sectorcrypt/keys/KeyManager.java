@@ -248,6 +248,13 @@ public final class KeyManager implements AutoCloseable {
             DiskKeys keys = store.read(diskId).orElseThrow(() -> new IllegalArgumentException("disk '" + diskId
                     + "' has no keys in the store"));
             DiskEncryptionSet set = requireSet(keys.setId());
+            Set<DiskKeys.Role> expected = sources(set).keySet();
+            Set<DiskKeys.Role> stored = keys.layers().stream().map(DiskKeys.Layer::role).collect(
+                    java.util.stream.Collectors.toCollection(() -> java.util.EnumSet.noneOf(DiskKeys.Role.class)));
+            if (!stored.equals(expected)) {
+                throw new IllegalArgumentException("disk '" + diskId + "' has key layers " + stored + ", but its"
+                        + " encryption set '" + set.id() + "' (" + set.type() + ") has " + expected);
+            }
             AttachedDisk.Cache cache = unwrapAll(set, keys);
             AttachedDisk disk = new AttachedDisk(this, diskId, set.id(),
                     keys.layers().stream().map(DiskKeys.Layer::role).toList(), cache);

@@ -567,7 +567,14 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
-    private void checkRange(String what, long offset, long length) {
+    /**
+     * Checks that {@code length} bytes at {@code offset} lie inside the volume, as every I/O
+     * does; for callers that must know before they start (a long read in chunks).
+     *
+     * @param what the operation, for the message ("read", "write")
+     * @throws IllegalArgumentException naming the operation, the range and the volume
+     */
+    public void checkRange(String what, long offset, long length) {
         long s = size;
         if (offset < 0 || length < 0 || offset > s || length > s - offset) {
             throw new IllegalArgumentException("a " + what + " of " + length + " bytes at offset " + offset

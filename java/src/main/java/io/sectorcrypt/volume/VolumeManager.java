@@ -19,7 +19,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -176,9 +175,18 @@ public final class VolumeManager implements AutoCloseable {
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !device) {
             throw new IllegalArgumentException(name + " exists; refusing to overwrite it");
         }
+        VolumeFiles.checkDirectory(path, "the volume");
         Path headerPath = spec.detachedHeader();
-        if (headerPath != null && Files.exists(headerPath, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException("the header file " + headerPath + " exists; refusing to overwrite it");
+        if (headerPath != null) {
+            if (headerPath.toAbsolutePath().normalize().equals(path.toAbsolutePath().normalize())) {
+                throw new IllegalArgumentException("the detached header must be a file of its own, not the volume "
+                        + path);
+            }
+            VolumeFiles.checkDirectory(headerPath, "the detached header");
+            if (Files.exists(headerPath, LinkOption.NOFOLLOW_LINKS)) {
+                throw new IllegalArgumentException("the header file " + headerPath + " exists; refusing to overwrite"
+                        + " it");
+            }
         }
         long dataOffset = headerPath == null ? DATA_OFFSET : 0;
         String uuid = UUID.randomUUID().toString();
@@ -204,7 +212,7 @@ public final class VolumeManager implements AutoCloseable {
             if (device) {
                 formatDevice(path, headerPath, spec, uuid, metadata, recovery, temporary);
             } else {
-                Path dataTmp = temporaryBeside(path, uuid);
+                Path dataTmp = VolumeFiles.hiddenBeside(path, "creating-" + uuid.substring(0, 8));
                 temporary.add(dataTmp);
                 try (FileChannel ch = FileChannel.open(dataTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                         StandardOpenOption.WRITE)) {
@@ -214,14 +222,14 @@ public final class VolumeManager implements AutoCloseable {
                     extend(ch, dataOffset + spec.size());
                 }
                 if (headerPath != null) {
+                    // The header first: a header without its data file is harmless, data without
+                    // its header would be a volume nobody can open.
                     writeDetachedHeader(headerPath, uuid, spec, metadata, recovery, temporary);
-                }
-                publish(dataTmp, path);
-                temporary.remove(dataTmp);
-                if (headerPath != null) {
                     Path headerTmp = temporary.remove(temporary.size() - 1);
-                    publish(headerTmp, headerPath);
+                    VolumeFiles.publish(headerTmp, headerPath);
                 }
+                VolumeFiles.publish(dataTmp, path);
+                temporary.remove(dataTmp);
             }
             store.unregister(uuid); // open() registers the header-backed entry
             keys.detach(uuid);
@@ -231,7 +239,7 @@ public final class VolumeManager implements AutoCloseable {
             done = true;
             return v;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + name + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot create " + name, e);
         } finally {
             for (Path p : temporary) {
                 try {
@@ -263,7 +271,7 @@ public final class VolumeManager implements AutoCloseable {
 
     private void writeDetachedHeader(Path headerPath, String uuid, VolumeSpec spec, Luks2Metadata metadata,
             PassphraseKeyslot recovery, List<Path> temporary) throws IOException {
-        Path headerTmp = temporaryBeside(headerPath, uuid);
+        Path headerTmp = VolumeFiles.hiddenBeside(headerPath, "creating-" + uuid.substring(0, 8));
         temporary.add(headerTmp);
         try (FileChannel ch = FileChannel.open(headerTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
@@ -292,28 +300,7 @@ public final class VolumeManager implements AutoCloseable {
         if (headerPath != null) {
             writeDetachedHeader(headerPath, uuid, spec, metadata, recovery, temporary);
             Path headerTmp = temporary.remove(temporary.size() - 1);
-            publish(headerTmp, headerPath);
-        }
-    }
-
-    private static Path temporaryBeside(Path target, String uuid) {
-        Path abs = target.toAbsolutePath();
-        return abs.resolveSibling("." + abs.getFileName() + ".creating-" + uuid.substring(0, 8));
-    }
-
-    /** Gives the finished file its name without ever replacing an existing one, durably. */
-    private static void publish(Path tmp, Path target) throws IOException {
-        try {
-            Files.createLink(target, tmp);
-            Files.delete(tmp);
-        } catch (FileAlreadyExistsException e) {
-            throw new IllegalArgumentException(target + " appeared while the volume was being created; left alone");
-        } catch (UnsupportedOperationException e) {
-            Files.move(tmp, target); // no hard links here: refuses an existing target too
-        }
-        Path dir = target.toAbsolutePath().getParent();
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
+            VolumeFiles.publish(headerTmp, headerPath);
         }
     }
 
@@ -366,21 +353,7 @@ public final class VolumeManager implements AutoCloseable {
                 throw new Luks2FormatException(name + ": its envelope token belongs to disk " + envelope.diskId()
                         + ", not to this header's UUID " + h.uuid());
             }
-            Luks2Metadata.CryptSegment seg = m.segment();
-            if (header == null && seg.offset() < m.keyslotsEnd()) {
-                throw new Luks2FormatException(name + ": its data would start at " + seg.offset()
-                        + ", inside its own header (which ends at " + m.keyslotsEnd() + ")");
-            }
-            long step = seg.sectorSize() / 512;
-            if (Long.remainderUnsigned(seg.ivTweak(), step) != 0) {
-                throw new Luks2FormatException(name + ": an iv_tweak of " + Long.toUnsignedString(seg.ivTweak())
-                        + " that is not a whole " + seg.sectorSize() + "-byte sector is not supported");
-            }
-            long size = seg.dynamic() ? (data.size() - seg.offset()) / seg.sectorSize() * seg.sectorSize()
-                    : seg.size();
-            if (size <= 0) {
-                throw new Luks2FormatException(name + " has no room for data after offset " + seg.offset());
-            }
+            long size = dataSize(name, m, data.size(), header != null);
             if (!readOnly && h.needsRepair()) {
                 LOG.log(Level.INFO, "{0}: one copy of its LUKS2 header was damaged or stale; rewrote both", name);
                 h.repair();
@@ -409,7 +382,7 @@ public final class VolumeManager implements AutoCloseable {
                 closeQuietly(headerChannel, e);
             }
             if (e instanceof IOException io) {
-                throw new UncheckedIOException("cannot open " + name + ": " + io.getMessage(), io);
+                throw new UncheckedIOException("cannot open " + name, io);
             }
             throw (RuntimeException) e;
         }
@@ -426,12 +399,33 @@ public final class VolumeManager implements AutoCloseable {
              FileChannel h = header == null ? null : openChannel(header, true)) {
             Luks2Header luks = Luks2Header.read(h == null ? data : h, header == null ? name : header.toString(),
                     CryptoPolicy.DEFAULT);
-            Luks2Metadata.CryptSegment seg = luks.metadata().segment();
-            long size = seg.dynamic() ? (data.size() - seg.offset()) / seg.sectorSize() * seg.sectorSize() : seg.size();
-            return VolumeInfo.of(name, header != null, luks, size);
+            return VolumeInfo.of(name, header != null, luks, dataSize(name, luks.metadata(), data.size(), header != null));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + name + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + name, e);
         }
+    }
+
+    /**
+     * The data size in bytes, and the layout rules both {@link #open} and {@link #inspect}
+     * apply: data behind an attached header starts after its keyslots area; the IV offset is
+     * whole sectors; a "dynamic" segment runs to the end of the device, whole sectors.
+     */
+    private static long dataSize(String name, Luks2Metadata m, long deviceSize, boolean detached) {
+        Luks2Metadata.CryptSegment seg = m.segment();
+        if (!detached && seg.offset() < m.keyslotsEnd()) {
+            throw new Luks2FormatException(name + ": its data would start at " + seg.offset()
+                    + ", inside its own header (which ends at " + m.keyslotsEnd() + ")");
+        }
+        if (Long.remainderUnsigned(seg.ivTweak(), seg.sectorSize() / 512) != 0) {
+            throw new Luks2FormatException(name + ": an iv_tweak of " + Long.toUnsignedString(seg.ivTweak())
+                    + " that is not a whole " + seg.sectorSize() + "-byte sector is not supported");
+        }
+        long size = seg.dynamic() ? (deviceSize - seg.offset()) / seg.sectorSize() * seg.sectorSize() : seg.size();
+        if (size <= 0) {
+            throw new Luks2FormatException(name + " has no room for data after offset " + seg.offset() + " (the device"
+                    + " holds " + deviceSize + " bytes)");
+        }
+        return size;
     }
 
     /** Attaches a disk's keys and checks them against the header's LUKS2 digest. */

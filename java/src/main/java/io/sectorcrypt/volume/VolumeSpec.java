@@ -17,12 +17,22 @@ public record VolumeSpec(long size, int sectorSize, String setId, Path detachedH
     public static final long MAX_SIZE = 1L << 60;
 
     public VolumeSpec {
-        if (sectorSize != 512 && sectorSize != 1024 && sectorSize != 2048 && sectorSize != 4096) {
-            throw new IllegalArgumentException("the sector size is 512, 1024, 2048 or 4096 bytes, not " + sectorSize);
-        }
+        checkSectorSize(sectorSize);
         checkSize(size, sectorSize);
         Names.check("encryption set id", setId, 127);
         label = label == null ? "" : label;
+        checkLabel(label);
+    }
+
+    /** 512, 1024, 2048 or 4096 bytes (LUKS2 3.3.2). */
+    public static void checkSectorSize(int sectorSize) {
+        if (sectorSize != 512 && sectorSize != 1024 && sectorSize != 2048 && sectorSize != 4096) {
+            throw new IllegalArgumentException("the sector size is 512, 1024, 2048 or 4096 bytes, not " + sectorSize);
+        }
+    }
+
+    /** At most 47 printable ASCII characters (the binary header's 48-byte field with its NUL). */
+    public static void checkLabel(String label) {
         if (label.length() > 47 || !label.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
             throw new IllegalArgumentException("a LUKS2 label is at most 47 printable ASCII characters");
         }

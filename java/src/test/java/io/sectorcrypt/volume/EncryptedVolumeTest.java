@@ -150,8 +150,8 @@ class EncryptedVolumeTest {
             String message = assertThrows(io.sectorcrypt.volume.luks2.Luks2FormatException.class,
                     () -> f.volumes.open(disk)).getMessage();
             assertEquals(disk + ": neither copy of its LUKS2 header is valid (primary: the primary header's checksum"
-                    + " does not match its contents (seqid 0); secondary: the secondary header's checksum does not"
-                    + " match its contents (seqid 0))", message);
+                    + " does not match its contents (seqid 1); secondary: the secondary header's checksum does not"
+                    + " match its contents (seqid 1))", message);
         }
         Path luks = dir.resolve("cryptsetup.img");
         Files.write(luks, new byte[20 << 20]);

@@ -48,7 +48,7 @@ public final class Luks2Header {
     public static Luks2Header format(FileChannel channel, String name, String uuid, String label,
             Luks2Metadata metadata, CryptoPolicy policy) {
         Luks2Header h = new Luks2Header(channel, name, policy);
-        h.binary = new Luks2BinaryHeader(true, metadata.hdrSize(), 0, label, uuid, "", 0);
+        h.binary = new Luks2BinaryHeader(true, metadata.hdrSize(), 1, label, uuid, "", 0);
         h.primarySalt = h.newSalt();
         h.secondarySalt = h.newSalt();
         h.write(metadata);

@@ -1,0 +1,54 @@
+package io.sectorcrypt.volume;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * How a file made under a hidden name gets its real one: never replacing a file that is there,
+ * and durably. Volumes, imports and exports appear at their path only when complete.
+ */
+public final class VolumeFiles {
+    private VolumeFiles() {
+    }
+
+    /** A hidden sibling of {@code target} for work in progress: {@code .NAME.WHAT}. */
+    public static Path hiddenBeside(Path target, String what) {
+        Path abs = target.toAbsolutePath();
+        return abs.resolveSibling("." + abs.getFileName() + "." + what);
+    }
+
+    /**
+     * Gives the finished {@code tmp} the name {@code target} (a hard link, then the hidden
+     * name removed; a plain rename where the file system has no hard links), then syncs the
+     * directory.
+     *
+     * @throws IllegalArgumentException if {@code target} exists (it appeared meanwhile): left alone
+     * @throws IOException on an I/O error
+     */
+    public static void publish(Path tmp, Path target) throws IOException {
+        try {
+            Files.createLink(target, tmp);
+            Files.delete(tmp);
+        } catch (FileAlreadyExistsException e) {
+            throw new IllegalArgumentException(target + " appeared meanwhile; it was not replaced");
+        } catch (UnsupportedOperationException e) {
+            Files.move(tmp, target); // refuses an existing target too
+        }
+        Path dir = target.toAbsolutePath().getParent();
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    /** Refuses a path whose directory does not exist, naming what the path is for. */
+    static void checkDirectory(Path path, String what) {
+        Path dir = path.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("the directory of " + what + " " + path + " does not exist");
+        }
+    }
+}
