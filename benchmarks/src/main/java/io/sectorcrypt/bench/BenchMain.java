@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
         + " native-vaes256: ymm, native-vaes512: zmm, java: the widest); x widest ceiling; x OpenSSL (same sector"
         + " size and direction). Engines and ceilings that cannot run here follow the table as notes, with the"
         + " reason.",
-    "With --threads N: the sector queue instead, on one engine (see --threads)."})
+    "With --threads N: the sector queue instead, on one engine (see --threads).",
+    "With --volume: an encrypted volume against the plain file instead (see --volume)."})
 public final class BenchMain implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -68,6 +69,20 @@ public final class BenchMain implements Callable<Integer> {
                     + " of its peak, open loop. N: 1 .. 1024, or a list such as 1,2."})
     List<Integer> threads;
 
+    @Option(names = "--volume", description = {"Measure an encrypted volume against the same I/O on a plain file"
+            + " instead of the engines: 2 threads, 1 MiB sequential and 4 KiB random reads and writes on a 256 MiB"
+            + " file in java.io.tmpdir (written in full first, so it is in the page cache and reads decrypt real"
+            + " ciphertext): raw (FileChannel), raw-xts (FileChannel and the engine called directly: what a"
+            + " volume could reach), the volume with its sector queue (the default) and without (withoutQueue()). The"
+            + " four targets of each row run back to back and the whole set --rounds times; x raw is the median"
+            + " over rounds of each round's ratio, with its minimum and maximum. About --seconds plus 2 s per row"
+            + " and round."})
+    boolean volume;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
+            description = "With --volume: rounds (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
     public static void main(String[] args) {
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
@@ -100,6 +115,9 @@ public final class BenchMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (volume) {
+            return volume();
+        }
         if (threads != null) {
             return queue();
         }
@@ -160,6 +178,80 @@ public final class BenchMain implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** {@code --volume}: the volume against the plain file. */
+    private int volume() throws Exception {
+        if (threads != null || engines != null || sectorSizes != null || batches != null) {
+            throw new UsageException("--volume measures 2 threads on the engine the library selects, 4096-byte"
+                    + " sectors; leave out --threads, --engine, --sector-size and --batch");
+        }
+        if (rounds < 1 || rounds > 100) {
+            throw new UsageException("--rounds " + rounds + " is outside 1 .. 100");
+        }
+        if (seconds <= 0) {
+            throw new UsageException("--seconds must be positive, not " + seconds);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Progress progress = new Progress(spec.commandLine().getErr());
+        List<VolumeBenchRunner.Row> rows = VolumeBenchRunner.run(new VolumeBenchRunner.Plan(rounds, 256, seconds),
+                progress);
+        progress.clear();
+        if (json) {
+            rows.forEach(r -> out.println(VolumeBenchRunner.json(r)));
+        } else {
+            printVolumeTable(out, rows, rounds);
+        }
+        out.flush();
+        return 0;
+    }
+
+    static void printVolumeTable(PrintWriter out, List<VolumeBenchRunner.Row> rows, int rounds) {
+        out.println("sectorcrypt bench --volume: " + Engine.selected().id() + ", " + cpuModel() + ", "
+                + Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("java.vm.name") + " "
+                + Runtime.version());
+        out.println("2 threads, 256 MiB file in " + System.getProperty("java.io.tmpdir") + " (page cache), " + rounds
+                + " round(s); JMH median of 5 iterations per row; median (min..max) over rounds:");
+        out.printf("%-8s %-6s %-15s %26s %26s %18s%n", "pattern", "op", "target", "MB/s", "IOPS (k)", "x raw");
+        for (String pattern : VolumeBenchRunner.PATTERNS) {
+            for (String op : VolumeBenchRunner.OPS) {
+                for (String target : VolumeBenchRunner.TARGETS) {
+                    double[] bytes = VolumeBenchRunner.perRound(rows, pattern, op, target);
+                    if (bytes.length == 0) {
+                        continue;
+                    }
+                    int request = pattern.equals("seq-1m") ? VolumeBench.SEQ_BYTES : VolumeBench.RAND_BYTES;
+                    double[] mb = Arrays.stream(bytes).map(b -> b / 1e6).toArray();
+                    double[] kiops = Arrays.stream(bytes).map(b -> b / request / 1e3).toArray();
+                    String ratio = target.equals("raw") ? "-"
+                            : VolumeBenchRunner.Spread.of(VolumeBenchRunner.ratios(rows, pattern, op, target))
+                                    .format("");
+                    out.printf(Locale.ROOT, "%-8s %-6s %-15s %26s %26s %18s%n", pattern, op, target,
+                            VolumeBenchRunner.Spread.of(mb).format(""), VolumeBenchRunner.Spread.of(kiops).format(""),
+                            ratio);
+                }
+            }
+        }
+        for (String target : List.of("raw-xts", "volume", "volume-noqueue")) {
+            for (String pattern : VolumeBenchRunner.PATTERNS) {
+                for (String op : VolumeBenchRunner.OPS) {
+                    double[] r = VolumeBenchRunner.ratios(rows, pattern, op, target);
+                    if (r.length > 0) {
+                        out.println(target + " " + (pattern.equals("seq-1m") ? "seq" : "rand-4k") + " " + op
+                                + " x raw: " + VolumeBenchRunner.Spread.of(r).format(""));
+                    }
+                }
+            }
+        }
+    }
+
+    private static String cpuModel() {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .findFirst().orElse("unknown CPU");
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return "unknown CPU";
+        }
     }
 
     /** An engine or ceiling that did not run, and why: a user's only way to learn it (the library logs it at debug). */

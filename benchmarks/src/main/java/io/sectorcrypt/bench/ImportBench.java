@@ -1,0 +1,68 @@
+package io.sectorcrypt.bench;
+
+import io.sectorcrypt.volume.EncryptedVolume;
+import io.sectorcrypt.volume.VolumeSpec;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+
+/**
+ * The library path of {@code sectorcrypt volume import} until the CLI has the command: reads a
+ * raw image in 1 MiB chunks on one thread and writes each chunk into a new volume, then syncs
+ * it ({@link EncryptedVolume#flush}) and closes it. Used by {@code ci/bench-import.sh}.
+ *
+ * <p>Usage: {@code ImportBench RAW OUT [--no-queue]}. The vault (key file, no passphrase KDF)
+ * is made in a fresh directory beside OUT and deleted afterwards; OUT is left for the caller.
+ * Prints one line: {@code import-library seconds=S bytes=N queue=true|false}, the time from
+ * creating the volume to its close (the vault's setup, in milliseconds, is not in it; the
+ * script also times the whole process).
+ */
+public final class ImportBench {
+    private static final int CHUNK = 1 << 20;
+
+    private ImportBench() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 2 || args.length > 3 || (args.length == 3 && !args[2].equals("--no-queue"))) {
+            System.err.println("usage: ImportBench RAW OUT [--no-queue]");
+            System.exit(2);
+        }
+        Path rawPath = Path.of(args[0]);
+        Path out = Path.of(args[1]);
+        boolean queue = args.length == 2;
+        long bytes = Files.size(rawPath);
+        if (bytes == 0 || bytes % VolumeSpec.DEFAULT_SECTOR_SIZE != 0) {
+            System.err.println(rawPath + ": " + bytes + " bytes is not a positive whole number of 4096-byte sectors");
+            System.exit(2);
+        }
+        Path work = BenchVolumes.tempDir(out.toAbsolutePath().getParent(), ".import-bench-vault");
+        try (BenchVolumes v = new BenchVolumes(work, queue);
+             FileChannel raw = FileChannel.open(rawPath, StandardOpenOption.READ);
+             Arena arena = Arena.ofShared()) { // shared: queue workers read it
+            MemorySegment chunk = arena.allocate(CHUNK, 4096);
+            long start = System.nanoTime();
+            try (EncryptedVolume volume = v.volumes.create(out, VolumeSpec.of(bytes, BenchVolumes.SET))) {
+                for (long pos = 0; pos < bytes; pos += CHUNK) {
+                    MemorySegment piece = chunk.asSlice(0, Math.min(CHUNK, bytes - pos));
+                    ByteBuffer b = piece.asByteBuffer();
+                    while (b.hasRemaining()) {
+                        if (raw.read(b, pos + b.position()) < 0) {
+                            throw new IOException(rawPath + " ended early at byte " + (pos + b.position()));
+                        }
+                    }
+                    volume.write(pos, piece);
+                }
+                volume.flush();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.printf(Locale.ROOT, "import-library seconds=%.3f bytes=%d queue=%s%n", seconds, bytes, queue);
+        }
+    }
+}
