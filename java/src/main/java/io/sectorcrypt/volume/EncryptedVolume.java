@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -72,6 +73,14 @@ public final class EncryptedVolume implements AutoCloseable {
      */
     private static final Thread ANOTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
     private static final MemorySegment ZERO_SECTOR = Arena.global().allocate(4096, 4096);
+    /**
+     * Reads and writes of at least {@link #QUEUE_THRESHOLD} bytes in progress in this process,
+     * on any volume. The queue only helps while callers leave cores idle: with as many large
+     * I/Os in flight as the queue has workers, each caller already keeps a core busy, and
+     * handing its sectors to a worker adds the hand-off and the workers' idle spin for nothing
+     * (more CPU time per byte: {@code sectorcrypt bench --volume} shows it per CPU-second).
+     */
+    private static final AtomicInteger LARGE_IO_IN_FLIGHT = new AtomicInteger();
 
     private record CachedCipher(XtsKey key, SectorCipher cipher) {
     }
@@ -184,6 +193,7 @@ public final class EncryptedVolume implements AutoCloseable {
             return;
         }
         enter();
+        boolean large = beginLarge(dst.byteSize());
         try {
             cipher(); // a stopped disk fails every read, holes included
             long first = offset / sectorSize;
@@ -196,6 +206,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 }
             }
         } finally {
+            endLarge(large);
             exit();
         }
     }
@@ -361,6 +372,7 @@ public final class EncryptedVolume implements AutoCloseable {
             return;
         }
         enter();
+        boolean large = beginLarge(length);
         try {
             cipher(); // fail before anything is written if the key is gone
             long first = offset / sectorSize;
@@ -400,6 +412,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 force();
             }
         } finally {
+            endLarge(large);
             exit();
         }
     }
@@ -557,12 +570,29 @@ public final class EncryptedVolume implements AutoCloseable {
     }
 
     /**
-     * Large I/O goes to the queue when its workers may touch both buffers: a caller's buffer
-     * from a confined arena is only usable on the caller's thread, so it is done there.
+     * Large I/O goes to the queue while fewer large I/Os are in flight than it has workers
+     * (see {@link #LARGE_IO_IN_FLIGHT}), and when its workers may touch both buffers: a
+     * caller's buffer from a confined arena is only usable on the caller's thread, so it is
+     * done there.
      */
     private boolean onQueue(MemorySegment src, MemorySegment out) {
-        return queue != null && src.byteSize() >= QUEUE_THRESHOLD && src.isAccessibleBy(ANOTHER_THREAD)
-                && out.isAccessibleBy(ANOTHER_THREAD);
+        return queue != null && src.byteSize() >= QUEUE_THRESHOLD && LARGE_IO_IN_FLIGHT.get() < queue.workers()
+                && src.isAccessibleBy(ANOTHER_THREAD) && out.isAccessibleBy(ANOTHER_THREAD);
+    }
+
+    /** Counts an I/O of {@code bytes} in {@link #LARGE_IO_IN_FLIGHT} if it is large; true if it was counted. */
+    private boolean beginLarge(long bytes) {
+        if (queue == null || bytes < QUEUE_THRESHOLD) {
+            return false;
+        }
+        LARGE_IO_IN_FLIGHT.incrementAndGet();
+        return true;
+    }
+
+    private static void endLarge(boolean large) {
+        if (large) {
+            LARGE_IO_IN_FLIGHT.decrementAndGet();
+        }
     }
 
     // -- lifecycle ---------------------------------------------------------------------
