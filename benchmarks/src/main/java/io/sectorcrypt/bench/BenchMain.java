@@ -70,16 +70,17 @@ public final class BenchMain implements Callable<Integer> {
     List<Integer> threads;
 
     @Option(names = "--volume", description = {"Measure an encrypted volume against the same I/O on a plain file"
-            + " instead of the engines: 2 threads, 1 MiB sequential and 4 KiB random reads and writes on a 256 MiB"
-            + " file in java.io.tmpdir (written in full first, so it is in the page cache and reads decrypt real"
-            + " ciphertext): raw (FileChannel), raw-xts (FileChannel and the engine called directly: what a"
-            + " volume could reach), the volume with its sector queue (the default) and without (withoutQueue()). The"
-            + " four targets of each row run back to back and the whole set --rounds times; x raw is the median"
-            + " over rounds of each round's ratio, with its minimum and maximum. About --seconds plus 2 s per row"
-            + " and round."})
+            + " instead of the engines: 2 threads, 1 MiB sequential and 4 KiB random reads and writes on 256 MiB"
+            + " files in java.io.tmpdir (written in full first, so they are in the page cache and reads decrypt"
+            + " real ciphertext): raw (FileChannel), raw-xts (FileChannel and the engine called directly: what a"
+            + " volume could reach), the volume with its sector queue (the default) and without (withoutQueue()).",
+        "All in one JVM, in short slices that take turns (--rounds rounds, the order rotating), so each round's"
+            + " ratio to raw compares neighbouring seconds. x raw: the median over rounds of each round's ratio,"
+            + " (minimum..maximum); per CPU-s: the same for requests per second of this process's CPU time, which"
+            + " a loaded machine skews less. About --seconds, plus a few seconds to write the files."})
     boolean volume;
 
-    @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "5",
             description = "With --volume: rounds (default: ${DEFAULT-VALUE}).")
     int rounds;
 
@@ -194,11 +195,11 @@ public final class BenchMain implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Progress progress = new Progress(spec.commandLine().getErr());
-        List<VolumeBenchRunner.Row> rows = VolumeBenchRunner.run(new VolumeBenchRunner.Plan(rounds, 256, seconds),
+        List<VolumeInterleaved.Row> rows = VolumeInterleaved.run(new VolumeInterleaved.Plan(rounds, 256, seconds),
                 progress);
         progress.clear();
         if (json) {
-            rows.forEach(r -> out.println(VolumeBenchRunner.json(r)));
+            rows.forEach(r -> out.println(VolumeInterleaved.json(r)));
         } else {
             printVolumeTable(out, rows, rounds);
         }
@@ -206,39 +207,42 @@ public final class BenchMain implements Callable<Integer> {
         return 0;
     }
 
-    static void printVolumeTable(PrintWriter out, List<VolumeBenchRunner.Row> rows, int rounds) {
+    static void printVolumeTable(PrintWriter out, List<VolumeInterleaved.Row> rows, int rounds) {
         out.println("sectorcrypt bench --volume: " + Engine.selected().id() + ", " + cpuModel() + ", "
                 + Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("java.vm.name") + " "
                 + Runtime.version());
-        out.println("2 threads, 256 MiB file in " + System.getProperty("java.io.tmpdir") + " (page cache), " + rounds
-                + " round(s); JMH median of 5 iterations per row; median (min..max) over rounds:");
-        out.printf("%-8s %-6s %-15s %26s %26s %18s%n", "pattern", "op", "target", "MB/s", "IOPS (k)", "x raw");
-        for (String pattern : VolumeBenchRunner.PATTERNS) {
-            for (String op : VolumeBenchRunner.OPS) {
-                for (String target : VolumeBenchRunner.TARGETS) {
-                    double[] bytes = VolumeBenchRunner.perRound(rows, pattern, op, target);
-                    if (bytes.length == 0) {
+        out.println(VolumeInterleaved.THREADS + " threads, 256 MiB files in " + System.getProperty("java.io.tmpdir")
+                + " (page cache), " + rounds + " interleaved round(s); median (min..max) over rounds:");
+        out.printf("%-8s %-6s %-15s %26s %26s %18s %18s%n", "pattern", "op", "target", "MB/s", "IOPS (k)", "x raw",
+                "per CPU-s x raw");
+        for (String pattern : VolumeInterleaved.PATTERNS) {
+            for (String op : VolumeInterleaved.OPS) {
+                for (String target : VolumeInterleaved.TARGETS) {
+                    List<VolumeInterleaved.Row> mine = VolumeInterleaved.rows(rows, pattern, op, target);
+                    if (mine.isEmpty()) {
                         continue;
                     }
-                    int request = pattern.equals("seq-1m") ? VolumeBench.SEQ_BYTES : VolumeBench.RAND_BYTES;
-                    double[] mb = Arrays.stream(bytes).map(b -> b / 1e6).toArray();
-                    double[] kiops = Arrays.stream(bytes).map(b -> b / request / 1e3).toArray();
-                    String ratio = target.equals("raw") ? "-"
-                            : VolumeBenchRunner.Spread.of(VolumeBenchRunner.ratios(rows, pattern, op, target))
-                                    .format("");
-                    out.printf(Locale.ROOT, "%-8s %-6s %-15s %26s %26s %18s%n", pattern, op, target,
-                            VolumeBenchRunner.Spread.of(mb).format(""), VolumeBenchRunner.Spread.of(kiops).format(""),
-                            ratio);
+                    double[] mb = mine.stream().mapToDouble(r -> r.bytesPerSec() / 1e6).toArray();
+                    double[] kiops = mine.stream().mapToDouble(r -> r.requestsPerSec() / 1e3).toArray();
+                    boolean raw = target.equals("raw");
+                    out.printf(Locale.ROOT, "%-8s %-6s %-15s %26s %26s %18s %18s%n", pattern, op, target,
+                            VolumeInterleaved.Spread.of(mb).format(), VolumeInterleaved.Spread.of(kiops).format(),
+                            raw ? "-" : VolumeInterleaved.Spread.of(VolumeInterleaved.ratios(rows, pattern, op, target,
+                                    VolumeInterleaved.Row::requestsPerSec)).format(),
+                            raw ? "-" : VolumeInterleaved.Spread.of(VolumeInterleaved.ratios(rows, pattern, op, target,
+                                    VolumeInterleaved.Row::requestsPerCpuSec)).format());
                 }
             }
         }
         for (String target : List.of("raw-xts", "volume", "volume-noqueue")) {
-            for (String pattern : VolumeBenchRunner.PATTERNS) {
-                for (String op : VolumeBenchRunner.OPS) {
-                    double[] r = VolumeBenchRunner.ratios(rows, pattern, op, target);
+            for (String pattern : VolumeInterleaved.PATTERNS) {
+                for (String op : VolumeInterleaved.OPS) {
+                    double[] r = VolumeInterleaved.ratios(rows, pattern, op, target, VolumeInterleaved.Row::requestsPerSec);
                     if (r.length > 0) {
                         out.println(target + " " + (pattern.equals("seq-1m") ? "seq" : "rand-4k") + " " + op
-                                + " x raw: " + VolumeBenchRunner.Spread.of(r).format(""));
+                                + " x raw: " + VolumeInterleaved.Spread.of(r).format() + ", per CPU-s: "
+                                + VolumeInterleaved.Spread.of(VolumeInterleaved.ratios(rows, pattern, op, target,
+                                        VolumeInterleaved.Row::requestsPerCpuSec)).format());
                     }
                 }
             }

@@ -19,9 +19,10 @@ import java.util.Locale;
  *
  * <p>Usage: {@code ImportBench RAW OUT [--no-queue]}. The vault (key file, no passphrase KDF)
  * is made in a fresh directory beside OUT and deleted afterwards; OUT is left for the caller.
- * Prints one line: {@code import-library seconds=S bytes=N queue=true|false}, the time from
- * creating the volume to its close (the vault's setup, in milliseconds, is not in it; the
- * script also times the whole process).
+ * Prints one line: {@code import-library seconds=S bytes=N queue=true|false write=W
+ * flush+close=F}: S is the time from creating the volume to its close (the vault's setup, in
+ * milliseconds, is not in it; the script also times the whole process), W of it until the
+ * last write returned (data in the page cache), F the sync to the disk and the close.
  */
 public final class ImportBench {
     private static final int CHUNK = 1 << 20;
@@ -48,6 +49,7 @@ public final class ImportBench {
              Arena arena = Arena.ofShared()) { // shared: queue workers read it
             MemorySegment chunk = arena.allocate(CHUNK, 4096);
             long start = System.nanoTime();
+            long written;
             try (EncryptedVolume volume = v.volumes.create(out, VolumeSpec.of(bytes, BenchVolumes.SET))) {
                 for (long pos = 0; pos < bytes; pos += CHUNK) {
                     MemorySegment piece = chunk.asSlice(0, Math.min(CHUNK, bytes - pos));
@@ -59,10 +61,12 @@ public final class ImportBench {
                     }
                     volume.write(pos, piece);
                 }
+                written = System.nanoTime();
                 volume.flush();
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            System.out.printf(Locale.ROOT, "import-library seconds=%.3f bytes=%d queue=%s%n", seconds, bytes, queue);
+            long end = System.nanoTime();
+            System.out.printf(Locale.ROOT, "import-library seconds=%.3f bytes=%d queue=%s write=%.3f flush+close=%.3f%n",
+                    (end - start) / 1e9, bytes, queue, (written - start) / 1e9, (end - written) / 1e9);
         }
     }
 }
