@@ -25,7 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * An encrypted disk: a LUKS2 volume (header at its start, or detached in its own file) whose
@@ -102,8 +102,13 @@ public final class EncryptedVolume implements AutoCloseable {
     private final SectorQueue queue;
     private final Duration reattachInterval;
     private final SectorRangeLock ranges = new SectorRangeLock();
-    /** I/O holds the read side; close holds the write side, so close waits for I/O in flight. */
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    /**
+     * I/O holds the read side; close holds the write side, so close waits for I/O in flight.
+     * A StampedLock, not a ReentrantReadWriteLock: whose read side looks up a per-thread hold
+     * count (a ThreadLocal) on every lock and unlock once two threads read at once. Nothing
+     * here takes it twice on one thread.
+     */
+    private final StampedLock lifecycle = new StampedLock();
     private volatile long size;
     private volatile AttachedDisk disk;
     private volatile CachedCipher cipher;
@@ -192,7 +197,7 @@ public final class EncryptedVolume implements AutoCloseable {
         if (dst.byteSize() == 0) {
             return;
         }
-        enter();
+        long stamp = enter();
         boolean large = beginLarge(dst.byteSize());
         try {
             cipher(); // a stopped disk fails every read, holes included
@@ -207,7 +212,7 @@ public final class EncryptedVolume implements AutoCloseable {
             }
         } finally {
             endLarge(large);
-            exit();
+            exit(stamp);
         }
     }
 
@@ -351,7 +356,7 @@ public final class EncryptedVolume implements AutoCloseable {
         if (endWhole * sectorSize < offset + length) {
             writeZeroes(endWhole * sectorSize, offset + length - endWhole * sectorSize, false);
         }
-        enter();
+        long stamp = enter();
         try (SectorRangeLock.Range r = ranges.lock(firstWhole, endWhole - 1, true)) {
             for (long s = firstWhole; s < endWhole;) {
                 long n = Math.min(endWhole - s, BOUNCE_BYTES / sectorSize);
@@ -361,7 +366,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 s += n;
             }
         } finally {
-            exit();
+            exit(stamp);
         }
     }
 
@@ -371,7 +376,7 @@ public final class EncryptedVolume implements AutoCloseable {
         if (length == 0) {
             return;
         }
-        enter();
+        long stamp = enter();
         boolean large = beginLarge(length);
         try {
             cipher(); // fail before anything is written if the key is gone
@@ -413,7 +418,7 @@ public final class EncryptedVolume implements AutoCloseable {
             }
         } finally {
             endLarge(large);
-            exit();
+            exit(stamp);
         }
     }
 
@@ -431,11 +436,11 @@ public final class EncryptedVolume implements AutoCloseable {
 
     /** Syncs every write acknowledged so far to stable storage (the header is synced as it changes). */
     public void flush() {
-        enter();
+        long stamp = enter();
         try {
             force();
         } finally {
-            exit();
+            exit(stamp);
         }
     }
 
@@ -461,7 +466,7 @@ public final class EncryptedVolume implements AutoCloseable {
     public void resize(long newSize) {
         checkWritable();
         VolumeSpec.checkSize(newSize, sectorSize);
-        enter();
+        long stamp = enter();
         try {
             synchronized (header) {
                 long current = size;
@@ -491,7 +496,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 size = newSize;
             }
         } finally {
-            exit();
+            exit(stamp);
         }
     }
 
@@ -597,16 +602,18 @@ public final class EncryptedVolume implements AutoCloseable {
 
     // -- lifecycle ---------------------------------------------------------------------
 
-    private void enter() {
-        lifecycle.readLock().lock();
+    /** Holds the read side of {@link #lifecycle}; returns the stamp for {@link #exit}. */
+    private long enter() {
+        long stamp = lifecycle.readLock();
         if (closed) {
-            lifecycle.readLock().unlock();
+            lifecycle.unlockRead(stamp);
             throw new IllegalStateException(name + " is closed");
         }
+        return stamp;
     }
 
-    private void exit() {
-        lifecycle.readLock().unlock();
+    private void exit(long stamp) {
+        lifecycle.unlockRead(stamp);
     }
 
     private void checkWritable() {
@@ -633,7 +640,7 @@ public final class EncryptedVolume implements AutoCloseable {
      */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
+        long stamp = lifecycle.writeLock();
         try {
             if (closed) {
                 return;
@@ -668,7 +675,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 throw e;
             }
         } finally {
-            lifecycle.writeLock().unlock();
+            lifecycle.unlockWrite(stamp);
         }
     }
 
