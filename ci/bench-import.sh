@@ -7,7 +7,8 @@
 #   2. cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M, offline, on a
 #      copy of the image grown by those 32 MiB (room for the header: no data is lost).
 #   3. qemu-img convert -O luks (aes-256-xts-plain64).
-# KDFs are cheap (pbkdf2, 1000 iterations) so that only the data path is timed. Every file is
+# KDFs are cheap (pbkdf2, 1000 iterations; qemu-img: iter-time=1 ms) so that only the data
+# path is timed; the tools take turns, in an order that rotates every round. Every file is
 # in the page cache before its timing starts (the raw image is read once beforehand, and the
 # copy for cryptsetup is made before its clock starts); every tool syncs its output before its
 # timing ends (cryptsetup and qemu-img sync on their own; the library path calls flush()).
@@ -47,32 +48,38 @@ printf 'cheap-benchmark-passphrase' > "$dir/pass"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-ours=() ; crypt=() ; qemu=() ; inner=()
-for round in $(seq "$rounds"); do
-  # SectorCrypt
-  rm -f "$dir/out.luks"
+# Each tool removes its output and syncs after its clock stops: the file system here may
+# discard freed blocks at the next journal commit, which must not land in the next tool's time.
+settle() { rm -f "$@"; sync; sleep 1; }
+
+run_ours() {
+  local t0 t1 line
   t0=$(now)
   # shellcheck disable=SC2086 # the command is a word list on purpose
   line=$($SECTORCRYPT_IMPORT_CMD "$raw" "$dir/out.luks" $IMPORT_BENCH_ARGS)
   t1=$(now)
   ours+=("$(elapsed "$t0" "$t1")")
   inner+=("$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$line")")
-  rm -f "$dir/out.luks"
+  settle "$dir/out.luks"
+}
 
-  # cryptsetup: in place, on a copy grown by the 32 MiB the header takes.
+# cryptsetup: in place, on a copy grown by the 32 MiB the header takes (copied before the clock starts).
+run_cryptsetup() {
+  local t0 t1
   cp "$raw" "$dir/crypt.img"
   truncate -s +32M "$dir/crypt.img"
-  sync "$dir/crypt.img"
+  sync
   t0=$(now)
   cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M --force-offline-reencrypt --batch-mode \
     --cipher aes-xts-plain64 --key-size 512 --sector-size 4096 --key-file "$dir/pass" \
     --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$dir/crypt.img"
   t1=$(now)
   crypt+=("$(elapsed "$t0" "$t1")")
-  rm -f "$dir/crypt.img"
+  settle "$dir/crypt.img"
+}
 
-  # qemu-img convert to a LUKS image.
-  rm -f "$dir/out.qluks"
+run_qemu() {
+  local t0 t1
   t0=$(now)
   qemu-img convert -O luks --object "secret,id=sec0,file=$dir/pass" \
     -o key-secret=sec0,cipher-alg=aes-256,cipher-mode=xts,ivgen-alg=plain64,iter-time=1 \
@@ -80,7 +87,16 @@ for round in $(seq "$rounds"); do
   sync "$dir/out.qluks"
   t1=$(now)
   qemu+=("$(elapsed "$t0" "$t1")")
-  rm -f "$dir/out.qluks"
+  settle "$dir/out.qluks"
+}
+
+ours=() ; crypt=() ; qemu=() ; inner=()
+tools=(run_ours run_cryptsetup run_qemu)
+for round in $(seq "$rounds"); do
+  # The order rotates every round, so no tool always runs first or after the same one.
+  for k in 0 1 2; do
+    "${tools[$(( (k + round - 1) % 3 ))]}"
+  done
   echo "round $round: sectorcrypt ${ours[-1]} s (in-process ${inner[-1]:-?} s), cryptsetup ${crypt[-1]} s, qemu-img ${qemu[-1]} s" >&2
 done
 
