@@ -103,6 +103,19 @@ public class VolumeBench {
         };
         String parent = System.getProperty(DIR_PROPERTY);
         dir = BenchVolumes.tempDir(parent == null ? null : Path.of(parent), "sectorcrypt-volume-bench");
+        try {
+            fillFile();
+        } catch (IOException | RuntimeException e) {
+            try {
+                tearDown(); // a set-up that failed half-way leaves no vault or file behind
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private void fillFile() throws IOException {
         try (Arena arena = Arena.ofShared()) { // shared: queue workers read it
             MemorySegment chunk = arena.allocate(SEQ_BYTES, 4096);
             fill(chunk, 1);
@@ -130,7 +143,7 @@ public class VolumeBench {
                         volume.write(pos, chunk);
                     }
                 }
-                default -> throw new IllegalArgumentException("target: raw, volume or volume-noqueue, not " + target);
+                default -> throw new IllegalArgumentException("target: raw, raw-xts, volume or volume-noqueue, not " + target);
             }
         }
     }
