@@ -3,7 +3,7 @@
 # encrypt a plain image file offline. Benchmarks only, not part of the tests:
 #   1. SectorCrypt: the library path (io.sectorcrypt.bench.ImportBench: one thread reads the
 #      raw file in 1 MiB chunks and writes each into a new volume, then flush and close).
-#      Once the CLI has `volume import`, set SECTORCRYPT_IMPORT_CMD (below) to time it instead.
+#      SECTORCRYPT_IMPORT_CMD (below) times the CLI's `volume import` instead.
 #   2. cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M, offline, on a
 #      copy of the image grown by those 32 MiB (room for the header: no data is lost).
 #   3. qemu-img convert -O luks (aes-256-xts-plain64).
@@ -33,8 +33,10 @@ for tool in cryptsetup qemu-img; do
 done
 
 # --- the SectorCrypt import command: RAW and OUT are appended. ------------------------------
-# Until the CLI has `volume import`, the library path; afterwards, e.g.:
-#   SECTORCRYPT_IMPORT_CMD="./sectorcrypt volume import --set bench" (plus its vault options)
+# Default: the library path (ImportBench). To time the CLI instead, with SECTORCRYPT_HOME
+# holding a vault and an encryption set (see `sectorcrypt set create`), e.g.:
+#   SECTORCRYPT_IMPORT_CMD="./sectorcrypt volume import --set NAME" ci/bench-import.sh
+# (its time then includes the CLI's JVM start and vault unlock, as a user's would).
 SECTORCRYPT_IMPORT_CMD=${SECTORCRYPT_IMPORT_CMD:-"$JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp $jar io.sectorcrypt.bench.ImportBench"}
 # ImportBench only: IMPORT_BENCH_ARGS=--no-queue measures the volume without its sector queue.
 IMPORT_BENCH_ARGS=${IMPORT_BENCH_ARGS:-}
