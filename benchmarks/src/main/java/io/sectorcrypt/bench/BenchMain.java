@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
         + " native-vaes256: ymm, native-vaes512: zmm, java: the widest); x widest ceiling; x OpenSSL (same sector"
         + " size and direction). Engines and ceilings that cannot run here follow the table as notes, with the"
         + " reason.",
-    "With --threads N: the sector queue instead, on one engine (see --threads)."})
+    "With --threads N: the sector queue instead, on one engine (see --threads).",
+    "With --volume: an encrypted volume against the plain file instead (see --volume)."})
 public final class BenchMain implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -68,6 +69,21 @@ public final class BenchMain implements Callable<Integer> {
                     + " of its peak, open loop. N: 1 .. 1024, or a list such as 1,2."})
     List<Integer> threads;
 
+    @Option(names = "--volume", description = {"Measure an encrypted volume against the same I/O on a plain file"
+            + " instead of the engines: 2 threads, 1 MiB sequential and 4 KiB random reads and writes on 256 MiB"
+            + " files in java.io.tmpdir (written in full first, so they are in the page cache and reads decrypt"
+            + " real ciphertext): raw (FileChannel), raw-xts (FileChannel and the engine called directly: what a"
+            + " volume could reach), the volume with its sector queue (the default) and without (withoutQueue()).",
+        "All in one JVM, in short slices that take turns (--rounds rounds, the order rotating), so each round's"
+            + " ratio to raw compares neighbouring seconds. x raw: the median over rounds of each round's ratio,"
+            + " (minimum..maximum); per CPU-s: the same for requests per second of this process's CPU time, which"
+            + " a loaded machine skews less. About --seconds, plus a few seconds to write the files."})
+    boolean volume;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "5",
+            description = "With --volume: rounds (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
     public static void main(String[] args) {
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
@@ -100,6 +116,9 @@ public final class BenchMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (volume) {
+            return volume();
+        }
         if (threads != null) {
             return queue();
         }
@@ -160,6 +179,83 @@ public final class BenchMain implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** {@code --volume}: the volume against the plain file. */
+    private int volume() throws Exception {
+        if (threads != null || engines != null || sectorSizes != null || batches != null) {
+            throw new UsageException("--volume measures 2 threads on the engine the library selects, 4096-byte"
+                    + " sectors; leave out --threads, --engine, --sector-size and --batch");
+        }
+        if (rounds < 1 || rounds > 100) {
+            throw new UsageException("--rounds " + rounds + " is outside 1 .. 100");
+        }
+        if (seconds <= 0) {
+            throw new UsageException("--seconds must be positive, not " + seconds);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Progress progress = new Progress(spec.commandLine().getErr());
+        List<VolumeInterleaved.Row> rows = VolumeInterleaved.run(new VolumeInterleaved.Plan(rounds, 256, seconds),
+                progress);
+        progress.clear();
+        if (json) {
+            rows.forEach(r -> out.println(VolumeInterleaved.json(r)));
+        } else {
+            printVolumeTable(out, rows, rounds);
+        }
+        out.flush();
+        return 0;
+    }
+
+    static void printVolumeTable(PrintWriter out, List<VolumeInterleaved.Row> rows, int rounds) {
+        out.println("sectorcrypt bench --volume: " + Engine.selected().id() + ", " + cpuModel() + ", "
+                + Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("java.vm.name") + " "
+                + Runtime.version());
+        out.println(VolumeInterleaved.THREADS + " threads, 256 MiB files in " + System.getProperty("java.io.tmpdir")
+                + " (page cache), " + rounds + " interleaved round(s); median (min..max) over rounds:");
+        out.printf("%-8s %-6s %-15s %26s %26s %18s %18s%n", "pattern", "op", "target", "MB/s", "IOPS (k)", "x raw",
+                "per CPU-s x raw");
+        for (String pattern : VolumeInterleaved.PATTERNS) {
+            for (String op : VolumeInterleaved.OPS) {
+                for (String target : VolumeInterleaved.TARGETS) {
+                    List<VolumeInterleaved.Row> mine = VolumeInterleaved.rows(rows, pattern, op, target);
+                    if (mine.isEmpty()) {
+                        continue;
+                    }
+                    double[] mb = mine.stream().mapToDouble(r -> r.bytesPerSec() / 1e6).toArray();
+                    double[] kiops = mine.stream().mapToDouble(r -> r.requestsPerSec() / 1e3).toArray();
+                    boolean raw = target.equals("raw");
+                    out.printf(Locale.ROOT, "%-8s %-6s %-15s %26s %26s %18s %18s%n", pattern, op, target,
+                            VolumeInterleaved.Spread.of(mb).format(), VolumeInterleaved.Spread.of(kiops).format(),
+                            raw ? "-" : VolumeInterleaved.Spread.of(VolumeInterleaved.ratios(rows, pattern, op, target,
+                                    VolumeInterleaved.Row::requestsPerSec)).format(),
+                            raw ? "-" : VolumeInterleaved.Spread.of(VolumeInterleaved.ratios(rows, pattern, op, target,
+                                    VolumeInterleaved.Row::requestsPerCpuSec)).format());
+                }
+            }
+        }
+        for (String target : List.of("raw-xts", "volume", "volume-noqueue")) {
+            for (String pattern : VolumeInterleaved.PATTERNS) {
+                for (String op : VolumeInterleaved.OPS) {
+                    double[] r = VolumeInterleaved.ratios(rows, pattern, op, target, VolumeInterleaved.Row::requestsPerSec);
+                    if (r.length > 0) {
+                        out.println(target + " " + (pattern.equals("seq-1m") ? "seq" : "rand-4k") + " " + op
+                                + " x raw: " + VolumeInterleaved.Spread.of(r).format() + ", per CPU-s: "
+                                + VolumeInterleaved.Spread.of(VolumeInterleaved.ratios(rows, pattern, op, target,
+                                        VolumeInterleaved.Row::requestsPerCpuSec)).format());
+                    }
+                }
+            }
+        }
+    }
+
+    private static String cpuModel() {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .findFirst().orElse("unknown CPU");
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return "unknown CPU";
+        }
     }
 
     /** An engine or ceiling that did not run, and why: a user's only way to learn it (the library logs it at debug). */

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -23,7 +24,8 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * An encrypted disk: a LUKS2 volume (header at its start, or detached in its own file) whose
@@ -71,6 +73,14 @@ public final class EncryptedVolume implements AutoCloseable {
      */
     private static final Thread ANOTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
     private static final MemorySegment ZERO_SECTOR = Arena.global().allocate(4096, 4096);
+    /**
+     * Reads and writes of at least {@link #QUEUE_THRESHOLD} bytes in progress in this process,
+     * on any volume. The queue only helps while callers leave cores idle: with as many large
+     * I/Os in flight as the queue has workers, each caller already keeps a core busy, and
+     * handing its sectors to a worker adds the hand-off and the workers' idle spin for nothing
+     * (more CPU time per byte: {@code sectorcrypt bench --volume} shows it per CPU-second).
+     */
+    private static final AtomicInteger LARGE_IO_IN_FLIGHT = new AtomicInteger();
 
     private record CachedCipher(XtsKey key, SectorCipher cipher) {
     }
@@ -92,8 +102,13 @@ public final class EncryptedVolume implements AutoCloseable {
     private final SectorQueue queue;
     private final Duration reattachInterval;
     private final SectorRangeLock ranges = new SectorRangeLock();
-    /** I/O holds the read side; close holds the write side, so close waits for I/O in flight. */
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    /**
+     * I/O holds the read side; close holds the write side, so close waits for I/O in flight.
+     * A StampedLock, not a ReentrantReadWriteLock: whose read side looks up a per-thread hold
+     * count (a ThreadLocal) on every lock and unlock once two threads read at once. Nothing
+     * here takes it twice on one thread.
+     */
+    private final StampedLock lifecycle = new StampedLock();
     private volatile long size;
     private volatile AttachedDisk disk;
     private volatile CachedCipher cipher;
@@ -182,7 +197,8 @@ public final class EncryptedVolume implements AutoCloseable {
         if (dst.byteSize() == 0) {
             return;
         }
-        enter();
+        long stamp = enter();
+        boolean large = beginLarge(dst.byteSize());
         try {
             cipher(); // a stopped disk fails every read, holes included
             long first = offset / sectorSize;
@@ -195,7 +211,8 @@ public final class EncryptedVolume implements AutoCloseable {
                 }
             }
         } finally {
-            exit();
+            endLarge(large);
+            exit(stamp);
         }
     }
 
@@ -244,7 +261,7 @@ public final class EncryptedVolume implements AutoCloseable {
         long count = dst.byteSize() / sectorSize;
         long runStart = -1;
         for (long i = 0; i <= count; i++) {
-            boolean stored = i < count && !isZero(dst.asSlice(i * sectorSize, sectorSize));
+            boolean stored = i < count && isStored(dst, i * sectorSize);
             if (stored && runStart < 0) {
                 runStart = i;
             } else if (!stored && runStart >= 0) {
@@ -253,6 +270,15 @@ public final class EncryptedVolume implements AutoCloseable {
                 runStart = -1;
             }
         }
+    }
+
+    /**
+     * Whether the sector at {@code offset} holds ciphertext (is not all zero). Its first 8 bytes
+     * decide for all but one in 2^64 stored sectors, without a slice or a compare call.
+     */
+    private boolean isStored(MemorySegment buf, long offset) {
+        return buf.get(ValueLayout.JAVA_LONG_UNALIGNED, offset) != 0
+                || !isZero(buf.asSlice(offset, sectorSize));
     }
 
     private boolean isZero(MemorySegment sector) {
@@ -330,7 +356,7 @@ public final class EncryptedVolume implements AutoCloseable {
         if (endWhole * sectorSize < offset + length) {
             writeZeroes(endWhole * sectorSize, offset + length - endWhole * sectorSize, false);
         }
-        enter();
+        long stamp = enter();
         try (SectorRangeLock.Range r = ranges.lock(firstWhole, endWhole - 1, true)) {
             for (long s = firstWhole; s < endWhole;) {
                 long n = Math.min(endWhole - s, BOUNCE_BYTES / sectorSize);
@@ -340,7 +366,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 s += n;
             }
         } finally {
-            exit();
+            exit(stamp);
         }
     }
 
@@ -350,7 +376,8 @@ public final class EncryptedVolume implements AutoCloseable {
         if (length == 0) {
             return;
         }
-        enter();
+        long stamp = enter();
+        boolean large = beginLarge(length);
         try {
             cipher(); // fail before anything is written if the key is gone
             long first = offset / sectorSize;
@@ -390,7 +417,8 @@ public final class EncryptedVolume implements AutoCloseable {
                 force();
             }
         } finally {
-            exit();
+            endLarge(large);
+            exit(stamp);
         }
     }
 
@@ -408,11 +436,11 @@ public final class EncryptedVolume implements AutoCloseable {
 
     /** Syncs every write acknowledged so far to stable storage (the header is synced as it changes). */
     public void flush() {
-        enter();
+        long stamp = enter();
         try {
             force();
         } finally {
-            exit();
+            exit(stamp);
         }
     }
 
@@ -438,7 +466,7 @@ public final class EncryptedVolume implements AutoCloseable {
     public void resize(long newSize) {
         checkWritable();
         VolumeSpec.checkSize(newSize, sectorSize);
-        enter();
+        long stamp = enter();
         try {
             synchronized (header) {
                 long current = size;
@@ -468,7 +496,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 size = newSize;
             }
         } finally {
-            exit();
+            exit(stamp);
         }
     }
 
@@ -516,8 +544,7 @@ public final class EncryptedVolume implements AutoCloseable {
         for (int attempt = 0;; attempt++) {
             SectorCipher c = cipher();
             try {
-                if (queue != null && src.byteSize() >= QUEUE_THRESHOLD && src.isAccessibleBy(ANOTHER_THREAD)
-                        && out.isAccessibleBy(ANOTHER_THREAD)) {
+                if (onQueue(src, out)) {
                     long count = src.byteSize() / sectorSize;
                     CompletableFuture<Void> f = encrypt
                             ? queue.encrypt(c, src, out, firstIv, sectorSize, count, QUEUE_WAIT)
@@ -547,18 +574,46 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
-    // -- lifecycle ---------------------------------------------------------------------
+    /**
+     * Large I/O goes to the queue while fewer large I/Os are in flight than it has workers
+     * (see {@link #LARGE_IO_IN_FLIGHT}), and when its workers may touch both buffers: a
+     * caller's buffer from a confined arena is only usable on the caller's thread, so it is
+     * done there.
+     */
+    private boolean onQueue(MemorySegment src, MemorySegment out) {
+        return queue != null && src.byteSize() >= QUEUE_THRESHOLD && LARGE_IO_IN_FLIGHT.get() < queue.workers()
+                && src.isAccessibleBy(ANOTHER_THREAD) && out.isAccessibleBy(ANOTHER_THREAD);
+    }
 
-    private void enter() {
-        lifecycle.readLock().lock();
-        if (closed) {
-            lifecycle.readLock().unlock();
-            throw new IllegalStateException(name + " is closed");
+    /** Counts an I/O of {@code bytes} in {@link #LARGE_IO_IN_FLIGHT} if it is large; true if it was counted. */
+    private boolean beginLarge(long bytes) {
+        if (queue == null || bytes < QUEUE_THRESHOLD) {
+            return false;
+        }
+        LARGE_IO_IN_FLIGHT.incrementAndGet();
+        return true;
+    }
+
+    private static void endLarge(boolean large) {
+        if (large) {
+            LARGE_IO_IN_FLIGHT.decrementAndGet();
         }
     }
 
-    private void exit() {
-        lifecycle.readLock().unlock();
+    // -- lifecycle ---------------------------------------------------------------------
+
+    /** Holds the read side of {@link #lifecycle}; returns the stamp for {@link #exit}. */
+    private long enter() {
+        long stamp = lifecycle.readLock();
+        if (closed) {
+            lifecycle.unlockRead(stamp);
+            throw new IllegalStateException(name + " is closed");
+        }
+        return stamp;
+    }
+
+    private void exit(long stamp) {
+        lifecycle.unlockRead(stamp);
     }
 
     private void checkWritable() {
@@ -592,7 +647,7 @@ public final class EncryptedVolume implements AutoCloseable {
      */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
+        long stamp = lifecycle.writeLock();
         try {
             if (closed) {
                 return;
@@ -627,7 +682,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 throw e;
             }
         } finally {
-            lifecycle.writeLock().unlock();
+            lifecycle.unlockWrite(stamp);
         }
     }
 

@@ -1,0 +1,65 @@
+package io.sectorcrypt.volume;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** I/O large enough for the sector queue, from memory its workers may not touch, and back. */
+class EncryptedVolumeMemoryTest {
+    @TempDir
+    Path dir;
+
+    /**
+     * A confined arena's memory is only usable on its owner's thread: large reads and writes
+     * from it are done on the caller's thread instead of failing on the queue's checks.
+     */
+    @Test
+    void largeIoFromConfinedMemoryWorksWithTheQueue() throws Exception {
+        int bytes = 3 << 20; // three bounce buffers' worth, each chunk above the queue threshold
+        byte[] data = new byte[bytes];
+        new Random(7).nextBytes(data);
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(dir.resolve("disk.img"), VolumeSpec.of(8L << 20, "plat"));
+             Arena confined = Arena.ofConfined()) {
+            MemorySegment src = confined.allocate(bytes, 4096);
+            MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, bytes);
+            v.write(1 << 20, src);
+            MemorySegment dst = confined.allocate(bytes, 4096);
+            v.read(1 << 20, dst);
+            assertArrayEquals(data, dst.toArray(ValueLayout.JAVA_BYTE));
+            byte[] viaHeap = new byte[bytes];
+            v.read(1 << 20, viaHeap, 0, bytes);
+            assertArrayEquals(data, viaHeap);
+            MemorySegment unaligned = confined.allocate(bytes - 1000);
+            v.read((1 << 20) + 1000, unaligned);
+            assertEquals(data[1000], unaligned.get(ValueLayout.JAVA_BYTE, 0));
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 1000, bytes), unaligned.toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /**
+     * The all-zero check reads a sector's first 8 bytes first and compares the rest only when
+     * they are zero: never-written sectors around a written one still read as zeros.
+     */
+    @Test
+    void neverWrittenSectorsBesideAWrittenOneReadAsZeros() throws Exception {
+        try (VolumeFixture f = new VolumeFixture(dir, b -> b.withoutQueue());
+             EncryptedVolume v = f.volumes.create(dir.resolve("disk.img"), VolumeSpec.of(1 << 20, "plat"))) {
+            byte[] plain = new byte[4096];
+            plain[4095] = 1;
+            v.write(8192, plain, 0, plain.length);
+            byte[] back = new byte[3 * 4096];
+            v.read(4096, back, 0, back.length);
+            assertArrayEquals(new byte[4096], java.util.Arrays.copyOfRange(back, 0, 4096));
+            assertArrayEquals(plain, java.util.Arrays.copyOfRange(back, 4096, 8192));
+            assertArrayEquals(new byte[4096], java.util.Arrays.copyOfRange(back, 8192, 12288));
+        }
+    }
+}
