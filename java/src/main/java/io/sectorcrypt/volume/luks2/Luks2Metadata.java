@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sectorcrypt.keys.DiskKeys;
+import io.sectorcrypt.keys.Names;
 import io.sectorcrypt.keys.WrapAlgorithm;
 import io.sectorcrypt.keys.WrappedKey;
 import java.io.IOException;
@@ -455,8 +456,8 @@ public final class Luks2Metadata {
         JsonNode format = token.get("format");
         need(format != null && format.isInt() && format.asInt() == ENVELOPE_FORMAT, ctx + " (" + ENVELOPE_TOKEN_TYPE
                 + ") has format " + format + "; this version reads format " + ENVELOPE_FORMAT);
-        String disk = text(token, "disk", ctx);
-        String set = text(token, "encryption_set", ctx);
+        String disk = name(token, "disk", false, ctx);
+        String set = name(token, "encryption_set", false, ctx);
         JsonNode layers = token.get("layers");
         need(layers != null && layers.isArray() && !layers.isEmpty() && layers.size() <= 2, ctx
                 + " needs one or two layers");
@@ -479,8 +480,8 @@ public final class Luks2Metadata {
                 need(algorithm != null, ctx + " uses unknown wrap algorithm '" + shortText(alg) + "'");
                 JsonNode version = w.get("version");
                 need(version != null && version.isInt() && version.asInt() >= 1, ctx + " has no valid key version");
-                copies.add(new WrappedKey(algorithm, text(w, "vault", ctx), text(w, "key", ctx), version.asInt(),
-                        base64(w, "data", 16, 1024, ctx)));
+                copies.add(new WrappedKey(algorithm, name(w, "vault", true, ctx), name(w, "key", false, ctx),
+                        version.asInt(), base64(w, "data", 16, 1024, ctx)));
             }
             parsed.add(new DiskKeys.Layer(r, copies));
         }
@@ -529,6 +530,20 @@ public final class Luks2Metadata {
         JsonNode v = node.get(field);
         need(v != null && v.isTextual(), ctx + " has no string '" + field + "'");
         return v.asText();
+    }
+
+    /**
+     * A vault id, key, disk or set name: checked here, so the refusal shows the value made
+     * printable (the key classes' own messages echo it as it is, control characters and all).
+     */
+    private static String name(JsonNode node, String field, boolean vaultId, String ctx) {
+        String s = text(node, field, ctx);
+        try {
+            return vaultId ? Names.vaultId(s) : Names.keyName(s);
+        } catch (IllegalArgumentException e) {
+            throw new Luks2FormatException(ctx + "." + field + " '" + shortText(s) + "' is not a valid name (at most "
+                    + (vaultId ? 64 : 127) + " letters, digits and . _ @ : -, starting with a letter or digit)");
+        }
     }
 
     /** A string-uint64 (section 3): decimal digits, at most 2^63-1 here (offsets and sizes). */
