@@ -455,7 +455,8 @@ public final class Luks2Metadata {
     private DiskKeys parseEnvelope(JsonNode token, String ctx) {
         JsonNode format = token.get("format");
         need(format != null && format.isInt() && format.asInt() == ENVELOPE_FORMAT, ctx + " (" + ENVELOPE_TOKEN_TYPE
-                + ") has format " + format + "; this version reads format " + ENVELOPE_FORMAT);
+                + ") has format " + shortText(String.valueOf(format)) + "; this version reads format "
+                + ENVELOPE_FORMAT);
         String disk = name(token, "disk", false, ctx);
         String set = name(token, "encryption_set", false, ctx);
         JsonNode layers = token.get("layers");
@@ -500,7 +501,13 @@ public final class Luks2Metadata {
         List<String> found = new ArrayList<>();
         JsonNode list = req.isObject() ? req.get("mandatory") : req;
         if (list != null && list.isArray()) {
-            list.forEach(n -> found.add(shortText(n.asText())));
+            for (JsonNode n : list) {
+                if (found.size() == 4) { // a hostile list can be thousands long: name the first few
+                    found.add("...");
+                    break;
+                }
+                found.add(shortText(n.asText()));
+            }
         } else if (list != null || !req.isObject()) {
             found.add("(malformed requirements)");
         }
