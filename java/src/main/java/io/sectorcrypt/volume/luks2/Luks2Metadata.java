@@ -1,9 +1,12 @@
 package io.sectorcrypt.volume.luks2;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -185,7 +188,7 @@ public final class Luks2Metadata {
             if (e instanceof Luks2FormatException f) {
                 throw f;
             }
-            throw new Luks2FormatException("the metadata is not valid JSON: " + firstLine(e.getMessage()));
+            throw new Luks2FormatException("the metadata is not valid JSON: " + jsonError(e));
         }
         if (!(tree instanceof ObjectNode obj)) {
             throw new Luks2FormatException("the metadata is not a JSON object");
@@ -602,6 +605,22 @@ public final class Luks2Metadata {
         String clean = s.codePoints().limit(40).map(c -> c < 0x20 || c > 0x7e ? '?' : c)
                 .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
         return s.length() > 40 ? clean + "..." : clean;
+    }
+
+    /**
+     * What is wrong with unparsable JSON, and where. Not Jackson's own text: it quotes the
+     * offending token, which may be a piece of a wrapped key, a digest or a salt.
+     */
+    private static String jsonError(Exception e) {
+        if (e instanceof StreamConstraintsException limit) { // nesting, number or string length: no content
+            return firstLine(limit.getOriginalMessage());
+        }
+        String what = e instanceof JsonParseException p && p.getOriginalMessage() != null
+                && p.getOriginalMessage().startsWith("Duplicate field") ? "a duplicate field" : "a syntax error";
+        if (e instanceof JsonProcessingException j && j.getLocation() != null) {
+            return what + " at byte " + j.getLocation().getByteOffset();
+        }
+        return what;
     }
 
     private static String firstLine(String s) {
