@@ -193,7 +193,22 @@ public final class Luks2Metadata {
         if (!(tree instanceof ObjectNode obj)) {
             throw new Luks2FormatException("the metadata is not a JSON object");
         }
+        checkFinite(obj);
         return wrap(obj, hdrSize);
+    }
+
+    /**
+     * Refuses a number beyond the range of a double (1e999): it reads as Infinity, which
+     * would be written back as the string "Infinity", silently changing metadata we keep.
+     * Recursion is bounded by the parser's nesting limit.
+     */
+    private static void checkFinite(JsonNode node) {
+        if (node.isFloatingPointNumber() && !Double.isFinite(node.doubleValue())) {
+            throw new Luks2FormatException("the metadata holds a number beyond the range of a double");
+        }
+        for (JsonNode child : node) {
+            checkFinite(child);
+        }
     }
 
     private static Luks2Metadata wrap(ObjectNode root, long hdrSize) {
