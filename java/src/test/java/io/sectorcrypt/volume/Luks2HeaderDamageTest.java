@@ -60,7 +60,7 @@ class Luks2HeaderDamageTest {
             // A later version of the same header: a rotation (two updates) on a copy of the disk.
             Files.copy(disk, newer);
             f.vault.newVersion("platform");
-            try (EncryptedVolume v = f.volumes.open(newer)) {
+            try (EncryptedVolume _ = f.volumes.open(newer)) {
                 f.volumes.keys().maintain();
             }
         }
