@@ -1060,7 +1060,7 @@ class Luks2HeaderFuzzTest {
             case 1 -> token.set(pick(r, "disk", "encryption_set"), TextNode.valueOf(pick(r, "", "a b", "x\ny",
                     "A".repeat(200), "\u00e9", "-a", "00000000-0000-0000-0000-000000000000", "ok")));
             case 2 -> {
-                if (layers != null) {
+                if (layers != null && !layers.isEmpty()) {
                     switch (r.nextInt(3)) {
                         case 0 -> layers.removeAll();
                         case 1 -> {
