@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,8 +38,11 @@ import org.junit.jupiter.api.io.TempDir;
  * or one stale by exactly one update, and the DEK and the data are the same.
  *
  * <p>The seed (printed) makes the records and kill delays reproducible:
- * {@code -Dsectorcrypt.crash.seed=N}.
+ * {@code -Dsectorcrypt.crash.seed=N}. Default execution only: what a kill tests is the
+ * order of writes and syncs, which the crypto policy does not change, and the child JVMs
+ * make it one of the longer tests.
  */
+@Tag("default-only")
 class VolumeCrashTest {
     static final long SEED = Long.getLong("sectorcrypt.crash.seed", System.nanoTime());
     static final int ROUNDS = 5;
