@@ -1,9 +1,12 @@
 package io.sectorcrypt.volume.luks2;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sectorcrypt.keys.DiskKeys;
+import io.sectorcrypt.keys.Names;
 import io.sectorcrypt.keys.WrapAlgorithm;
 import io.sectorcrypt.keys.WrappedKey;
 import java.io.IOException;
@@ -184,12 +188,27 @@ public final class Luks2Metadata {
             if (e instanceof Luks2FormatException f) {
                 throw f;
             }
-            throw new Luks2FormatException("the metadata is not valid JSON: " + firstLine(e.getMessage()));
+            throw new Luks2FormatException("the metadata is not valid JSON: " + jsonError(e));
         }
         if (!(tree instanceof ObjectNode obj)) {
             throw new Luks2FormatException("the metadata is not a JSON object");
         }
+        checkFinite(obj);
         return wrap(obj, hdrSize);
+    }
+
+    /**
+     * Refuses a number beyond the range of a double (1e999): it reads as Infinity, which
+     * would be written back as the string "Infinity", silently changing metadata we keep.
+     * Recursion is bounded by the parser's nesting limit.
+     */
+    private static void checkFinite(JsonNode node) {
+        if (node.isFloatingPointNumber() && !Double.isFinite(node.doubleValue())) {
+            throw new Luks2FormatException("the metadata holds a number beyond the range of a double");
+        }
+        for (JsonNode child : node) {
+            checkFinite(child);
+        }
     }
 
     private static Luks2Metadata wrap(ObjectNode root, long hdrSize) {
@@ -454,9 +473,10 @@ public final class Luks2Metadata {
     private DiskKeys parseEnvelope(JsonNode token, String ctx) {
         JsonNode format = token.get("format");
         need(format != null && format.isInt() && format.asInt() == ENVELOPE_FORMAT, ctx + " (" + ENVELOPE_TOKEN_TYPE
-                + ") has format " + format + "; this version reads format " + ENVELOPE_FORMAT);
-        String disk = text(token, "disk", ctx);
-        String set = text(token, "encryption_set", ctx);
+                + ") has format " + shortText(String.valueOf(format)) + "; this version reads format "
+                + ENVELOPE_FORMAT);
+        String disk = name(token, "disk", false, ctx);
+        String set = name(token, "encryption_set", false, ctx);
         JsonNode layers = token.get("layers");
         need(layers != null && layers.isArray() && !layers.isEmpty() && layers.size() <= 2, ctx
                 + " needs one or two layers");
@@ -479,8 +499,8 @@ public final class Luks2Metadata {
                 need(algorithm != null, ctx + " uses unknown wrap algorithm '" + shortText(alg) + "'");
                 JsonNode version = w.get("version");
                 need(version != null && version.isInt() && version.asInt() >= 1, ctx + " has no valid key version");
-                copies.add(new WrappedKey(algorithm, text(w, "vault", ctx), text(w, "key", ctx), version.asInt(),
-                        base64(w, "data", 16, 1024, ctx)));
+                copies.add(new WrappedKey(algorithm, name(w, "vault", true, ctx), name(w, "key", false, ctx),
+                        version.asInt(), base64(w, "data", 16, 1024, ctx)));
             }
             parsed.add(new DiskKeys.Layer(r, copies));
         }
@@ -499,7 +519,13 @@ public final class Luks2Metadata {
         List<String> found = new ArrayList<>();
         JsonNode list = req.isObject() ? req.get("mandatory") : req;
         if (list != null && list.isArray()) {
-            list.forEach(n -> found.add(shortText(n.asText())));
+            for (JsonNode n : list) {
+                if (found.size() == 4) { // a hostile list can be thousands long: name the first few
+                    found.add("...");
+                    break;
+                }
+                found.add(shortText(n.asText()));
+            }
         } else if (list != null || !req.isObject()) {
             found.add("(malformed requirements)");
         }
@@ -529,6 +555,20 @@ public final class Luks2Metadata {
         JsonNode v = node.get(field);
         need(v != null && v.isTextual(), ctx + " has no string '" + field + "'");
         return v.asText();
+    }
+
+    /**
+     * A vault id, key, disk or set name: checked here, so the refusal shows the value made
+     * printable (the key classes' own messages echo it as it is, control characters and all).
+     */
+    private static String name(JsonNode node, String field, boolean vaultId, String ctx) {
+        String s = text(node, field, ctx);
+        try {
+            return vaultId ? Names.vaultId(s) : Names.keyName(s);
+        } catch (IllegalArgumentException e) {
+            throw new Luks2FormatException(ctx + "." + field + " '" + shortText(s) + "' is not a valid name (at most "
+                    + (vaultId ? 64 : 127) + " letters, digits and . _ @ : -, starting with a letter or digit)");
+        }
     }
 
     /** A string-uint64 (section 3): decimal digits, at most 2^63-1 here (offsets and sizes). */
@@ -580,6 +620,22 @@ public final class Luks2Metadata {
         String clean = s.codePoints().limit(40).map(c -> c < 0x20 || c > 0x7e ? '?' : c)
                 .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
         return s.length() > 40 ? clean + "..." : clean;
+    }
+
+    /**
+     * What is wrong with unparsable JSON, and where. Not Jackson's own text: it quotes the
+     * offending token, which may be a piece of a wrapped key, a digest or a salt.
+     */
+    private static String jsonError(Exception e) {
+        if (e instanceof StreamConstraintsException limit) { // nesting, number or string length: no content
+            return firstLine(limit.getOriginalMessage());
+        }
+        String what = e instanceof JsonParseException p && p.getOriginalMessage() != null
+                && p.getOriginalMessage().startsWith("Duplicate field") ? "a duplicate field" : "a syntax error";
+        if (e instanceof JsonProcessingException j && j.getLocation() != null) {
+            return what + " at byte " + j.getLocation().getByteOffset();
+        }
+        return what;
     }
 
     private static String firstLine(String s) {

@@ -1,0 +1,228 @@
+package io.sectorcrypt.volume;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.keys.DiskKeys;
+import io.sectorcrypt.volume.luks2.Luks2BinaryHeader;
+import io.sectorcrypt.volume.luks2.Luks2FormatException;
+import io.sectorcrypt.volume.luks2.Luks2Header;
+import io.sectorcrypt.volume.luks2.Luks2Metadata;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kill -9 (SIGKILL: no shutdown hook, no finally block) of a process using a volume, at
+ * random moments: during a burst of writes, every write acknowledged by a completed
+ * {@link EncryptedVolume#flush()} reads back after reopening, and nothing else changed
+ * but what the batch in flight wrote; during repeated rotations of the customer key (each
+ * two header updates: the new wrapped copy beside the old, then alone), the header reopens
+ * at the last acknowledged version or one of the two updates after it, both copies valid
+ * or one stale by exactly one update, and the DEK and the data are the same.
+ *
+ * <p>The seed (printed) makes the records and kill delays reproducible:
+ * {@code -Dsectorcrypt.crash.seed=N}. Default execution only: what a kill tests is the
+ * order of writes and syncs, which the crypto policy does not change, and the child JVMs
+ * make it one of the longer tests.
+ */
+@Tag("default-only")
+class VolumeCrashTest {
+    static final long SEED = Long.getLong("sectorcrypt.crash.seed", System.nanoTime());
+    static final int ROUNDS = 5;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void writesAcknowledgedByAFlushSurviveKill9() throws Exception {
+        System.out.println("VolumeCrashTest seed " + SEED);
+        Path disk = dir.resolve(VolumeCrashChild.DISK);
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            f.volumes.create(disk, VolumeSpec.of(VolumeCrashChild.VOLUME_SIZE, "plat")).close();
+        }
+        long seqid = header(disk).binary().seqid();
+        Random kills = new Random(SEED);
+        byte[] before = new byte[(int) VolumeCrashChild.VOLUME_SIZE];
+        for (int round = 0; round < ROUNDS; round++) {
+            long seed = SEED * 31 + round;
+            List<String> said = runAndKill("writes", seed, 50 + kills.nextInt(600));
+            int acked = lastNumber(said, "acked ");
+            // What the child wrote: the acknowledged records, then the batch it was writing.
+            VolumeCrashChild.Workload w = new VolumeCrashChild.Workload(seed);
+            byte[] expected = before.clone();
+            List<VolumeCrashChild.Record> inFlight = new ArrayList<>();
+            for (int done = 0; done <= acked;) {
+                int batch = w.batch();
+                for (int i = 0; i < batch; i++) {
+                    VolumeCrashChild.Record rec = w.record();
+                    if (done < acked) {
+                        System.arraycopy(rec.data(), 0, expected, (int) rec.offset(), rec.data().length);
+                    } else {
+                        inFlight.add(rec);
+                    }
+                }
+                done += batch;
+            }
+            byte[] actual = new byte[expected.length];
+            try (VolumeFixture f = new VolumeFixture(dir); EncryptedVolume v = f.volumes.open(disk)) {
+                v.read(0, actual, 0, actual.length);
+            }
+            for (int b = 0; b < actual.length; b++) {
+                if (actual[b] != expected[b] && !writtenInFlight(inFlight, b, actual[b])) {
+                    fail("round " + round + " (seed " + SEED + "): byte " + b + " reads " + actual[b] + ", not "
+                            + expected[b] + ", after " + acked + " acknowledged records; in flight: "
+                            + inFlight.stream().map(VolumeCrashChild.Record::seq).toList());
+                }
+            }
+            assertArrayEquals(new long[] {seqid, seqid}, copySeqids(disk), "writes do not touch the header");
+            before = actual;
+            System.out.println("  writes round " + round + ": killed after " + acked + " acknowledged records, "
+                    + inFlight.size() + " in flight");
+        }
+    }
+
+    private static boolean writtenInFlight(List<VolumeCrashChild.Record> inFlight, int b, byte value) {
+        for (VolumeCrashChild.Record rec : inFlight) {
+            if (b >= rec.offset() && b < rec.offset() + rec.data().length && rec.data()[(int) (b - rec.offset())]
+                    == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void aRotationKilledAnywhereLeavesTheHeaderAtAnAcknowledgedVersionOrOneOfTheTwoAfter() throws Exception {
+        System.out.println("VolumeCrashTest seed " + SEED);
+        Path disk = dir.resolve(VolumeCrashChild.DISK);
+        byte[] pattern = new byte[1 << 20];
+        new Random(SEED).nextBytes(pattern);
+        byte[] dek;
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            f.vault.newVersion("customer"); // two versions to rotate between from the start
+            try (EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(VolumeCrashChild.VOLUME_SIZE, "cust"))) {
+                v.write(12345, pattern, 0, pattern.length);
+                v.flush();
+            }
+            dek = f.dek(disk, null);
+        }
+        Random kills = new Random(SEED);
+        int[] outcomes = new int[3];
+        for (int round = 0; round < ROUNDS; round++) {
+            List<String> said = runAndKill("rotations", SEED * 31 + round, 100 + kills.nextInt(1000));
+            long acked = lastNumber(said, "seqid ");
+            long[] copies = copySeqids(disk);
+            long newest = Math.max(copies[0], copies[1]);
+            assertTrue(newest >= acked && newest <= acked + 2, "round " + round + " (seed " + SEED + "): the header"
+                    + " is at seqid " + newest + "; the last acknowledged rotation left " + acked);
+            assertTrue(copies[0] == copies[1] || copies[0] == copies[1] + 1 || copies[0] == -1 || copies[1] == -1,
+                    "the copies are at seqids " + Arrays.toString(copies) + ": not one update apart");
+            outcomes[(int) (newest - acked)]++;
+            DiskKeys keys = header(disk).metadata().envelope().orElseThrow();
+            assertEquals(newest - acked == 1 ? 2 : 1, keys.layers().getFirst().copies().size(),
+                    "between a rotation's two updates (only there) the token holds the new copy beside the old");
+            try (VolumeFixture f = new VolumeFixture(dir)) {
+                assertArrayEquals(dek, f.dek(disk, null), "the DEK survives");
+                try (EncryptedVolume v = f.volumes.open(disk)) {
+                    byte[] back = new byte[pattern.length];
+                    v.read(12345, back, 0, back.length);
+                    assertArrayEquals(pattern, back, "the data survives");
+                    f.volumes.keys().maintain(); // completes a rotation the kill interrupted
+                }
+                assertTrue(f.vault.auditLog().verify().intact(), "the vault's audit log survives the kill too");
+            }
+            Luks2Header after = header(disk);
+            assertEquals(1, after.metadata().envelope().orElseThrow().layers().getFirst().copies().size());
+            assertTrue(!after.needsRepair(), "a writable open repairs the header");
+            System.out.println("  rotations round " + round + ": killed at seqid " + newest + ", last acknowledged "
+                    + acked + ", copies " + Arrays.toString(copies));
+        }
+        System.out.println("  kills: at an acknowledged version " + outcomes[0] + ", between a rotation's updates "
+                + outcomes[1] + ", after both updates " + outcomes[2]);
+    }
+
+    /**
+     * Starts the child, waits until it works, lets it run {@code delayMs}, kills it, and
+     * returns its acknowledgements (complete lines only).
+     */
+    private List<String> runAndKill(String mode, long seed, long delayMs) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElseThrow());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-D" + CryptoPolicy.PROPERTY + "=" + CryptoPolicy.configured().name());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), VolumeCrashChild.class.getName(), mode,
+                dir.toString(), Long.toString(seed)));
+        Path err = dir.resolve("child.err");
+        Process child = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line = out.readLine(); // blocks until the child is at work, or dead
+            if (!"started".equals(line)) {
+                child.destroyForcibly();
+                fail("the child did not start (" + line + "): " + Files.readString(err));
+            }
+            Thread.sleep(delayMs);
+            if (!child.isAlive()) {
+                fail("the child died by itself: " + Files.readString(err));
+            }
+            child.destroyForcibly(); // SIGKILL
+            assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not die");
+        }
+        String acks = Files.readString(dir.resolve(VolumeCrashChild.ACKS), StandardCharsets.US_ASCII);
+        return acks.substring(0, acks.lastIndexOf('\n') + 1).lines().toList();
+    }
+
+    private static int lastNumber(List<String> lines, String prefix) {
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            if (lines.get(i).startsWith(prefix)) {
+                return Integer.parseInt(lines.get(i).substring(prefix.length()));
+            }
+        }
+        throw new AssertionError("the child never said '" + prefix + "': " + lines);
+    }
+
+    static Luks2Header header(Path disk) throws IOException {
+        try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ)) {
+            return Luks2Header.read(ch, disk.toString(), CryptoPolicy.configured());
+        }
+    }
+
+    /** The seqid of each copy (primary, secondary), -1 for a copy that is not valid on its own. */
+    static long[] copySeqids(Path disk) throws IOException {
+        long[] seqids = {-1, -1};
+        long hdr = Luks2BinaryHeader.DEFAULT_HDR_SIZE;
+        byte[] both = new byte[(int) (2 * hdr)];
+        try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ)) {
+            ch.read(java.nio.ByteBuffer.wrap(both), 0);
+        }
+        for (int copy = 0; copy < 2; copy++) {
+            byte[] whole = Arrays.copyOfRange(both, (int) (copy * hdr), (int) ((copy + 1) * hdr));
+            try {
+                Luks2BinaryHeader b = Luks2BinaryHeader.parse(whole, copy * hdr);
+                Luks2Metadata.parse(b.verifiedJson(whole), b.hdrSize());
+                seqids[copy] = b.seqid();
+            } catch (Luks2FormatException e) {
+                // a torn copy: the other must be valid
+            }
+        }
+        assertTrue(seqids[0] >= 0 || seqids[1] >= 0, "neither copy is valid");
+        return seqids;
+    }
+}
