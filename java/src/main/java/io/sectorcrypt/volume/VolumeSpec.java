@@ -1,6 +1,8 @@
 package io.sectorcrypt.volume;
 
 import io.sectorcrypt.keys.Names;
+import io.sectorcrypt.volume.luks2.Luks2BinaryHeader;
+import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -13,8 +15,6 @@ import java.util.Optional;
  */
 public record VolumeSpec(long size, int sectorSize, String setId, Path detachedHeader, String label) {
     public static final int DEFAULT_SECTOR_SIZE = 4096;
-    /** Sizes up to 2^60 bytes: far beyond any device, far from overflow in offset arithmetic. */
-    public static final long MAX_SIZE = 1L << 60;
 
     public VolumeSpec {
         checkSectorSize(sectorSize);
@@ -24,18 +24,14 @@ public record VolumeSpec(long size, int sectorSize, String setId, Path detachedH
         checkLabel(label);
     }
 
-    /** 512, 1024, 2048 or 4096 bytes (LUKS2 3.3.2). */
+    /** 512, 1024, 2048 or 4096 bytes (LUKS2 3.3.2): {@link Luks2Metadata.CryptSegment#checkSectorSize}. */
     public static void checkSectorSize(int sectorSize) {
-        if (sectorSize != 512 && sectorSize != 1024 && sectorSize != 2048 && sectorSize != 4096) {
-            throw new IllegalArgumentException("the sector size is 512, 1024, 2048 or 4096 bytes, not " + sectorSize);
-        }
+        Luks2Metadata.CryptSegment.checkSectorSize(sectorSize);
     }
 
-    /** At most 47 printable ASCII characters (the binary header's 48-byte field with its NUL). */
+    /** At most 47 printable ASCII characters: {@link Luks2BinaryHeader#checkLabel}. */
     public static void checkLabel(String label) {
-        if (label.length() > 47 || !label.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
-            throw new IllegalArgumentException("a LUKS2 label is at most 47 printable ASCII characters");
-        }
+        Luks2BinaryHeader.checkLabel(label);
     }
 
     /** A volume of {@code size} bytes with 4096-byte sectors, its header at its start. */
@@ -59,11 +55,8 @@ public record VolumeSpec(long size, int sectorSize, String setId, Path detachedH
         return Optional.ofNullable(detachedHeader);
     }
 
-    /** The one rule for volume sizes: positive, whole sectors, at most {@link #MAX_SIZE}. */
+    /** Positive, whole sectors, at most 2^60 bytes: {@link Luks2Metadata.CryptSegment#checkSize}. */
     public static void checkSize(long size, int sectorSize) {
-        if (size <= 0 || size > MAX_SIZE || size % sectorSize != 0) {
-            throw new IllegalArgumentException("a volume size must be a positive whole number of " + sectorSize
-                    + "-byte sectors (at most 2^60 bytes), not " + size + " bytes");
-        }
+        Luks2Metadata.CryptSegment.checkSize(size, sectorSize);
     }
 }

@@ -192,11 +192,15 @@ public record Luks2BinaryHeader(boolean primary, long hdrSize, long seqid, Strin
                 + " (LUKS2 allows 16 KiB .. 4 MiB, powers of two)");
     }
 
+    /** The one rule for a label: what fits the 48-byte field, printable ASCII. */
+    public static void checkLabel(String label) {
+        checkText("label", label, LABEL_LEN);
+    }
+
     private static void checkText(String what, String value, int fieldBytes) {
-        if (value == null || value.getBytes(StandardCharsets.US_ASCII).length >= fieldBytes || value.indexOf('\0') >= 0
-                || !StandardCharsets.US_ASCII.newEncoder().canEncode(value)) {
-            throw new IllegalArgumentException("a LUKS2 " + what + " is ASCII and at most " + (fieldBytes - 1)
-                    + " characters");
+        if (value == null || value.length() >= fieldBytes || !value.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+            throw new IllegalArgumentException("a LUKS2 " + what + " is at most " + (fieldBytes - 1)
+                    + " printable ASCII characters");
         }
     }
 

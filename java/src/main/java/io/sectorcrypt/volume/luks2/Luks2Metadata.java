@@ -78,17 +78,32 @@ public final class Luks2Metadata {
         public static final long DYNAMIC = -1;
 
         public CryptSegment {
-            if (sectorSize != 512 && sectorSize != 1024 && sectorSize != 2048 && sectorSize != 4096) {
-                throw new IllegalArgumentException("a LUKS2 sector size is 512, 1024, 2048 or 4096 bytes, not "
-                        + sectorSize);
-            }
-            if (offset < 0 || offset % 4096 != 0) {
-                throw new IllegalArgumentException("the data offset must be a non-negative multiple of 4096, not "
+            checkSectorSize(sectorSize);
+            if (offset < 0 || offset > MAX_DATA_BYTES || offset % 4096 != 0) {
+                throw new IllegalArgumentException("the data offset must be a multiple of 4096 from 0 to 2^60, not "
                         + offset);
             }
-            if (size != DYNAMIC && (size <= 0 || size % sectorSize != 0)) {
-                throw new IllegalArgumentException("the data size must be a positive multiple of the " + sectorSize
-                        + "-byte sector, not " + size);
+            if (size != DYNAMIC) {
+                checkSize(size, sectorSize);
+            }
+        }
+
+        /** Offsets and sizes up to 2^60 bytes: beyond any device, and offset + size cannot overflow. */
+        public static final long MAX_DATA_BYTES = 1L << 60;
+
+        /** The one rule for sector sizes: 512, 1024, 2048 or 4096 bytes (LUKS2 3.3.2). */
+        public static void checkSectorSize(int sectorSize) {
+            if (sectorSize != 512 && sectorSize != 1024 && sectorSize != 2048 && sectorSize != 4096) {
+                throw new IllegalArgumentException("the sector size is 512, 1024, 2048 or 4096 bytes, not "
+                        + sectorSize);
+            }
+        }
+
+        /** The one rule for data sizes: positive, whole sectors, at most {@link #MAX_DATA_BYTES}. */
+        public static void checkSize(long size, int sectorSize) {
+            if (size <= 0 || size > MAX_DATA_BYTES || size % sectorSize != 0) {
+                throw new IllegalArgumentException("a volume size must be a positive whole number of " + sectorSize
+                        + "-byte sectors (at most 2^60 bytes), not " + size + " bytes");
             }
         }
 
@@ -572,25 +587,13 @@ public final class Luks2Metadata {
     }
 
     /** A string-uint64 (section 3): decimal digits, at most 2^63-1 here (offsets and sizes). */
+    /** A string-uint64 (section 3), here below 2^63: {@link Luks2Json#uint64}. */
     private static long uint64(JsonNode node, String field, String ctx) {
-        String s = text(node, field, ctx);
-        need(!s.isEmpty() && s.length() <= 19 && s.chars().allMatch(c -> c >= '0' && c <= '9'), ctx + "." + field
-                + " '" + shortText(s) + "' is not a decimal string-uint64 below 2^63");
-        return Long.parseLong(s);
+        return Luks2Json.uint64(node, field, ctx);
     }
 
     private static byte[] base64(JsonNode node, String field, int min, int max, String ctx) {
-        String s = text(node, field, ctx);
-        need(s.length() <= 4 * ((max + 2) / 3), ctx + "." + field + " is too long");
-        byte[] b;
-        try {
-            b = Base64.getDecoder().decode(s);
-        } catch (IllegalArgumentException e) {
-            throw new Luks2FormatException(ctx + "." + field + " is not valid base64");
-        }
-        need(b.length >= min && b.length <= max, ctx + "." + field + " is " + b.length + " bytes; " + min + ".."
-                + max + " expected");
-        return b;
+        return Luks2Json.base64(node, field, ctx, min, max);
     }
 
     private static int firstFree(ObjectNode o, int max, String what) {
