@@ -101,7 +101,7 @@ public final class EncryptedVolume implements AutoCloseable {
     private final long ivStep;
     private final SectorQueue queue;
     private final Duration reattachInterval;
-    private final SectorRangeLock ranges = new SectorRangeLock();
+    private final SectorRangeLock ranges;
     /**
      * I/O holds the read side; close holds the write side, so close waits for I/O in flight.
      * A StampedLock, not a ReentrantReadWriteLock: whose read side looks up a per-thread hold
@@ -133,6 +133,7 @@ public final class EncryptedVolume implements AutoCloseable {
         this.sectorSize = segment.sectorSize();
         this.ivTweak = segment.ivTweak();
         this.ivStep = IvConvention.PLAIN64.ivStep(sectorSize);
+        this.ranges = new SectorRangeLock(sectorSize);
         this.size = size;
         this.disk = disk;
         this.queue = queue;

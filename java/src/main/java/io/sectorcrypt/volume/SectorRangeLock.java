@@ -8,18 +8,22 @@ import java.util.concurrent.locks.StampedLock;
  * never lose an update (what Ceph calls a protected read-modify-write), and a reader never
  * sees a sector half-written.
  *
- * <p>Sector s is guarded by stripe s mod {@value #STRIPES}: two I/Os that share a sector share
- * a stripe and so exclude each other (I/Os that merely share a stripe wait too, harmlessly). A
- * range takes its stripes in ascending order, so no two ranges can deadlock; a 4 KiB I/O
- * takes one uncontended lock, where one monitor for all ranges made every I/O of every
- * thread meet on it.
+ * <p>The volume is cut into blocks of {@value #BLOCK_BYTES} bytes, block b guarded by stripe
+ * b mod {@value #STRIPES}: two I/Os that share a sector share a stripe and so exclude each
+ * other (I/Os that merely share a stripe wait too, harmlessly and rarely). A range takes its
+ * stripes in ascending order, so no two ranges can deadlock. A 4 KiB I/O takes one
+ * uncontended lock and a 1 MiB I/O sixteen, where one monitor for all ranges made every I/O
+ * of every thread meet on it.
  */
 final class SectorRangeLock {
-    static final int STRIPES = 64;
+    static final int STRIPES = 1024;
+    static final int BLOCK_BYTES = 64 * 1024;
 
     private final StampedLock[] stripes = new StampedLock[STRIPES];
+    private final long sectorsPerBlock;
 
-    SectorRangeLock() {
+    SectorRangeLock(int sectorSize) {
+        this.sectorsPerBlock = Math.max(1, BLOCK_BYTES / sectorSize);
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new StampedLock();
         }
@@ -27,23 +31,32 @@ final class SectorRangeLock {
 
     /** A held range; release it exactly once. */
     final class Range implements AutoCloseable {
-        private final long mask;
+        private final int from;
+        private final int count;
         private final boolean exclusive;
-        private final long[] stamps = new long[STRIPES];
+        private final long[] stamps;
 
-        private Range(long mask, boolean exclusive) {
-            this.mask = mask;
+        private Range(int from, int count, boolean exclusive) {
+            this.from = from;
+            this.count = count;
             this.exclusive = exclusive;
+            this.stamps = new long[count];
+        }
+
+        /** The k-th stripe in ascending order (the range may wrap past the last stripe). */
+        private int stripe(int k) {
+            int wrapped = from + count - STRIPES; // stripes 0 .. wrapped-1 come first when > 0
+            return wrapped > 0 ? (k < wrapped ? k : from + k - wrapped) : from + k;
         }
 
         @Override
         public void close() {
-            for (long m = mask; m != 0; m &= m - 1) {
-                int i = Long.numberOfTrailingZeros(m);
+            for (int k = count - 1; k >= 0; k--) {
+                int i = stripe(k);
                 if (exclusive) {
-                    stripes[i].unlockWrite(stamps[i]);
+                    stripes[i].unlockWrite(stamps[k]);
                 } else {
-                    stripes[i].unlockRead(stamps[i]);
+                    stripes[i].unlockRead(stamps[k]);
                 }
             }
         }
@@ -51,18 +64,13 @@ final class SectorRangeLock {
 
     /** Waits until sectors {@code first..last} (inclusive) can be held, then holds them. */
     Range lock(long first, long last, boolean exclusive) {
-        long mask = 0;
-        if (last - first + 1 >= STRIPES) {
-            mask = -1L;
-        } else {
-            for (long s = first; s <= last; s++) {
-                mask |= 1L << (int) Long.remainderUnsigned(s, STRIPES);
-            }
-        }
-        Range r = new Range(mask, exclusive);
-        for (long m = mask; m != 0; m &= m - 1) {
-            int i = Long.numberOfTrailingZeros(m);
-            r.stamps[i] = exclusive ? stripes[i].writeLock() : stripes[i].readLock();
+        long firstBlock = first / sectorsPerBlock;
+        long blocks = last / sectorsPerBlock - firstBlock + 1;
+        Range r = blocks >= STRIPES ? new Range(0, STRIPES, exclusive)
+                : new Range((int) Long.remainderUnsigned(firstBlock, STRIPES), (int) blocks, exclusive);
+        for (int k = 0; k < r.count; k++) {
+            int i = r.stripe(k);
+            r.stamps[k] = exclusive ? stripes[i].writeLock() : stripes[i].readLock();
         }
         return r;
     }
