@@ -55,7 +55,7 @@ final class SetCommand {
 
         @Override
         void check() {
-            Names.check("encryption set name", name, 127);
+            Names.check("encryption set name", name, Names.MAX_KEY_NAME);
             encryptionType = switch (type.toLowerCase(Locale.ROOT)) {
                 case "platform" -> EncryptionType.PLATFORM;
                 case "customer" -> EncryptionType.CUSTOMER;

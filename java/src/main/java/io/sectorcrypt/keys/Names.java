@@ -9,8 +9,10 @@ import java.util.regex.Pattern;
 public final class Names {
     /** Letters, digits, '.', '_', '-', '@', ':'; starting with a letter or digit. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@:-]*");
-    static final int MAX_KEY_NAME = 127;
-    static final int MAX_VAULT_ID = 64;
+    /** The longest key name, identity, disk id or encryption set id. */
+    public static final int MAX_KEY_NAME = 127;
+    /** The longest vault id. */
+    public static final int MAX_VAULT_ID = 64;
 
     private Names() {
     }

@@ -19,7 +19,7 @@ public record VolumeSpec(long size, int sectorSize, String setId, Path detachedH
     public VolumeSpec {
         checkSectorSize(sectorSize);
         checkSize(size, sectorSize);
-        Names.check("encryption set id", setId, 127);
+        Names.check("encryption set id", setId, Names.MAX_KEY_NAME);
         label = label == null ? "" : label;
         checkLabel(label);
     }

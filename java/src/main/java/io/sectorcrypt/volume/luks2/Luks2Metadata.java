@@ -582,11 +582,10 @@ public final class Luks2Metadata {
             return vaultId ? Names.vaultId(s) : Names.keyName(s);
         } catch (IllegalArgumentException e) {
             throw new Luks2FormatException(ctx + "." + field + " '" + shortText(s) + "' is not a valid name (at most "
-                    + (vaultId ? 64 : 127) + " letters, digits and . _ @ : -, starting with a letter or digit)");
+                    + (vaultId ? Names.MAX_VAULT_ID : Names.MAX_KEY_NAME) + " letters, digits and . _ @ : -, starting with a letter or digit)");
         }
     }
 
-    /** A string-uint64 (section 3): decimal digits, at most 2^63-1 here (offsets and sizes). */
     /** A string-uint64 (section 3), here below 2^63: {@link Luks2Json#uint64}. */
     private static long uint64(JsonNode node, String field, String ctx) {
         return Luks2Json.uint64(node, field, ctx);
