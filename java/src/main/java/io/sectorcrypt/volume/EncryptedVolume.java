@@ -536,8 +536,9 @@ public final class EncryptedVolume implements AutoCloseable {
 
     /**
      * Encrypts or decrypts whole sectors (src into dst, or in place when dst is null), on the
-     * queue when large; retries once with a fresh key if the key closed under it (the disk
-     * stopped mid-call), which then throws {@link KeyUnavailableException}.
+     * queue when large. If the key closed under it (the disk stopped mid-call), a copy is
+     * retried once with a fresh key, which then throws {@link KeyUnavailableException}; an
+     * in-place call fails, and its caller writes nothing.
      */
     private SectorCipher crypt(boolean encrypt, MemorySegment src, MemorySegment dst, long firstSector) {
         MemorySegment out = dst == null ? src : dst.asSlice(0, src.byteSize());
@@ -558,11 +559,13 @@ public final class EncryptedVolume implements AutoCloseable {
                 }
                 return c;
             } catch (KeyClosedException e) {
-                if (attempt > 0) {
+                if (attempt > 0 || out == src) {
                     throw e;
                 }
             } catch (CompletionException e) {
-                if (e.getCause() instanceof KeyClosedException && attempt == 0) {
+                // In place, a striped request may have done some sectors before the key closed:
+                // doing them again would encrypt or decrypt them twice, so only a copy retries.
+                if (e.getCause() instanceof KeyClosedException && attempt == 0 && out != src) {
                     continue;
                 }
                 throw e.getCause() instanceof RuntimeException r ? r : e;
