@@ -335,7 +335,14 @@ final class VolumeCommand {
                 if (tmpHeader != null) {
                     publish(tmpHeader, options.header); // first: data without its header cannot be opened
                 }
-                publish(tmpData, path);
+                try {
+                    publish(tmpData, path);
+                } catch (IOException | RuntimeException e) {
+                    if (tmpHeader != null) {
+                        Files.deleteIfExists(options.header); // ours, published a moment ago
+                    }
+                    throw e;
+                }
                 out().println("imported " + raw + " into " + path + ": " + size + " bytes, encryption set '"
                         + options.set + "'");
             } catch (IOException e) {

@@ -12,6 +12,7 @@ import io.sectorcrypt.volume.luks2.Luks2FormatException;
 import io.sectorcrypt.volume.luks2.Luks2Header;
 import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import io.sectorcrypt.volume.luks2.PassphraseKeyslot;
+import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
@@ -203,7 +204,7 @@ public final class VolumeManager implements AutoCloseable {
                     .withEnvelope(wrapped);
             PassphraseKeyslot recovery = null;
             if (recoveryPassphrase != null) {
-                long areaOffset = metadata.freeKeyslotArea(PassphraseKeyslot.areaSize(io.sectorcrypt.xts.XtsKey.AES_256_XTS_KEY_BYTES));
+                long areaOffset = metadata.freeKeyslotArea(PassphraseKeyslot.areaSize(XtsKey.AES_256_XTS_KEY_BYTES));
                 KdfParameters kdf = recoveryKdf != null ? recoveryKdf : KdfParameters.production(policy);
                 recovery = disk.key().withKeyBytes(k -> PassphraseKeyslot.create(k, recoveryPassphrase, kdf,
                         areaOffset, policy));
@@ -228,7 +229,14 @@ public final class VolumeManager implements AutoCloseable {
                     Path headerTmp = temporary.remove(temporary.size() - 1);
                     VolumeFiles.publish(headerTmp, headerPath);
                 }
-                VolumeFiles.publish(dataTmp, path);
+                try {
+                    VolumeFiles.publish(dataTmp, path);
+                } catch (IOException | RuntimeException e) {
+                    if (headerPath != null) {
+                        Files.deleteIfExists(headerPath); // ours, published a moment ago: no half volume stays
+                    }
+                    throw e;
+                }
                 temporary.remove(dataTmp);
             }
             store.unregister(uuid); // open() registers the header-backed entry
