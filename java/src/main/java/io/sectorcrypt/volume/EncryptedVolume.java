@@ -201,14 +201,14 @@ public final class EncryptedVolume implements AutoCloseable {
         long stamp = enter();
         boolean large = beginLarge(dst.byteSize());
         try {
-            cipher(); // a stopped disk fails every read, holes included
+            SectorCipher c = cipher(); // a stopped disk fails every read, holes included
             long first = offset / sectorSize;
             long last = (offset + dst.byteSize() - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, false)) {
                 if (offset % sectorSize == 0 && dst.byteSize() % sectorSize == 0) {
-                    readSectors(first, dst);
+                    readSectors(c, first, dst);
                 } else {
-                    readUnaligned(offset, dst, first, last);
+                    readUnaligned(c, offset, dst, first, last);
                 }
             }
         } finally {
@@ -229,13 +229,13 @@ public final class EncryptedVolume implements AutoCloseable {
         dst.position(dst.limit());
     }
 
-    private void readUnaligned(long offset, MemorySegment dst, long first, long last) {
+    private void readUnaligned(SectorCipher c, long offset, MemorySegment dst, long first, long last) {
         long done = 0;
         long sector = first;
         while (sector <= last) {
             long sectors = Math.min(last - sector + 1, BOUNCE_BYTES / sectorSize);
             MemorySegment buf = BOUNCE.get().asSlice(0, sectors * sectorSize);
-            readSectors(sector, buf);
+            readSectors(c, sector, buf);
             long from = Math.max(offset, sector * sectorSize);
             long to = Math.min(offset + dst.byteSize(), (sector + sectors) * sectorSize);
             MemorySegment.copy(buf, from - sector * sectorSize, dst, done, to - from);
@@ -244,8 +244,8 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
-    /** Reads whole sectors of ciphertext into {@code dst} and decrypts them there. */
-    private void readSectors(long firstSector, MemorySegment dst) {
+    /** Reads whole sectors of ciphertext into {@code dst} and decrypts them there with {@code c}. */
+    private void readSectors(SectorCipher c, long firstSector, MemorySegment dst) {
         long position = dataOffset + firstSector * sectorSize;
         ByteBuffer b = dst.asByteBuffer();
         try {
@@ -266,7 +266,7 @@ public final class EncryptedVolume implements AutoCloseable {
             if (stored && runStart < 0) {
                 runStart = i;
             } else if (!stored && runStart >= 0) {
-                crypt(false, dst.asSlice(runStart * sectorSize, (i - runStart) * sectorSize), null, firstSector
+                crypt(c, false, dst.asSlice(runStart * sectorSize, (i - runStart) * sectorSize), null, firstSector
                         + runStart);
                 runStart = -1;
             }
@@ -278,18 +278,9 @@ public final class EncryptedVolume implements AutoCloseable {
      * decide for all but one in 2^64 stored sectors, without a slice or a compare call.
      */
     private boolean isStored(MemorySegment buf, long offset) {
+        // Sectors are at most 4096 bytes (LUKS2 3.3.2), the size of ZERO_SECTOR.
         return buf.get(ValueLayout.JAVA_LONG_UNALIGNED, offset) != 0
-                || !isZero(buf.asSlice(offset, sectorSize));
-    }
-
-    private boolean isZero(MemorySegment sector) {
-        for (long off = 0; off < sector.byteSize(); off += ZERO_SECTOR.byteSize()) {
-            long n = Math.min(ZERO_SECTOR.byteSize(), sector.byteSize() - off);
-            if (MemorySegment.mismatch(sector, off, off + n, ZERO_SECTOR, 0, n) != -1) {
-                return false;
-            }
-        }
-        return true;
+                || MemorySegment.mismatch(buf, offset, offset + sectorSize, ZERO_SECTOR, 0, sectorSize) != -1;
     }
 
     // -- writes ------------------------------------------------------------------------
@@ -380,7 +371,7 @@ public final class EncryptedVolume implements AutoCloseable {
         long stamp = enter();
         boolean large = beginLarge(length);
         try {
-            cipher(); // fail before anything is written if the key is gone
+            SectorCipher c = cipher(); // fail before anything is written if the key is gone
             long first = offset / sectorSize;
             long last = (offset + length - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, true)) {
@@ -395,20 +386,20 @@ public final class EncryptedVolume implements AutoCloseable {
                     long head = pos - chunkFirst * sectorSize;
                     long tail = (chunkLast + 1) * sectorSize - chunkEndByte;
                     if (head > 0) {
-                        readSectors(chunkFirst, buf.asSlice(0, sectorSize));
+                        readSectors(c, chunkFirst, buf.asSlice(0, sectorSize));
                     }
                     if (tail > 0 && (chunkLast != chunkFirst || head == 0)) {
-                        readSectors(chunkLast, buf.asSlice((sectors - 1) * sectorSize, sectorSize));
+                        readSectors(c, chunkLast, buf.asSlice((sectors - 1) * sectorSize, sectorSize));
                     }
                     long n = chunkEndByte - pos;
                     if (src == null) {
                         buf.asSlice(head, n).fill((byte) 0);
-                        crypt(true, buf, null, chunkFirst);
+                        crypt(c, true, buf, null, chunkFirst);
                     } else if (head == 0 && tail == 0) {
-                        crypt(true, src.asSlice(pos - offset, n), buf, chunkFirst);
+                        crypt(c, true, src.asSlice(pos - offset, n), buf, chunkFirst);
                     } else {
                         MemorySegment.copy(src, pos - offset, buf, head, n);
-                        crypt(true, buf, null, chunkFirst);
+                        crypt(c, true, buf, null, chunkFirst);
                     }
                     pwrite(chunkFirst, buf);
                     pos = chunkEndByte;
@@ -485,10 +476,7 @@ public final class EncryptedVolume implements AutoCloseable {
                             throw new IllegalStateException(name + " is a device of " + data.size() + " bytes: too"
                                     + " small for " + newSize + " bytes of data at offset " + dataOffset);
                         }
-                        // A FileChannel grows a file by writing past its end: one zero byte at
-                        // the new last position leaves everything before it sparse.
-                        data.write(ByteBuffer.wrap(new byte[1]), end - 1);
-                        data.force(true);
+                        VolumeFiles.extend(data, end);
                     }
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot grow " + name, e);
@@ -535,16 +523,17 @@ public final class EncryptedVolume implements AutoCloseable {
     }
 
     /**
-     * Encrypts or decrypts whole sectors (src into dst, or in place when dst is null), on the
-     * queue when large. If the key closed under it (the disk stopped mid-call), a copy is
+     * Encrypts or decrypts whole sectors with {@code cipher} (src into dst, or in place when
+     * dst is null), on the queue when large. If the key closed under it (the disk stopped mid-call), a copy is
      * retried once with a fresh key, which then throws {@link KeyUnavailableException}; an
      * in-place call fails, and its caller writes nothing.
      */
-    private SectorCipher crypt(boolean encrypt, MemorySegment src, MemorySegment dst, long firstSector) {
+    private void crypt(SectorCipher cipher, boolean encrypt, MemorySegment src, MemorySegment dst,
+            long firstSector) {
         MemorySegment out = dst == null ? src : dst.asSlice(0, src.byteSize());
         long firstIv = ivTweak + firstSector * ivStep;
         for (int attempt = 0;; attempt++) {
-            SectorCipher c = cipher();
+            SectorCipher c = attempt == 0 ? cipher : cipher();
             try {
                 if (onQueue(src, out)) {
                     long count = src.byteSize() / sectorSize;
@@ -557,7 +546,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 } else {
                     c.decrypt(src, out, firstIv, sectorSize);
                 }
-                return c;
+                return;
             } catch (KeyClosedException e) {
                 if (attempt > 0 || out == src) {
                     throw e;
@@ -639,10 +628,6 @@ public final class EncryptedVolume implements AutoCloseable {
             throw new IllegalArgumentException("a " + what + " of " + length + " bytes at offset " + offset
                     + " lies outside " + name + " (" + s + " bytes)");
         }
-    }
-
-    Luks2Header header() {
-        return header;
     }
 
     /**

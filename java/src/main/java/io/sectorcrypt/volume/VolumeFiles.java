@@ -1,11 +1,12 @@
 package io.sectorcrypt.volume;
 
+import io.sectorcrypt.keys.AtomicFiles;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * How a file made under a hidden name gets its real one: never replacing a file that is there,
@@ -38,10 +39,18 @@ public final class VolumeFiles {
         } catch (UnsupportedOperationException e) {
             Files.move(tmp, target); // refuses an existing target too
         }
-        Path dir = target.toAbsolutePath().getParent();
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
+        AtomicFiles.syncDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /**
+     * Grows a file to {@code length} bytes, sparse, and syncs it: a FileChannel grows a file
+     * by writing past its end, so one zero byte goes at the new last position.
+     */
+    static void extend(FileChannel ch, long length) throws IOException {
+        if (ch.size() < length) {
+            ch.write(ByteBuffer.wrap(new byte[1]), length - 1);
         }
+        ch.force(true);
     }
 
     /** Refuses a path whose directory does not exist, naming what the path is for. */

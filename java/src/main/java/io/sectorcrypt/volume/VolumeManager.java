@@ -12,6 +12,7 @@ import io.sectorcrypt.volume.luks2.Luks2FormatException;
 import io.sectorcrypt.volume.luks2.Luks2Header;
 import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import io.sectorcrypt.volume.luks2.PassphraseKeyslot;
+import io.sectorcrypt.xts.IvConvention;
 import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -220,7 +221,7 @@ public final class VolumeManager implements AutoCloseable {
                     if (headerPath == null) {
                         writeHeader(ch, name, uuid, spec, metadata, recovery);
                     }
-                    extend(ch, dataOffset + spec.size());
+                    VolumeFiles.extend(ch, dataOffset + spec.size());
                 }
                 if (headerPath != null) {
                     // The header first: a header without its data file is harmless, data without
@@ -239,8 +240,7 @@ public final class VolumeManager implements AutoCloseable {
                 }
                 temporary.remove(dataTmp);
             }
-            store.unregister(uuid); // open() registers the header-backed entry
-            keys.detach(uuid);
+            store.unregister(uuid); // open() registers the header-backed entry; the keys stay attached
             LOG.log(Level.DEBUG, "created volume {0} ({1} bytes, {2}-byte sectors, encryption set {3})", name,
                     spec.size(), spec.sectorSize(), spec.setId());
             EncryptedVolume v = open(path, headerPath, false);
@@ -284,7 +284,7 @@ public final class VolumeManager implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(headerTmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             writeHeader(ch, headerPath.toString(), uuid, spec, metadata, recovery);
-            extend(ch, DATA_OFFSET); // the keyslots area, as cryptsetup's detached headers have it
+            VolumeFiles.extend(ch, DATA_OFFSET); // the keyslots area, as cryptsetup's detached headers have it
         }
     }
 
@@ -310,13 +310,6 @@ public final class VolumeManager implements AutoCloseable {
             Path headerTmp = temporary.remove(temporary.size() - 1);
             VolumeFiles.publish(headerTmp, headerPath);
         }
-    }
-
-    private static void extend(FileChannel ch, long length) throws IOException {
-        if (ch.size() < length) {
-            ch.write(ByteBuffer.wrap(new byte[1]), length - 1);
-        }
-        ch.force(true);
     }
 
     // -- open --------------------------------------------------------------------------
@@ -424,7 +417,7 @@ public final class VolumeManager implements AutoCloseable {
             throw new Luks2FormatException(name + ": its data would start at " + seg.offset()
                     + ", inside its own header (which ends at " + m.keyslotsEnd() + ")");
         }
-        if (Long.remainderUnsigned(seg.ivTweak(), seg.sectorSize() / 512) != 0) {
+        if (Long.remainderUnsigned(seg.ivTweak(), IvConvention.PLAIN64.ivStep(seg.sectorSize())) != 0) {
             throw new Luks2FormatException(name + ": an iv_tweak of " + Long.toUnsignedString(seg.ivTweak())
                     + " that is not a whole " + seg.sectorSize() + "-byte sector is not supported");
         }

@@ -5,7 +5,6 @@ import io.sectorcrypt.volume.luks2.Luks2BinaryHeader;
 import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * What a new volume looks like: its size in bytes (a whole number of sectors), its sector
@@ -49,10 +48,6 @@ public record VolumeSpec(long size, int sectorSize, String setId, Path detachedH
 
     public VolumeSpec withLabel(String text) {
         return new VolumeSpec(size, sectorSize, setId, detachedHeader, text);
-    }
-
-    public Optional<Path> header() {
-        return Optional.ofNullable(detachedHeader);
     }
 
     /** Positive, whole sectors, at most 2^60 bytes: {@link Luks2Metadata.CryptSegment#checkSize}. */

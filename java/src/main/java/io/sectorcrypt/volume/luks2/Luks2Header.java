@@ -199,26 +199,6 @@ public final class Luks2Header {
         needsRepair = false;
     }
 
-    /** Reads a keyslot's binary area. */
-    public byte[] readArea(Luks2Metadata.KeyslotArea area) {
-        try {
-            return readFully(area.offset(), Math.toIntExact(area.size()));
-        } catch (EOFException e) {
-            throw new Luks2FormatException(name + ": keyslot " + area.keyslot() + "'s area lies beyond the end of the"
-                    + " header device");
-        }
-    }
-
-    /** Writes a keyslot's binary area and syncs it (before the metadata naming it is written). */
-    public void writeArea(long offset, byte[] data) {
-        try {
-            writeFully(offset, data);
-            channel.force(true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write a keyslot area of " + name, e);
-        }
-    }
-
     private byte[] newSalt() {
         byte[] salt = new byte[SALT_LEN];
         policy.randomBytes(salt);

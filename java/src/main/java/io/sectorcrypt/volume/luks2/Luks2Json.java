@@ -107,15 +107,20 @@ final class Luks2Json {
 
     /** A value for an error message: printable ASCII only, at most 32 characters. */
     static String printable(String value) {
+        return printable(value, 32);
+    }
+
+    /** A value for an error message: printable ASCII only, at most {@code maxChars} characters. */
+    static String printable(String value, int maxChars) {
         if (value == null) {
             return "null";
         }
         StringBuilder b = new StringBuilder();
-        for (int i = 0; i < value.length() && i < 32; i++) {
+        for (int i = 0; i < value.length() && i < maxChars; i++) {
             char c = value.charAt(i);
             b.append(c >= 0x20 && c < 0x7f ? c : '?');
         }
-        return value.length() > 32 ? b + "..." : b.toString();
+        return value.length() > maxChars ? b + "..." : b.toString();
     }
 
     private static JsonNode field(JsonNode parent, String field, String where) {

@@ -134,10 +134,10 @@ public final class Luks2Metadata {
             need(root.path(name).isObject(), "the metadata has no '" + name + "' object");
         }
         ObjectNode config = (ObjectNode) root.get("config");
-        long jsonSize = uint64(config, "json_size", "config");
+        long jsonSize = Luks2Json.uint64(config, "json_size", "config");
         need(jsonSize == hdrSize - Luks2BinaryHeader.BINARY_HEADER_BYTES, "config.json_size is " + jsonSize
                 + " but the binary header gives " + (hdrSize - Luks2BinaryHeader.BINARY_HEADER_BYTES));
-        this.keyslotsSize = uint64(config, "keyslots_size", "config");
+        this.keyslotsSize = Luks2Json.uint64(config, "keyslots_size", "config");
         need(keyslotsSize % 4096 == 0 && keyslotsSize <= (1L << 40), "config.keyslots_size " + keyslotsSize
                 + " is not a 4096-aligned size");
         checkRequirements(config);
@@ -415,11 +415,11 @@ public final class Luks2Metadata {
         JsonNode flags = seg.get("flags");
         need(flags == null || (flags.isArray() && flags.isEmpty()), "segment 0 has flags (a reencryption in"
                 + " progress?), which SectorCrypt does not support");
-        long offset = uint64(seg, "offset", "segment 0");
+        long offset = Luks2Json.uint64(seg, "offset", "segment 0");
         JsonNode sizeNode = seg.get("size");
         long size = sizeNode != null && sizeNode.isTextual() && sizeNode.asText().equals("dynamic")
-                ? CryptSegment.DYNAMIC : uint64(seg, "size", "segment 0");
-        long ivTweak = uint64(seg, "iv_tweak", "segment 0");
+                ? CryptSegment.DYNAMIC : Luks2Json.uint64(seg, "size", "segment 0");
+        long ivTweak = Luks2Json.uint64(seg, "iv_tweak", "segment 0");
         JsonNode sectorSize = seg.get("sector_size");
         need(sectorSize != null && sectorSize.isInt(), "segment 0 has no integer sector_size");
         need(offset % 4096 == 0, "segment 0's offset " + offset + " is not 4096-aligned");
@@ -436,8 +436,8 @@ public final class Luks2Metadata {
             text(slot, "type", ctx);
             JsonNode area = slot.get("area");
             need(area != null && area.isObject(), ctx + " has no area object");
-            long offset = uint64(area, "offset", ctx + " area");
-            long size = uint64(area, "size", ctx + " area");
+            long offset = Luks2Json.uint64(area, "offset", ctx + " area");
+            long size = Luks2Json.uint64(area, "size", ctx + " area");
             need(offset >= 2 * hdrSize && size > 0 && size <= keyslotsSize && offset <= keyslotsEnd() - size,
                     ctx + " area [" + offset + ", +" + size + ") lies outside the keyslots area [" + 2 * hdrSize + ", "
                             + keyslotsEnd() + ")");
@@ -515,7 +515,7 @@ public final class Luks2Metadata {
                 JsonNode version = w.get("version");
                 need(version != null && version.isInt() && version.asInt() >= 1, ctx + " has no valid key version");
                 copies.add(new WrappedKey(algorithm, name(w, "vault", true, ctx), name(w, "key", false, ctx),
-                        version.asInt(), base64(w, "data", 16, 1024, ctx)));
+                        version.asInt(), Luks2Json.base64(w, "data", ctx, 16, 1024)));
             }
             parsed.add(new DiskKeys.Layer(r, copies));
         }
@@ -582,17 +582,9 @@ public final class Luks2Metadata {
             return vaultId ? Names.vaultId(s) : Names.keyName(s);
         } catch (IllegalArgumentException e) {
             throw new Luks2FormatException(ctx + "." + field + " '" + shortText(s) + "' is not a valid name (at most "
-                    + (vaultId ? Names.MAX_VAULT_ID : Names.MAX_KEY_NAME) + " letters, digits and . _ @ : -, starting with a letter or digit)");
+                    + (vaultId ? Names.MAX_VAULT_ID : Names.MAX_KEY_NAME) + " letters, digits and . _ @ : -, starting"
+                    + " with a letter or digit)");
         }
-    }
-
-    /** A string-uint64 (section 3), here below 2^63: {@link Luks2Json#uint64}. */
-    private static long uint64(JsonNode node, String field, String ctx) {
-        return Luks2Json.uint64(node, field, ctx);
-    }
-
-    private static byte[] base64(JsonNode node, String field, int min, int max, String ctx) {
-        return Luks2Json.base64(node, field, ctx, min, max);
     }
 
     private static int firstFree(ObjectNode o, int max, String what) {
@@ -618,10 +610,9 @@ public final class Luks2Metadata {
         }
     }
 
+    /** A header value quoted in a refusal: {@link Luks2Json#printable}, up to 40 characters. */
     private static String shortText(String s) {
-        String clean = s.codePoints().limit(40).map(c -> c < 0x20 || c > 0x7e ? '?' : c)
-                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
-        return s.length() > 40 ? clean + "..." : clean;
+        return Luks2Json.printable(s, 40);
     }
 
     /**
