@@ -121,16 +121,8 @@ final class KeysCommand {
 
         private char[] passphrase(boolean creating) {
             if (passphraseFile != null) {
-                String first;
-                try {
-                    first = Files.readAllLines(passphraseFile, StandardCharsets.UTF_8).stream().findFirst().orElse("");
-                } catch (IOException e) {
-                    throw Main.cannot("read --passphrase-file", passphraseFile, e);
-                }
-                if (first.isEmpty()) {
-                    throw new CliException("--passphrase-file " + passphraseFile + " is empty");
-                }
-                return checked(first.toCharArray(), creating, "--passphrase-file " + passphraseFile);
+                return checked(firstLine("--passphrase-file", passphraseFile), creating, "--passphrase-file "
+                        + passphraseFile);
             }
             String env = environment.apply(PASSPHRASE_ENV);
             if (env != null) {
@@ -162,6 +154,23 @@ final class KeysCommand {
                 }
             }
             return first;
+        }
+
+        /**
+         * The first line of a passphrase file given with {@code option}, which must not be
+         * empty; the caller zeroes it.
+         */
+        static char[] firstLine(String option, Path file) {
+            String first;
+            try {
+                first = Files.readAllLines(file, StandardCharsets.UTF_8).stream().findFirst().orElse("");
+            } catch (IOException e) {
+                throw Main.cannot("read " + option, file, e);
+            }
+            if (first.isEmpty()) {
+                throw new CliException(option + " " + file + " is empty");
+            }
+            return first.toCharArray();
         }
 
         /** A new vault's passphrase is checked before anything is asked again or derived. */

@@ -3,12 +3,12 @@ package io.sectorcrypt.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sectorcrypt.keys.AtomicFiles;
 import io.sectorcrypt.keys.DiskEncryptionSet;
 import io.sectorcrypt.keys.EncryptionType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -95,13 +95,7 @@ final class SetStore {
         Path file = dir.resolve(set.id() + ".json");
         try {
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".set-", ".tmp");
-            try {
-                Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.replace(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
         } catch (IOException e) {
             throw Main.cannot("write encryption set", file, e);
         }

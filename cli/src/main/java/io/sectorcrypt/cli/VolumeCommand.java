@@ -140,20 +140,16 @@ final class VolumeCommand {
 
         /** The recovery passphrase, or null; the caller zeroes it. */
         char[] recoveryPassphrase() {
-            if (recoveryPassphraseFile == null) {
-                return null;
+            return recoveryPassphraseFile == null ? null
+                    : KeysCommand.VaultOptions.firstLine("--recovery-passphrase-file", recoveryPassphraseFile);
+        }
+
+        /** Reads the recovery passphrase file now, before the vault is unlocked, and forgets it. */
+        void checkRecoveryPassphrase() {
+            char[] p = recoveryPassphrase();
+            if (p != null) {
+                java.util.Arrays.fill(p, '\0');
             }
-            String first;
-            try {
-                first = Files.readAllLines(recoveryPassphraseFile, java.nio.charset.StandardCharsets.UTF_8).stream()
-                        .findFirst().orElse("");
-            } catch (IOException e) {
-                throw Main.cannot("read --recovery-passphrase-file", recoveryPassphraseFile, e);
-            }
-            if (first.isEmpty()) {
-                throw new CliException("--recovery-passphrase-file " + recoveryPassphraseFile + " is empty");
-            }
-            return first.toCharArray();
         }
 
         EncryptedVolume create(VolumeManager volumes, Path path, VolumeSpec spec) {
@@ -206,7 +202,7 @@ final class VolumeCommand {
         void check() {
             volumeSpec = options.spec(Sizes.parse("--size", size));
             options.checkSet();
-            java.util.Optional.ofNullable(options.recoveryPassphrase()).ifPresent(p -> java.util.Arrays.fill(p, '\0'));
+            options.checkRecoveryPassphrase();
         }
 
         @Override
@@ -304,7 +300,7 @@ final class VolumeCommand {
             }
             options.spec(size);
             options.checkSet();
-            java.util.Optional.ofNullable(options.recoveryPassphrase()).ifPresent(p -> java.util.Arrays.fill(p, '\0'));
+            options.checkRecoveryPassphrase();
             refuseExisting(path, "PATH");
             if (options.header != null) {
                 refuseExisting(options.header, "--header");

@@ -17,7 +17,7 @@ import java.util.Set;
  * temporary file beside it, fsync it, rename it over the target (atomic on POSIX), fsync the
  * directory so the rename itself is durable.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** A hook the crash tests use to stop a process between the steps; null otherwise. */
     static volatile StepListener stepListener;
 
@@ -31,7 +31,8 @@ final class AtomicFiles {
     private AtomicFiles() {
     }
 
-    static void replace(Path target, byte[] content) throws IOException {
+    /** Replaces {@code target} with {@code content} (a new file is made mode 0600), durably. */
+    public static void replace(Path target, byte[] content) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = dir.resolve("." + target.getFileName() + ".tmp");
         try (FileChannel out = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -58,7 +59,7 @@ final class AtomicFiles {
     }
 
     /** Makes a directory's entries (creations, renames) durable. */
-    static void syncDirectory(Path dir) throws IOException {
+    public static void syncDirectory(Path dir) throws IOException {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         }
