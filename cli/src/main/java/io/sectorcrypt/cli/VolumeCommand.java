@@ -7,6 +7,8 @@ import io.sectorcrypt.keys.KeyManager;
 import io.sectorcrypt.keys.KeyUnavailableException;
 import io.sectorcrypt.keys.LocalKeyVault;
 import io.sectorcrypt.volume.EncryptedVolume;
+import io.sectorcrypt.volume.SnapshotInfo;
+import io.sectorcrypt.volume.SnapshotKind;
 import io.sectorcrypt.volume.VolumeFiles;
 import io.sectorcrypt.volume.VolumeInUseException;
 import io.sectorcrypt.volume.VolumeInfo;
@@ -26,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -40,7 +43,8 @@ import picocli.CommandLine.Spec;
         + " vault key.",
         subcommands = {VolumeCommand.Create.class, VolumeCommand.Info.class, VolumeCommand.Import.class,
             VolumeCommand.Export.class, VolumeCommand.Write.class, VolumeCommand.Read.class, VolumeCommand.Rotate.class,
-            VolumeCommand.Resize.class})
+            VolumeCommand.Resize.class, VolumeCommand.Snapshot.class, VolumeCommand.Snapshots.class,
+            VolumeCommand.Restore.class})
 final class VolumeCommand {
     /** Copy in chunks this large: big enough for the sector queue to spread over cores. */
     static final int CHUNK = 4 << 20;
@@ -563,6 +567,138 @@ final class VolumeCommand {
                 out().println(before == bytes ? path + " is already " + bytes + " bytes"
                         : "resized " + path + " from " + before + " to " + bytes + " bytes");
             }
+        }
+    }
+
+    @Command(name = "snapshot", description = "Take a snapshot of a volume into a new file SNAP (I/O goes on;"
+            + " nothing appears at SNAP until it is complete): full, or --incremental (only the chunks written since"
+            + " the previous snapshot).")
+    static final class Snapshot extends OnVolume {
+        @Parameters(index = "1", paramLabel = "SNAP", description = "The new snapshot file.")
+        Path snapshot;
+
+        @Option(names = "--incremental", description = "Only the chunks written since the previous snapshot.")
+        boolean incremental;
+
+        @Option(names = "--json", description = "Print JSON for scripts.")
+        boolean json;
+
+        @Override
+        void check() {
+            refuseExisting(snapshot, "the snapshot");
+        }
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            try (EncryptedVolume vol = open(v, volumes, false)) {
+                ProgressBar bar = progress();
+                long start = System.nanoTime();
+                SnapshotInfo s = vol.snapshot(snapshot, incremental ? SnapshotKind.INCREMENTAL : SnapshotKind.FULL,
+                        bar::update);
+                bar.finish();
+                if (json) {
+                    printJson(out(), json(s));
+                } else {
+                    out().printf("%s snapshot %s of %s: %d of %d chunks of %d KiB in %.2f s%n", s.kind().label(),
+                            snapshot, path, s.storedChunks(), s.chunks(), SnapshotInfo.CHUNK_BYTES / 1024,
+                            (System.nanoTime() - start) / 1e9);
+                }
+            }
+        }
+    }
+
+    @Command(name = "snapshots", description = "List a volume's snapshots, oldest first: each full one starts a"
+            + " chain, each incremental one follows its parent (no vault needed).")
+    static final class Snapshots implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "PATH", description = "The volume (data file or device).")
+        Path path;
+
+        @Option(names = "--header", paramLabel = "FILE", description = "Its detached LUKS2 header, if it has one.")
+        Path header;
+
+        @Option(names = "--json", description = "Print JSON for scripts.")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            List<SnapshotInfo> list;
+            try {
+                list = VolumeManager.snapshots(path, header);
+            } catch (Luks2FormatException e) {
+                throw new CliException(e.getMessage(), e);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                printJson(out, list.stream().map(VolumeCommand::json).toList());
+            } else if (list.isEmpty()) {
+                out.println(path + " has no snapshots");
+            } else {
+                out.printf("%-36s  %-11s  %-20s  %12s  %s%n", "ID", "KIND", "CREATED", "CHUNKS", "FILE");
+                for (SnapshotInfo s : list) {
+                    out.printf("%-36s  %-11s  %-20s  %12s  %s%s%n", s.id(), s.kind().label(), s.created().truncatedTo(
+                            java.time.temporal.ChronoUnit.SECONDS), s.storedChunks() + "/" + s.chunks(), s.path(),
+                            Files.exists(Path.of(s.path())) ? "" : " (missing)");
+                }
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "restore", description = "Make a new disk PATH from a chain of snapshots: a full one, then the"
+            + " incremental ones after it, in order (nothing appears at PATH until it is complete).")
+    static final class Restore extends VolumeSubcommand {
+        @Parameters(arity = "2..*", paramLabel = "SNAP... PATH", description = "The chain, oldest first, then the new"
+                + " disk.")
+        List<Path> paths;
+
+        @Override
+        void check() {
+            refuseExisting(paths.get(paths.size() - 1), "the restored disk");
+        }
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            List<Path> chain = paths.subList(0, paths.size() - 1);
+            Path target = paths.get(paths.size() - 1);
+            SnapshotInfo last = VolumeManager.inspectSnapshot(chain.get(chain.size() - 1));
+            String setId = VolumeManager.inspect(chain.get(chain.size() - 1), null).setId();
+            register(v, volumes, setId, "named by the snapshot " + chain.get(chain.size() - 1));
+            ProgressBar bar = progress();
+            long start = System.nanoTime();
+            try (EncryptedVolume vol = volumes.restore(chain, target, bar::update)) {
+                bar.finish();
+                out().printf("restored %s (%d bytes) from %d snapshot(s), to snapshot %s of %s, in %.2f s%n", target,
+                        vol.size(), chain.size(), last.id(), last.created(), (System.nanoTime() - start) / 1e9);
+            }
+        }
+    }
+
+    /** A snapshot as JSON: the record's fields, the time in ISO 8601. */
+    private static java.util.Map<String, Object> json(SnapshotInfo s) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("id", s.id());
+        m.put("volume", s.volumeId());
+        m.put("kind", s.kind().label());
+        m.put("parent", s.parent());
+        m.put("created", s.created().toString());
+        m.put("volume_size", s.volumeSize());
+        m.put("chunk_size", SnapshotInfo.CHUNK_BYTES);
+        m.put("chunks", s.chunks());
+        m.put("stored_chunks", s.storedChunks());
+        m.put("path", s.path());
+        m.put("present", Files.exists(Path.of(s.path())));
+        return m;
+    }
+
+    private static void printJson(PrintWriter out, Object value) {
+        try {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -55,6 +55,46 @@ class VolumeCommandTest {
     }
 
     @Test
+    void snapshotsListAndRestoreAChain() throws Exception {
+        ok("set", "create", "gold", "--type", "platform");
+        Path disk = dir.resolve("disk.img");
+        ok("volume", "create", disk.toString(), "--size", "4M", "--set", "gold");
+        assertTrue(ok("volume", "snapshots", disk.toString()).out().contains("has no snapshots"));
+        assertTrue(fails("volume", "snapshot", disk.toString(), dir.resolve("i0").toString(), "--incremental")
+                .contains("take a full snapshot first"));
+        Path text = Files.writeString(dir.resolve("t.txt"), "version one");
+        ok("volume", "write", disk.toString(), "--offset", "70000", text.toString());
+        String full = ok("volume", "snapshot", disk.toString(), dir.resolve("s0").toString()).out();
+        assertTrue(full.startsWith("full snapshot " + dir.resolve("s0") + " of " + disk + ": 64 of 64 chunks of 64"
+                + " KiB"), full);
+        ok("volume", "write", disk.toString(), "--offset", "70000", Files.writeString(text, "version two")
+                .toString());
+        JsonNode incr = new ObjectMapper().readTree(ok("volume", "snapshot", disk.toString(), dir.resolve("s1")
+                .toString(), "--incremental", "--json").out());
+        assertEquals("incremental", incr.get("kind").asText());
+        assertEquals(1, incr.get("stored_chunks").asInt());
+        JsonNode list = new ObjectMapper().readTree(ok("volume", "snapshots", disk.toString(), "--json").out());
+        assertEquals(2, list.size());
+        assertEquals(list.get(0).get("id").asText(), list.get(1).get("parent").asText());
+        assertTrue(ok("volume", "snapshots", disk.toString()).out().contains(dir.resolve("s1").toString()));
+        for (int k = 0; k < 2; k++) {
+            Path r = dir.resolve("r" + k + ".img");
+            String[] args = k == 0 ? new String[] {"volume", "restore", dir.resolve("s0").toString(), r.toString()}
+                    : new String[] {"volume", "restore", dir.resolve("s0").toString(), dir.resolve("s1").toString(),
+                        r.toString()};
+            assertTrue(ok(args).out().startsWith("restored " + r + " (4194304 bytes) from " + (k + 1)));
+            Path back = dir.resolve("back" + k);
+            ok("volume", "read", r.toString(), "--offset", "70000", "--length", "11", back.toString());
+            assertEquals(k == 0 ? "version one" : "version two", Files.readString(back));
+        }
+        assertTrue(fails("volume", "restore", dir.resolve("s1").toString(), dir.resolve("r9").toString())
+                .contains("starts with a full snapshot"));
+        assertTrue(fails("volume", "restore", dir.resolve("s0").toString(), dir.resolve("r0.img").toString())
+                .contains("exists"));
+        assertFalse(Files.exists(dir.resolve("r9")));
+    }
+
+    @Test
     void aNewUsersWholeDay() throws Exception {
         assertTrue(ok("set", "create", "gold", "--type", "platform").out().startsWith(
                 "created encryption set 'gold': platform key 'platform' (made now, AES-256), following its newest"

@@ -1,6 +1,7 @@
 package io.sectorcrypt.volume;
 
 import io.sectorcrypt.keys.AttachedDisk;
+import io.sectorcrypt.keys.DiskKeys;
 import io.sectorcrypt.keys.KeyUnavailableException;
 import io.sectorcrypt.queue.SectorQueue;
 import io.sectorcrypt.volume.luks2.Luks2Header;
@@ -17,10 +18,16 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
@@ -109,6 +116,21 @@ public final class EncryptedVolume implements AutoCloseable {
      * here takes it twice on one thread.
      */
     private final StampedLock lifecycle = new StampedLock();
+    /**
+     * Where the header lives (the volume, or its detached header file): the changed-block map
+     * and the snapshot catalogue sit beside it.
+     */
+    private final Path headerPath;
+    /** Chunks written since the last snapshot; null when read-only. */
+    private final ChangedBlockMap changes;
+    /**
+     * Writers read {@link #activeSnapshot} and mark the changed-block map on the read side
+     * (optimistically: no lock in the common case); arming a snapshot holds the write side, so
+     * every write is wholly before the snapshot's instant or wholly after it.
+     */
+    private final StampedLock snapshotGate = new StampedLock();
+    private final Object snapshotLock = new Object();
+    private volatile SnapshotWriter activeSnapshot;
     private volatile long size;
     private volatile AttachedDisk disk;
     private volatile CachedCipher cipher;
@@ -117,8 +139,10 @@ public final class EncryptedVolume implements AutoCloseable {
 
     EncryptedVolume(VolumeManager manager, String name, FileChannel data, FileChannel headerChannel,
             List<FileLock> fileLocks, Luks2Header header, boolean readOnly, boolean regularFile, long size,
-            AttachedDisk disk, SectorQueue queue, Duration reattachInterval) {
+            AttachedDisk disk, SectorQueue queue, Duration reattachInterval, Path headerPath, ChangedBlockMap changes) {
         this.manager = manager;
+        this.headerPath = headerPath;
+        this.changes = changes;
         this.name = name;
         this.diskId = header.uuid();
         this.data = data;
@@ -350,6 +374,7 @@ public final class EncryptedVolume implements AutoCloseable {
         }
         long stamp = enter();
         try (SectorRangeLock.Range r = ranges.lock(firstWhole, endWhole - 1, true)) {
+            beforeWrite(firstWhole, endWhole - 1);
             for (long s = firstWhole; s < endWhole;) {
                 long n = Math.min(endWhole - s, BOUNCE_BYTES / sectorSize);
                 MemorySegment zeros = BOUNCE.get().asSlice(0, n * sectorSize);
@@ -375,6 +400,7 @@ public final class EncryptedVolume implements AutoCloseable {
             long first = offset / sectorSize;
             long last = (offset + length - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, true)) {
+                beforeWrite(first, last);
                 long pos = offset;
                 long end = offset + length;
                 while (pos < end) {
@@ -411,6 +437,31 @@ public final class EncryptedVolume implements AutoCloseable {
         } finally {
             endLarge(large);
             exit(stamp);
+        }
+    }
+
+    /**
+     * What every write does before its first byte reaches the file, holding its sectors'
+     * range lock: marks their chunks in the changed-block map and, while a snapshot is being
+     * taken, lets it copy their old content.
+     */
+    private void beforeWrite(long firstSector, long lastSector) {
+        long firstChunk = firstSector * sectorSize / ChangedBlockMap.CHUNK_BYTES;
+        long lastChunk = lastSector * sectorSize / ChangedBlockMap.CHUNK_BYTES;
+        long stamp = snapshotGate.tryOptimisticRead();
+        SnapshotWriter s = activeSnapshot;
+        changes.mark(firstChunk, lastChunk);
+        if (!snapshotGate.validate(stamp)) {
+            stamp = snapshotGate.readLock();
+            try {
+                s = activeSnapshot;
+                changes.mark(firstChunk, lastChunk);
+            } finally {
+                snapshotGate.unlockRead(stamp);
+            }
+        }
+        if (s != null) {
+            s.preserve(firstChunk, lastChunk);
         }
     }
 
@@ -483,9 +534,147 @@ public final class EncryptedVolume implements AutoCloseable {
                 }
                 header.update(header.metadata().withSegmentSize(newSize));
                 size = newSize;
+                changes.grow(ChangedBlockMap.chunksOf(newSize));
             }
         } finally {
             exit(stamp);
+        }
+    }
+
+    // -- snapshots ---------------------------------------------------------------------
+
+    /**
+     * Takes a snapshot into a new file at {@code target} while I/O goes on: a point-in-time
+     * copy (every write is wholly in it or wholly after it), still encrypted with this disk's
+     * key and still wrapped by its encryption set's key, as a LUKS2 image with a
+     * {@code sectorcrypt-snapshot} token that cryptsetup parses. A full snapshot is a complete
+     * disk (it opens read-only, or {@link VolumeManager#restore restores} into a new disk); an
+     * incremental one holds only the chunks written since the previous snapshot, packed, and
+     * costs what changed. Nothing appears at {@code target} until it is complete and synced;
+     * then it is listed in the volume's catalogue ({@link VolumeManager#snapshots}) and the
+     * changed-block map starts counting from it.
+     *
+     * @param progress told the bytes copied so far, of the bytes the snapshot holds
+     * @return what was taken
+     * @throws IllegalArgumentException if {@code target} exists or its directory does not
+     * @throws IllegalStateException if the volume is read-only or closed, or (incremental)
+     *         it has no previous snapshot or its changed-block map was lost
+     * @throws UncheckedIOException on an I/O error (nothing is left behind, and the next
+     *         incremental snapshot still holds every change)
+     */
+    public SnapshotInfo snapshot(Path target, SnapshotKind kind, Progress progress) {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(progress, "progress");
+        checkWritable();
+        long stamp = enter();
+        try {
+            synchronized (snapshotLock) {
+                return takeSnapshot(target.toAbsolutePath(), kind, progress);
+            }
+        } finally {
+            exit(stamp);
+        }
+    }
+
+    private SnapshotInfo takeSnapshot(Path target, SnapshotKind kind, Progress progress) {
+        String parent = changes.epoch();
+        if (kind == SnapshotKind.INCREMENTAL && parent == null) {
+            throw new IllegalStateException(name + " has no snapshot an incremental one could follow (none was taken,"
+                    + " or its changed-block map " + ChangedBlockMap.beside(headerPath) + " was lost): take a full"
+                    + " snapshot first");
+        }
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException(target + " exists; refusing to overwrite it");
+        }
+        VolumeFiles.checkDirectory(target, "the snapshot");
+        String id = UUID.randomUUID().toString();
+        Path temp = VolumeFiles.hiddenBeside(target, "creating-" + id.substring(0, 8));
+        FileChannel out = null;
+        boolean armed = false;
+        boolean done = false;
+        try {
+            out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            Luks2Metadata meta;
+            long frozenSize;
+            SnapshotWriter writer;
+            Instant created;
+            long gate = snapshotGate.writeLock();
+            try {
+                synchronized (header) { // no resize or re-wrap between the header and the data it describes
+                    meta = header.metadata();
+                    frozenSize = size;
+                    created = Instant.now();
+                    long[] frozen = changes.beginEpoch(kind == SnapshotKind.FULL);
+                    armed = true;
+                    long outOffset = detached ? meta.keyslotsEnd() : dataOffset;
+                    writer = new SnapshotWriter(name, data, dataOffset, frozenSize, frozen,
+                            kind == SnapshotKind.INCREMENTAL, out, outOffset);
+                    activeSnapshot = writer;
+                }
+            } finally {
+                snapshotGate.unlockWrite(gate);
+            }
+            long outOffset = detached ? meta.keyslotsEnd() : dataOffset;
+            SnapshotInfo info = new SnapshotInfo(id, diskId, kind, kind == SnapshotKind.FULL ? null : parent, created,
+                    frozenSize, ChangedBlockMap.chunksOf(frozenSize), writer.storedChunks(), target.toString());
+            byte[] map = kind == SnapshotKind.INCREMENTAL ? writer.chunkMap() : new byte[0];
+            long mapOffset = kind == SnapshotKind.INCREMENTAL
+                    ? outOffset + writer.storedChunks() * ChangedBlockMap.CHUNK_BYTES : 0;
+            SnapshotToken token = new SnapshotToken(info, mapOffset, map.length, kind == SnapshotKind.INCREMENTAL
+                    ? SnapshotToken.sha256Hex(map) : null);
+            DiskKeys keys = meta.envelope().orElseThrow();
+            Luks2Metadata snapshotMeta = meta.withEnvelope(new DiskKeys(id, keys.setId(), keys.layers()))
+                    .withSegment(outOffset, frozenSize).withToken(token.toJson());
+            SnapshotFile.copyKeyslotAreas(meta, headerChannel, out); // a recovery passphrase opens the snapshot too
+            Luks2Header.format(out, target.toString(), id, header.binary().label(), snapshotMeta, manager.policy());
+            writer.copyAll(ranges, sectorSize, progress);
+            activeSnapshot = null;
+            if (map.length > 0) {
+                ByteBuffer b = ByteBuffer.wrap(map);
+                while (b.hasRemaining()) {
+                    out.write(b, mapOffset + b.position());
+                }
+            }
+            VolumeFiles.extend(out, kind == SnapshotKind.FULL ? outOffset + frozenSize : mapOffset + map.length);
+            out.close();
+            VolumeFiles.publish(temp, target);
+            try {
+                SnapshotCatalog.append(SnapshotCatalog.beside(headerPath), diskId, info);
+            } catch (RuntimeException e) {
+                Files.deleteIfExists(target); // not listed, so not kept: the next snapshot still holds every change
+                throw e;
+            }
+            done = true;
+            try {
+                changes.commit(ChangedBlockMap.beside(headerPath), id);
+            } catch (RuntimeException e) {
+                changes.abort();
+                System.getLogger("io.sectorcrypt.volume").log(System.Logger.Level.WARNING, "{0}: snapshot {1} was"
+                        + " taken, but the changed-block map could not start from it ({2}); the next incremental"
+                        + " snapshot follows the one before and holds these changes again", name, target,
+                        e.getMessage());
+            }
+            return info;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot take a snapshot of " + name + " into " + target, e);
+        } finally {
+            activeSnapshot = null;
+            if (!done) {
+                if (armed) {
+                    changes.abort();
+                }
+                try {
+                    if (out != null) {
+                        out.close();
+                    }
+                    Files.deleteIfExists(temp);
+                } catch (IOException e) {
+                    System.getLogger("io.sectorcrypt.volume").log(System.Logger.Level.WARNING,
+                            "could not remove {0}: {1}", temp, e.getMessage());
+                }
+            }
         }
     }
 
@@ -645,6 +834,9 @@ public final class EncryptedVolume implements AutoCloseable {
             List<Exception> errors = new ArrayList<>();
             try {
                 force();
+                if (changes != null) {
+                    changes.close();
+                }
             } catch (RuntimeException e) {
                 errors.add(e);
             }

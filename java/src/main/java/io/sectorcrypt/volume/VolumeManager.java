@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -355,6 +356,15 @@ public final class VolumeManager implements AutoCloseable {
                         + ", not to this header's UUID " + h.uuid());
             }
             long size = dataSize(name, m, data.size(), header != null);
+            Optional<SnapshotToken> snapshot = SnapshotToken.read(m, name);
+            if (snapshot.isPresent() && snapshot.get().info().kind() == SnapshotKind.INCREMENTAL) {
+                throw new IllegalArgumentException(name + " is an incremental snapshot: it holds only the chunks"
+                        + " written since its parent; restore its chain into a new disk to read it");
+            }
+            if (snapshot.isPresent() && !readOnly) {
+                throw new IllegalArgumentException(name + " is a snapshot, which never changes: open it read-only, or"
+                        + " restore it into a new disk");
+            }
             if (!readOnly && h.needsRepair()) {
                 LOG.log(Level.INFO, "{0}: one copy of its LUKS2 header was damaged or stale; rewrote both", name);
                 h.repair();
@@ -362,8 +372,11 @@ public final class VolumeManager implements AutoCloseable {
             uuid = h.uuid();
             store.register(uuid, h, readOnly);
             AttachedDisk disk = attachVerified(uuid, name, m);
+            Path headerPath = header != null ? header : path;
+            ChangedBlockMap changes = readOnly ? null : ChangedBlockMap.load(ChangedBlockMap.beside(headerPath), name,
+                    uuid, ChangedBlockMap.chunksOf(size));
             EncryptedVolume v = new EncryptedVolume(this, name, data, headerChannel, locks, h, readOnly,
-                    Files.isRegularFile(path), size, disk, queue, reattachInterval);
+                    Files.isRegularFile(path), size, disk, queue, reattachInterval, headerPath, changes);
             open.add(v);
             return v;
         } catch (RuntimeException | IOException e) {
@@ -406,6 +419,123 @@ public final class VolumeManager implements AutoCloseable {
         }
     }
 
+    // -- snapshots ---------------------------------------------------------------------
+
+    /**
+     * The snapshots a volume's catalogue lists, oldest first (each with the path it was taken
+     * to; the file may have been moved or deleted since). None before the first snapshot.
+     *
+     * @param header the volume's detached header file, or null
+     * @throws Luks2FormatException if {@code path} is not a LUKS2 disk
+     * @throws IllegalArgumentException if the catalogue is damaged or another volume's
+     */
+    public static List<SnapshotInfo> snapshots(Path path, Path header) {
+        VolumeInfo v = inspect(path, header);
+        return SnapshotCatalog.read(SnapshotCatalog.beside(header != null ? header : path), v.uuid());
+    }
+
+    /**
+     * What a snapshot file's token says, checked (an incremental one's chunk map too); no key
+     * is needed.
+     *
+     * @throws IllegalArgumentException if there is no such file, or it is a LUKS2 disk but not
+     *         a snapshot
+     * @throws Luks2FormatException if it is not a LUKS2 image, or its header or token is damaged
+     */
+    public static SnapshotInfo inspectSnapshot(Path path) {
+        try (SnapshotFile f = SnapshotFile.open(path, CryptoPolicy.DEFAULT)) {
+            return f.info();
+        }
+    }
+
+    /**
+     * Makes a new disk at {@code target} from a chain of snapshots: a full one, then any
+     * incremental ones, each following the one before (as {@link #snapshots} lists them). The
+     * disk is exactly the volume at the last snapshot's point in time. It keeps the volume's
+     * key, wrapped as it was in the last snapshot, under a new LUKS2 UUID; its recovery
+     * passphrase, if the volume had one, still opens it. The key must be usable: a revoked
+     * key fails the restore before any data is copied. Nothing appears at {@code target}
+     * until the disk is complete and synced.
+     *
+     * @param progress told the bytes copied so far, of the disk's size
+     * @return the new disk, open for reading and writing
+     * @throws IllegalArgumentException if the chain is empty, does not start with a full
+     *         snapshot, skips or reorders a link, mixes volumes, or {@code target} exists
+     * @throws Luks2FormatException if a snapshot file is damaged (its chunk map included)
+     * @throws io.sectorcrypt.keys.KeyUnavailableException if the key cannot be used
+     * @throws UncheckedIOException on an I/O error (nothing is left behind)
+     */
+    public EncryptedVolume restore(List<Path> chain, Path target, Progress progress) {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(progress, "progress");
+        if (chain == null || chain.isEmpty()) {
+            throw new IllegalArgumentException("a restore needs at least one snapshot, a full one");
+        }
+        String name = target.toString();
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException(name + " exists; refusing to overwrite it");
+        }
+        VolumeFiles.checkDirectory(target, "the restored disk");
+        List<SnapshotFile> files = new ArrayList<>();
+        String uuid = UUID.randomUUID().toString();
+        Path temp = VolumeFiles.hiddenBeside(target, "restoring-" + uuid.substring(0, 8));
+        boolean registered = false;
+        boolean done = false;
+        try {
+            for (Path p : chain) {
+                files.add(SnapshotFile.open(p, policy));
+            }
+            SnapshotFile.checkChain(files);
+            SnapshotFile last = files.get(files.size() - 1);
+            Luks2Metadata lastMeta = last.metadata();
+            DiskKeys wrapped = lastMeta.envelope().orElseThrow();
+            if (keys.set(wrapped.setId()).isEmpty()) {
+                throw new IllegalArgumentException("the snapshots' encryption set '" + wrapped.setId() + "' is not"
+                        + " registered");
+            }
+            DiskKeys restored = new DiskKeys(uuid, wrapped.setId(), wrapped.layers());
+            store.registerPending(uuid);
+            registered = true;
+            store.write(restored);
+            attachVerified(uuid, name, lastMeta); // the key must be usable before anything is copied
+            long size = last.info().volumeSize();
+            long dataOffset = lastMeta.segment().offset();
+            Luks2Metadata meta = lastMeta.withoutToken(SnapshotToken.TYPE).withEnvelope(restored)
+                    .withSegment(dataOffset, size);
+            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                last.copyKeyslotsArea(out);
+                Luks2Header.format(out, name, uuid, last.label(), meta, policy);
+                SnapshotFile.copyChain(files, out, dataOffset, progress);
+                VolumeFiles.extend(out, dataOffset + size);
+            }
+            VolumeFiles.publish(temp, target);
+            store.unregister(uuid); // open() registers the header-backed entry; the keys stay attached
+            registered = false;
+            LOG.log(Level.DEBUG, "restored {0} from {1} snapshot(s) ({2} bytes)", name, chain.size(), size);
+            EncryptedVolume v = open(target, null, false);
+            done = true;
+            return v;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot restore " + name, e);
+        } finally {
+            for (SnapshotFile f : files) {
+                f.close();
+            }
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "could not remove {0}: {1}", temp, e.getMessage());
+            }
+            if (!done) {
+                keys.detach(uuid);
+                if (registered) {
+                    store.unregister(uuid);
+                }
+            }
+        }
+    }
+
     /**
      * The data size in bytes, and the layout rules both {@link #open} and {@link #inspect}
      * apply: data behind an attached header starts after its keyslots area; the IV offset is
@@ -438,6 +568,10 @@ public final class VolumeManager implements AutoCloseable {
                     + " LUKS2 digest (the token belongs to another disk, or the header was altered)");
         }
         return disk;
+    }
+
+    CryptoPolicy policy() {
+        return policy;
     }
 
     /** Called by a closing volume: forgets its keys and its header. */

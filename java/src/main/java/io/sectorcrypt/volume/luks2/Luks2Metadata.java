@@ -356,6 +356,67 @@ public final class Luks2Metadata {
         return wrap(copy, hdrSize);
     }
 
+    /**
+     * The first token of {@code type} (a copy), for tokens whose meaning lives above this
+     * class (snapshots'); empty if there is none.
+     */
+    public Optional<ObjectNode> token(String type) {
+        for (Map.Entry<String, JsonNode> t : fields(root.get("tokens"))) {
+            if (type.equals(t.getValue().get("type").asText())) {
+                return Optional.of(((ObjectNode) t.getValue()).deepCopy());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The same metadata with {@code token} (whose {@code type} names it) in place of the first
+     * token of that type, or added under the lowest free number. The envelope token has its own
+     * method, which checks its contents.
+     */
+    public Luks2Metadata withToken(ObjectNode token) {
+        String type = token.path("type").asText();
+        need(!type.isEmpty() && !type.equals(ENVELOPE_TOKEN_TYPE), "a token of type '" + shortText(type)
+                + "' cannot be set this way");
+        ObjectNode copy = root.deepCopy();
+        ObjectNode tokens = (ObjectNode) copy.get("tokens");
+        String id = null;
+        for (Map.Entry<String, JsonNode> t : fields(tokens)) {
+            if (type.equals(t.getValue().get("type").asText())) {
+                id = t.getKey();
+                break;
+            }
+        }
+        tokens.set(id != null ? id : Integer.toString(firstFree(tokens, MAX_TOKENS, "token")), token.deepCopy());
+        return wrap(copy, hdrSize);
+    }
+
+    /** The same metadata without any token of {@code type}. */
+    public Luks2Metadata withoutToken(String type) {
+        ObjectNode copy = root.deepCopy();
+        ObjectNode tokens = (ObjectNode) copy.get("tokens");
+        for (Map.Entry<String, JsonNode> t : fields(tokens)) {
+            if (type.equals(t.getValue().get("type").asText())) {
+                tokens.remove(t.getKey());
+            }
+        }
+        return wrap(copy, hdrSize);
+    }
+
+    /**
+     * The same metadata with segment 0 at {@code offset} and of {@code size} bytes: for a copy
+     * of the disk in another file (a snapshot, a restored disk), whose data may start elsewhere
+     * than the original's (a detached header's disk starts at 0). The IV tweak is unchanged,
+     * so the same ciphertext stays valid.
+     */
+    public Luks2Metadata withSegment(long offset, long size) {
+        ObjectNode copy = root.deepCopy();
+        ObjectNode seg = (ObjectNode) copy.get("segments").get("0");
+        seg.put("offset", Long.toString(offset));
+        seg.put("size", Long.toString(size));
+        return wrap(copy, hdrSize);
+    }
+
     /** The same metadata with a new data size (online grow), in bytes. */
     public Luks2Metadata withSegmentSize(long size) {
         ObjectNode copy = root.deepCopy();
