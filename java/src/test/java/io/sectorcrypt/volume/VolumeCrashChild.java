@@ -14,7 +14,9 @@ import java.util.zip.CRC32C;
  * flushes after each batch and then acknowledges {@code acked N} (records 0..N-1 are
  * durable). {@code rotations <dir> <seed>}: re-wraps the volume's DEK again and again (each
  * rotation two header updates) and acknowledges {@code seqid S} after each, S being the
- * header's seqid. Acknowledgements are appended to {@value #ACKS}, one write each: unlike a
+ * header's seqid. {@code snapshots <dir> <seed>}: writes a batch, then takes snapshot
+ * {@code snap-K} (every fourth full, the others incremental) and acknowledges
+ * {@code snapshot K after N}: the snapshot holds records 0..N-1. Acknowledgements are appended to {@value #ACKS}, one write each: unlike a
  * pipe, the page cache keeps all of them when the process is killed. The first also goes
  * to stdout, to say the child is at work.
  */
@@ -90,6 +92,25 @@ public final class VolumeCrashChild {
                     v.flush();
                     acked += batch;
                     ack(acks, "acked " + acked);
+                }
+            }
+            if (mode.equals("snapshots")) {
+                Workload w = new Workload(seed);
+                int taken = java.util.Objects.requireNonNull(dir.toFile().list((d, n) -> n.startsWith("snap-")))
+                        .length;
+                ack(acks, "acked 0");
+                System.out.println("started");
+                System.out.flush();
+                for (int acked = 0, k = taken;; k++) {
+                    int batch = w.batch();
+                    for (int i = 0; i < batch; i++) {
+                        Record rec = w.record();
+                        v.write(rec.offset(), rec.data(), 0, rec.data().length);
+                    }
+                    acked += batch;
+                    v.snapshot(dir.resolve("snap-" + k), k % 4 == 0 ? SnapshotKind.FULL : SnapshotKind.INCREMENTAL,
+                            Progress.NONE);
+                    ack(acks, "snapshot " + k + " after " + acked);
                 }
             }
             Random r = new Random(seed);
