@@ -628,7 +628,8 @@ public final class EncryptedVolume implements AutoCloseable {
             Luks2Metadata snapshotMeta = meta.withEnvelope(new DiskKeys(id, keys.setId(), keys.layers()))
                     .withSegment(outOffset, frozenSize).withToken(token.toJson());
             SnapshotFile.copyKeyslotAreas(meta, headerChannel, out); // a recovery passphrase opens the snapshot too
-            Luks2Header.format(out, target.toString(), id, header.binary().label(), snapshotMeta, manager.policy());
+            Luks2Header.formatNewFile(out, target.toString(), id, header.binary().label(), snapshotMeta,
+                    manager.policy());
             writer.copyAll(ranges, sectorSize, progress);
             activeSnapshot = null;
             if (map.length > 0) {

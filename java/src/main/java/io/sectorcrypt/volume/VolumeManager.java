@@ -505,7 +505,7 @@ public final class VolumeManager implements AutoCloseable {
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE)) {
                 last.copyKeyslotsArea(out);
-                Luks2Header.format(out, name, uuid, last.label(), meta, policy);
+                Luks2Header.formatNewFile(out, name, uuid, last.label(), meta, policy);
                 SnapshotFile.copyChain(files, out, dataOffset, progress);
                 VolumeFiles.extend(out, dataOffset + size);
             }

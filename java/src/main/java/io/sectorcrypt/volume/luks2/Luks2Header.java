@@ -47,11 +47,26 @@ public final class Luks2Header {
      */
     public static Luks2Header format(FileChannel channel, String name, String uuid, String label,
             Luks2Metadata metadata, CryptoPolicy policy) {
+        return format(channel, name, uuid, label, metadata, policy, true);
+    }
+
+    /**
+     * Writes a new header as {@link #format} does, without syncing: for a new file under a
+     * hidden name, which its caller syncs once, whole, before giving it its real name (a
+     * snapshot, a restored disk). Later updates sync as usual.
+     */
+    public static Luks2Header formatNewFile(FileChannel channel, String name, String uuid, String label,
+            Luks2Metadata metadata, CryptoPolicy policy) {
+        return format(channel, name, uuid, label, metadata, policy, false);
+    }
+
+    private static Luks2Header format(FileChannel channel, String name, String uuid, String label,
+            Luks2Metadata metadata, CryptoPolicy policy, boolean sync) {
         Luks2Header h = new Luks2Header(channel, name, policy);
         h.binary = new Luks2BinaryHeader(true, metadata.hdrSize(), 1, label, uuid, "", 0);
         h.primarySalt = h.newSalt();
         h.secondarySalt = h.newSalt();
-        h.write(metadata);
+        h.write(metadata, sync);
         return h;
     }
 
@@ -180,18 +195,22 @@ public final class Luks2Header {
             throw new IllegalArgumentException("the header size cannot change in an update");
         }
         binary = binary.withSeqid(binary.seqid() + 1);
-        write(next);
+        write(next, true);
     }
 
-    private void write(Luks2Metadata next) {
+    private void write(Luks2Metadata next, boolean sync) {
         byte[] json = next.toJson();
         byte[] first = binary.seal(json, primarySalt);
         byte[] second = binary.otherCopy().seal(json, secondarySalt);
         try {
             writeFully(0, first);
-            channel.force(true);
+            if (sync) {
+                channel.force(true);
+            }
             writeFully(binary.hdrSize(), second);
-            channel.force(true);
+            if (sync) {
+                channel.force(true);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the LUKS2 header of " + name, e);
         }
