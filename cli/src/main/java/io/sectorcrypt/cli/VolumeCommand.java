@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
         subcommands = {VolumeCommand.Create.class, VolumeCommand.Info.class, VolumeCommand.Import.class,
             VolumeCommand.Export.class, VolumeCommand.Write.class, VolumeCommand.Read.class, VolumeCommand.Rotate.class,
             VolumeCommand.Resize.class, VolumeCommand.Snapshot.class, VolumeCommand.Snapshots.class,
-            VolumeCommand.Restore.class})
+            VolumeCommand.Restore.class, VolumeCommand.MoveSet.class})
 final class VolumeCommand {
     /** Copy in chunks this large: big enough for the sector queue to spread over cores. */
     static final int CHUNK = 4 << 20;
@@ -566,6 +566,25 @@ final class VolumeCommand {
                 vol.resize(bytes);
                 out().println(before == bytes ? path + " is already " + bytes + " bytes"
                         : "resized " + path + " from " + before + " to " + bytes + " bytes");
+            }
+        }
+    }
+
+    @Command(name = "move-set", description = "Move a volume to another encryption set (platform <-> customer): its"
+            + " key is re-wrapped, no data is re-encrypted. A customer key stays while incremental snapshots exist.")
+    static final class MoveSet extends OnVolume {
+        @Option(names = "--set", required = true, paramLabel = "NAME", description = "The new encryption set.")
+        String setId;
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            try (EncryptedVolume vol = open(v, volumes, false)) {
+                String from = vol.setId();
+                register(v, volumes, setId, "--set");
+                vol.changeEncryptionSet(setId);
+                out().println(from.equals(setId) ? path + " is already in encryption set '" + setId + "'"
+                        : "moved " + path + " from encryption set '" + from + "' to '" + setId + "'; no data was"
+                                + " re-encrypted");
             }
         }
     }

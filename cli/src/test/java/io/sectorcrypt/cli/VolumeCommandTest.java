@@ -92,6 +92,11 @@ class VolumeCommandTest {
         assertTrue(fails("volume", "restore", dir.resolve("s0").toString(), dir.resolve("r0.img").toString())
                 .contains("exists"));
         assertFalse(Files.exists(dir.resolve("r9")));
+        ok("set", "create", "silver", "--type", "platform");
+        assertEquals("moved " + disk + " from encryption set 'gold' to 'silver'; no data was re-encrypted",
+                ok("volume", "move-set", disk.toString(), "--set", "silver").out().strip());
+        assertEquals("silver", new ObjectMapper().readTree(ok("volume", "info", disk.toString(), "--json").out())
+                .get("setId").asText());
     }
 
     @Test

@@ -326,6 +326,47 @@ public final class KeyManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves a disk to another encryption set of the same shape (one layer: platform or
+     * customer): its DEK, unwrapped under the current set's key, is wrapped by the new set's
+     * key and stored in place of the old record; no data changes. The disk's cached keys are
+     * dropped, so its next {@link #attach} unwraps under the new set.
+     *
+     * @throws IllegalArgumentException if either set is not registered, the disk has no keys,
+     *         or the sets have different layers (a DOUBLE set's outer layer would need the
+     *         data re-encrypted)
+     * @throws KeyUnavailableException if the current key cannot unwrap or the new one cannot wrap
+     */
+    public void moveDisk(String diskId, String newSetId) {
+        Objects.requireNonNull(diskId, "diskId");
+        DiskEncryptionSet to = requireSet(newSetId);
+        synchronized (rotation) {
+            DiskKeys keys = storedKeys(diskId);
+            DiskEncryptionSet from = requireSet(keys.setId());
+            Map<DiskKeys.Role, Source> target = sources(to);
+            if (target.size() != 1 || keys.layers().size() != 1) {
+                throw new IllegalArgumentException("disk '" + diskId + "' cannot move from encryption set '" + from.id()
+                        + "' (" + from.type() + ") to '" + to.id() + "' (" + to.type() + "): only single-layer sets"
+                        + " (platform, customer) can take each other's disks without re-encrypting data");
+            }
+            Map.Entry<DiskKeys.Role, Source> layer = target.entrySet().iterator().next();
+            Source s = layer.getValue();
+            AttachedDisk disk = attach(diskId);
+            WrappedKey wrapped;
+            try {
+                wrapped = disk.key(keys.layers().get(0).role()).withKeyBytes(dek -> vault(s.vaultId()).wrap(
+                        s.identity(), s.keyName(), targetVersion(s), dek));
+            } catch (KeyVaultException e) {
+                throw new KeyUnavailableException(diskId, to.id(), s.vaultId(), s.keyName(), "cannot wrap the disk's"
+                        + " key for its new encryption set: " + e.getMessage(), e);
+            }
+            store.write(new DiskKeys(diskId, to.id(), List.of(new DiskKeys.Layer(layer.getKey(), List.of(wrapped)))));
+            detach(diskId);
+            LOG.log(Level.INFO, "disk {0} moved from encryption set {1} to {2} (key {3} version {4})", diskId,
+                    from.id(), to.id(), s.keyName(), wrapped.keyVersion());
+        }
+    }
+
     private DiskKeys storedKeys(String diskId) {
         return store.read(diskId).orElseThrow(() -> new IllegalArgumentException("disk '" + diskId
                 + "' has no keys in the store"));

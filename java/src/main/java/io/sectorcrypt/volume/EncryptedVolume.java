@@ -679,6 +679,61 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves the volume to another encryption set of the same shape (platform or customer):
+     * its DEK is re-wrapped by the new set's key in one crash-safe header update; no data is
+     * re-encrypted. I/O goes on, though a read or write in flight at that instant may fail
+     * once as the old set's cached key is dropped.
+     *
+     * <p>The seed's rule: the customer key cannot be removed from a disk with incremental
+     * snapshots (they stay under that key, and the chain restores only with it). Moving from
+     * a customer set to a platform set is refused while the volume's catalogue lists an
+     * incremental snapshot whose file exists.
+     *
+     * @throws IllegalArgumentException if the set is not registered or has other layers
+     * @throws IllegalStateException if read-only or closed, or the rule above refuses
+     * @throws KeyUnavailableException if the current key cannot unwrap or the new one wrap
+     */
+    public void changeEncryptionSet(String newSetId) {
+        Objects.requireNonNull(newSetId, "newSetId");
+        checkWritable();
+        long stamp = enter();
+        try {
+            synchronized (snapshotLock) { // no snapshot copies the header meanwhile
+                String from = setId();
+                if (from.equals(newSetId)) {
+                    return;
+                }
+                io.sectorcrypt.keys.KeyManager keys = manager.keys();
+                io.sectorcrypt.keys.DiskEncryptionSet to = keys.set(newSetId).orElseThrow(
+                        () -> new IllegalArgumentException("encryption set '" + newSetId + "' is not registered"));
+                io.sectorcrypt.keys.DiskEncryptionSet current = keys.set(from).orElseThrow(
+                        () -> new IllegalArgumentException("the volume's encryption set '" + from + "' is not"
+                                + " registered"));
+                if (current.type() == io.sectorcrypt.keys.EncryptionType.CUSTOMER
+                        && to.type() != io.sectorcrypt.keys.EncryptionType.CUSTOMER) {
+                    List<SnapshotInfo> incremental = SnapshotCatalog.read(SnapshotCatalog.beside(headerPath), diskId)
+                            .stream().filter(s -> s.kind() == SnapshotKind.INCREMENTAL && Files.exists(Path.of(
+                                    s.path()))).toList();
+                    if (!incremental.isEmpty()) {
+                        throw new IllegalStateException(name + " has " + incremental.size() + " incremental"
+                                + " snapshot(s) under customer key '" + current.keyName() + "' of set '" + from
+                                + "' (the newest: " + incremental.get(incremental.size() - 1).path() + "): the"
+                                + " customer key cannot be removed from a disk with incremental snapshots; delete"
+                                + " them, or move to another customer-key set");
+                    }
+                }
+                synchronized (this) { // I/O that finds the old key dropped waits here for the new one
+                    keys.moveDisk(diskId, newSetId);
+                    disk = manager.attachVerified(diskId, name, header.metadata());
+                    nextReattach = 0;
+                }
+            }
+        } finally {
+            exit(stamp);
+        }
+    }
+
     // -- keys --------------------------------------------------------------------------
 
     /** The cipher of the disk's current key; asks the vault again when the disk stopped. */

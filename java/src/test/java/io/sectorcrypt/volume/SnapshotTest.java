@@ -349,6 +349,47 @@ class SnapshotTest {
         }
     }
 
+    /** The seed's rule: the customer key cannot be removed from a disk with incremental snapshots. */
+    @Test
+    void theCustomerKeyCannotBeRemovedFromADiskWithIncrementalSnapshots() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        byte[] data = new byte[200_000];
+        new Random(9).nextBytes(data);
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            f.vault.createKey("customer2", io.sectorcrypt.keys.KeyType.RSA_3072, null);
+            f.vault.grant("customer2", VolumeFixture.IDENTITY, io.sectorcrypt.keys.Permission.all());
+            f.volumes.keys().putSet(io.sectorcrypt.keys.DiskEncryptionSet.customer("cust2", VolumeFixture.VAULT_ID,
+                    "customer2", VolumeFixture.IDENTITY));
+            try (EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "cust"))) {
+                v.write(1000, data, 0, data.length);
+                v.snapshot(dir.resolve("s0"), SnapshotKind.FULL, Progress.NONE);
+                v.write(0, new byte[1], 0, 1);
+                v.snapshot(dir.resolve("s1"), SnapshotKind.INCREMENTAL, Progress.NONE);
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> v.changeEncryptionSet("plat"));
+                assertTrue(e.getMessage().contains("customer key cannot be removed") && e.getMessage().contains("s1"),
+                        e.getMessage());
+                assertEquals("cust", v.setId());
+                v.changeEncryptionSet("cust2"); // another customer key: allowed
+                assertEquals("cust2", v.setId());
+                Files.delete(dir.resolve("s1"));
+                v.changeEncryptionSet("plat"); // no incremental snapshot left: allowed
+                assertEquals("plat", v.setId());
+                byte[] back = new byte[data.length];
+                v.read(1000, back, 0, back.length);
+                assertArrayEquals(data, back, "no data changed");
+                v.changeEncryptionSet("cust"); // a customer key may always be added
+            }
+            try (EncryptedVolume v = f.volumes.open(disk)) {
+                assertEquals("cust", v.setId());
+                byte[] back = new byte[data.length];
+                v.read(1000, back, 0, back.length);
+                assertArrayEquals(data, back);
+                assertThrows(IllegalArgumentException.class, () -> v.changeEncryptionSet("nope"));
+            }
+        }
+    }
+
     @Test
     void cryptsetupParsesEverySnapshotAndOpensAFullOneWithTheRecoveryPassphrase() throws Exception {
         VolumeFixture.cryptsetup();
