@@ -540,7 +540,7 @@ public final class KeyManager implements AutoCloseable {
      */
     private MemorySegment newDek(Arena arena) {
         byte[] bytes = new byte[DEK_BYTES];
-        policy.randomBytes(bytes);
+        policy.randomSecret(bytes);
         try {
             return checkedDek(bytes, arena);
         } finally {
