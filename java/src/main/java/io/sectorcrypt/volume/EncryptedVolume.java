@@ -62,7 +62,7 @@ import java.util.concurrent.locks.StampedLock;
  * <h2>Temporary disks</h2>
  * A volume made by {@link VolumeManager#createTemporary} has no header at all: its data
  * starts at offset 0 of its file, exactly as dm-crypt's plain mode ({@code cryptsetup open
- * --type plain --cipher aes-xts-plain64 --key-size 512}) would store it, and its key was made
+ * --type plain --cipher aes-xts-plain64 --key-size 512 --sector-size S}) would store it, and its key was made
  * in memory and is kept nowhere else: no keyslot, digest, envelope token or key manager entry.
  * Its I/O is the same as above, and never fails for want of a key; {@link #close()} zeroes
  * the key, after which nobody can read the data, and neither can anyone once the process
@@ -707,6 +707,7 @@ public final class EncryptedVolume implements AutoCloseable {
     @Override
     public String toString() {
         return "EncryptedVolume[" + name + ", " + size + " bytes, " + sectorSize + "-byte sectors"
-                + (header == null ? ", temporary" : "") + (readOnly ? ", read-only" : "") + (closed ? ", closed]" : "]");
+                + (header == null ? ", temporary" : "") + (readOnly ? ", read-only" : "")
+                + (closed ? ", closed]" : "]");
     }
 }
