@@ -102,6 +102,23 @@ public enum CryptoPolicy {
     }
 
     /**
+     * Fills {@code out} with key material from {@link #drbg()}, leaving no copy in the DRBG:
+     * BCFIPS' DRBG keeps its last output reachable on the heap (two copies in a live heap
+     * dump) until its next draw, which would outlive every zeroing of the key itself, so the
+     * FIPS policy draws as many bytes again and zeroes them. The JDK's DRBG keeps none. The
+     * caller zeroes {@code out}.
+     */
+    public void randomSecret(byte[] out) {
+        SecureRandom r = drbg();
+        r.nextBytes(out);
+        if (this == FIPS) {
+            byte[] scrub = new byte[out.length];
+            r.nextBytes(scrub);
+            Arrays.fill(scrub, (byte) 0);
+        }
+    }
+
+    /**
      * Starts this policy's cryptographic module now (for FIPS: BCFIPS in approved-only mode,
      * its DRBG, and its JCA provider installed), rather than on first use. Throws
      * {@link IllegalStateException} with the fix if it cannot start.

@@ -235,6 +235,23 @@ public final class KeyManager implements AutoCloseable {
     }
 
     /**
+     * A fresh XTS-AES-256 key (64 bytes) from this manager's DRBG, under the rules of every
+     * DEK (key1 ≠ key2), that is never wrapped, stored or cached here: the key of a temporary
+     * disk, whose data nobody can read once the caller closes it. The caller owns the key;
+     * its bytes exist off-heap only, in the returned key.
+     */
+    public XtsKey newEphemeralKey() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment dek = newDek(arena);
+            try {
+                return XtsKey.of(dek);
+            } finally {
+                dek.fill((byte) 0);
+            }
+        }
+    }
+
+    /**
      * Unwraps a disk's keys and caches them for the TTL. Attaching an attached disk returns
      * it as is; attaching a stopped disk tries the vault again and, if the key is usable,
      * resumes it. Throws {@link KeyUnavailableException} when the key cannot be used.
@@ -581,7 +598,7 @@ public final class KeyManager implements AutoCloseable {
      */
     private MemorySegment newDek(Arena arena) {
         byte[] bytes = new byte[DEK_BYTES];
-        policy.randomBytes(bytes);
+        policy.randomSecret(bytes);
         try {
             return checkedDek(bytes, arena);
         } finally {

@@ -65,6 +65,15 @@ import java.util.concurrent.locks.StampedLock;
  * <h2>Durability</h2>
  * {@link #flush()} syncs the data; header updates are synced as they are made. A FUA write
  * is synced before it returns.
+ *
+ * <h2>Temporary disks</h2>
+ * A volume made by {@link VolumeManager#createTemporary} has no header at all: its data
+ * starts at offset 0 of its file, exactly as dm-crypt's plain mode ({@code cryptsetup open
+ * --type plain --cipher aes-xts-plain64 --key-size 512 --sector-size S}) would store it, and its key was made
+ * in memory and is kept nowhere else: no keyslot, digest, envelope token or key manager entry.
+ * Its I/O is the same as above, and never fails for want of a key; {@link #close()} zeroes
+ * the key, after which nobody can read the data, and neither can anyone once the process
+ * dies. {@link #isTemporary()} tells such a volume apart.
  */
 public final class EncryptedVolume implements AutoCloseable {
     /** I/O at least this large goes through the sector queue (when the manager has one). */
@@ -98,7 +107,10 @@ public final class EncryptedVolume implements AutoCloseable {
     private final FileChannel data;
     private final FileChannel headerChannel;
     private final List<FileLock> fileLocks;
+    /** The LUKS2 header; null for a temporary disk, which has none. */
     private final Luks2Header header;
+    /** Serialises resizes: the header where there is one, which rotation's header updates lock too. */
+    private final Object sizeLock;
     private final boolean detached;
     private final boolean readOnly;
     private final boolean regularFile;
@@ -107,7 +119,7 @@ public final class EncryptedVolume implements AutoCloseable {
     private final long ivTweak;
     private final long ivStep;
     private final SectorQueue queue;
-    private final Duration reattachInterval;
+    private final VolumeKey volumeKey;
     private final SectorRangeLock ranges;
     /**
      * I/O holds the read side; close holds the write side, so close waits for I/O in flight.
@@ -132,39 +144,50 @@ public final class EncryptedVolume implements AutoCloseable {
     private final Object snapshotLock = new Object();
     private volatile SnapshotWriter activeSnapshot;
     private volatile long size;
-    private volatile AttachedDisk disk;
     private volatile CachedCipher cipher;
-    private long nextReattach;
     private volatile boolean closed;
 
-    EncryptedVolume(VolumeManager manager, String name, FileChannel data, FileChannel headerChannel,
-            List<FileLock> fileLocks, Luks2Header header, boolean readOnly, boolean regularFile, long size,
-            AttachedDisk disk, SectorQueue queue, Duration reattachInterval, Path headerPath, ChangedBlockMap changes) {
+    /**
+     * @param diskId     the header's UUID, or a temporary disk's own
+     * @param header     the LUKS2 header, or null for a temporary disk
+     * @param segment    where the data lies and its sector size and IV offset: the header's
+     *                   segment, or for a temporary disk the whole file from offset 0
+     * @param key        where every I/O gets the key; the volume releases it on close
+     * @param headerPath where the header lives, for the snapshot files beside it; null for a
+     *                   temporary disk
+     * @param changes    its changed-block map; null if read-only or temporary
+     */
+    EncryptedVolume(VolumeManager manager, String name, String diskId, FileChannel data, FileChannel headerChannel,
+            List<FileLock> fileLocks, Luks2Header header, Luks2Metadata.CryptSegment segment, boolean readOnly,
+            boolean regularFile, long size, VolumeKey key, SectorQueue queue, Path headerPath,
+            ChangedBlockMap changes) {
         this.manager = manager;
         this.headerPath = headerPath;
         this.changes = changes;
         this.name = name;
-        this.diskId = header.uuid();
+        this.diskId = diskId;
         this.data = data;
         this.headerChannel = headerChannel;
         this.detached = headerChannel != data;
         this.fileLocks = List.copyOf(fileLocks);
         this.header = header;
+        this.sizeLock = header != null ? header : new Object();
         this.readOnly = readOnly;
         this.regularFile = regularFile;
-        Luks2Metadata.CryptSegment segment = header.metadata().segment();
         this.dataOffset = segment.offset();
         this.sectorSize = segment.sectorSize();
         this.ivTweak = segment.ivTweak();
         this.ivStep = IvConvention.PLAIN64.ivStep(sectorSize);
         this.ranges = new SectorRangeLock(sectorSize);
         this.size = size;
-        this.disk = disk;
+        this.volumeKey = key;
         this.queue = queue;
-        this.reattachInterval = reattachInterval;
     }
 
-    /** The disk id: the LUKS2 UUID, also the key manager's name for this disk. */
+    /**
+     * The disk id: the LUKS2 UUID, also the key manager's name for this disk; for a temporary
+     * disk a random UUID made with it, which names it but is known to no key manager.
+     */
     public String diskId() {
         return diskId;
     }
@@ -193,14 +216,33 @@ public final class EncryptedVolume implements AutoCloseable {
         return readOnly;
     }
 
-    /** The encryption set whose key wraps this disk's DEK. */
+    /**
+     * Whether this is a temporary disk ({@link VolumeManager#createTemporary}): no header, a
+     * key kept only in memory, nothing in the key manager.
+     */
+    public boolean isTemporary() {
+        return header == null;
+    }
+
+    /**
+     * The encryption set whose key wraps this disk's DEK.
+     *
+     * @throws IllegalStateException for a temporary disk: no set wraps its key (see {@link #isTemporary()})
+     */
     public String setId() {
+        if (header == null) {
+            throw new IllegalStateException(name + " is a temporary disk: its key is in no encryption set");
+        }
         return header.metadata().envelope().orElseThrow().setId();
     }
 
-    /** What the header says now (size, keys, keyslots, seqid); no key material. */
+    /**
+     * What the header says now (size, keys, keyslots, seqid); no key material. For a temporary
+     * disk, what there is: see {@link VolumeInfo#temporary}.
+     */
     public VolumeInfo info() {
-        return VolumeInfo.of(name, detached, header, size);
+        return header == null ? VolumeInfo.temporary(name, diskId, size, sectorSize)
+                : VolumeInfo.of(name, detached, header, size);
     }
 
     // -- reads -------------------------------------------------------------------------
@@ -446,6 +488,9 @@ public final class EncryptedVolume implements AutoCloseable {
      * taken, lets it copy their old content.
      */
     private void beforeWrite(long firstSector, long lastSector) {
+        if (changes == null) {
+            return; // a temporary disk: no snapshots
+        }
         long firstChunk = firstSector * sectorSize / ChangedBlockMap.CHUNK_BYTES;
         long lastChunk = lastSector * sectorSize / ChangedBlockMap.CHUNK_BYTES;
         long stamp = snapshotGate.tryOptimisticRead();
@@ -500,7 +545,8 @@ public final class EncryptedVolume implements AutoCloseable {
 
     /**
      * Grows the volume online to {@code newSize} bytes: the file grows first (sparse), then
-     * the header's segment size changes in one crash-safe header update. I/O goes on.
+     * the header's segment size changes in one crash-safe header update. I/O goes on. A
+     * temporary disk has no header: only its file grows, and the new sectors read as zeros.
      *
      * @throws IllegalArgumentException if the size is not whole sectors or is smaller than
      *         the current size (shrinking would lose data and is refused)
@@ -511,7 +557,7 @@ public final class EncryptedVolume implements AutoCloseable {
         VolumeSpec.checkSize(newSize, sectorSize);
         long stamp = enter();
         try {
-            synchronized (header) {
+            synchronized (sizeLock) {
                 long current = size;
                 if (newSize < current) {
                     throw new IllegalArgumentException(name + " is " + current + " bytes; shrinking to " + newSize
@@ -532,9 +578,13 @@ public final class EncryptedVolume implements AutoCloseable {
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot grow " + name, e);
                 }
-                header.update(header.metadata().withSegmentSize(newSize));
+                if (header != null) {
+                    header.update(header.metadata().withSegmentSize(newSize));
+                }
                 size = newSize;
-                changes.grow(ChangedBlockMap.chunksOf(newSize));
+                if (changes != null) {
+                    changes.grow(ChangedBlockMap.chunksOf(newSize));
+                }
             }
         } finally {
             exit(stamp);
@@ -567,6 +617,9 @@ public final class EncryptedVolume implements AutoCloseable {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(progress, "progress");
         checkWritable();
+        if (changes == null) {
+            throw new IllegalStateException(name + " is a temporary disk: it has no snapshots");
+        }
         long stamp = enter();
         try {
             synchronized (snapshotLock) {
@@ -723,11 +776,7 @@ public final class EncryptedVolume implements AutoCloseable {
                                 + " them, or move to another customer-key set");
                     }
                 }
-                synchronized (this) { // I/O that finds the old key dropped waits here for the new one
-                    keys.moveDisk(diskId, newSetId);
-                    disk = manager.attachVerified(diskId, name, header.metadata());
-                    nextReattach = 0;
-                }
+                ((VolumeKey.Managed) volumeKey).moveToSet(newSetId);
             }
         } finally {
             exit(stamp);
@@ -736,14 +785,9 @@ public final class EncryptedVolume implements AutoCloseable {
 
     // -- keys --------------------------------------------------------------------------
 
-    /** The cipher of the disk's current key; asks the vault again when the disk stopped. */
+    /** The cipher of the disk's current key (a stopped disk asks the vault again: {@link VolumeKey.Managed}). */
     private SectorCipher cipher() {
-        XtsKey key;
-        try {
-            key = disk.key();
-        } catch (KeyUnavailableException e) {
-            key = reattach(e).key();
-        }
+        XtsKey key = volumeKey.key();
         CachedCipher c = cipher;
         if (c == null || c.key() != key) {
             c = new CachedCipher(key, SectorCipher.of(key, IvConvention.PLAIN64));
@@ -752,19 +796,9 @@ public final class EncryptedVolume implements AutoCloseable {
         return c.cipher();
     }
 
-    private synchronized AttachedDisk reattach(KeyUnavailableException why) {
-        AttachedDisk current = disk;
-        if (!current.isStopped()) {
-            return current;
-        }
-        long now = System.nanoTime();
-        if (nextReattach != 0 && now - nextReattach < 0) {
-            throw why;
-        }
-        nextReattach = now + Math.max(1, reattachInterval.toNanos());
-        AttachedDisk fresh = manager.attachVerified(diskId, name, header.metadata());
-        disk = fresh;
-        return fresh;
+    /** The key the next I/O would use: lets tests check that close zeroes it. */
+    XtsKey currentKey() {
+        return volumeKey.key();
     }
 
     /**
@@ -877,7 +911,8 @@ public final class EncryptedVolume implements AutoCloseable {
 
     /**
      * Waits for I/O in flight, syncs the data, zeroes the disk's cached keys and releases
-     * the volume. Idempotent.
+     * the volume. Idempotent. A temporary disk's key is zeroed here, so its data can never be
+     * read again; its file stays where it is, for the caller to delete.
      */
     @Override
     public void close() {
@@ -897,6 +932,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 errors.add(e);
             }
             manager.release(this);
+            volumeKey.release();
             for (FileLock l : fileLocks) {
                 try {
                     l.release();
@@ -927,6 +963,7 @@ public final class EncryptedVolume implements AutoCloseable {
     @Override
     public String toString() {
         return "EncryptedVolume[" + name + ", " + size + " bytes, " + sectorSize + "-byte sectors"
-                + (readOnly ? ", read-only" : "") + (closed ? ", closed]" : "]");
+                + (header == null ? ", temporary" : "") + (readOnly ? ", read-only" : "")
+                + (closed ? ", closed]" : "]");
     }
 }

@@ -26,6 +26,16 @@ public record VolumeInfo(String path, String uuid, String label, boolean detache
     public record Layer(String role, List<WrappedCopy> wrapped) {
     }
 
+    /**
+     * A temporary disk ({@link EncryptedVolume#isTemporary()}): no header, so {@code headerBytes}
+     * and {@code seqid} are 0, {@code setId} is null, no layers, keyslots or tokens; the data
+     * starts at 0; {@code uuid} is the disk id it was made with.
+     */
+    static VolumeInfo temporary(String path, String diskId, long size, int sectorSize) {
+        return new VolumeInfo(path, diskId, "", false, size, sectorSize, 0, 0, 0, Luks2Metadata.CIPHER, null,
+                List.of(), List.of(), Map.of());
+    }
+
     static VolumeInfo of(String path, boolean detached, Luks2Header header, long size) {
         Luks2Metadata m = header.metadata();
         Luks2Metadata.CryptSegment seg = m.segment();

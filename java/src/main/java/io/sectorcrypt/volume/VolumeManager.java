@@ -47,6 +47,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * at offset 0 of the data file. The volume key is the disk's DEK (XTS-AES-256, 64 bytes),
  * made by the key manager; the header holds its pbkdf2 digest (LUKS2 3.4) so cryptsetup can
  * verify it, and its wrapped copies in the {@value Luks2Metadata#ENVELOPE_TOKEN_TYPE} token.
+ *
+ * <p>A temporary disk ({@link #createTemporary}) has none of that: ciphertext from offset 0
+ * under a key that lives in this process only.
  */
 public final class VolumeManager implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.sectorcrypt.volume");
@@ -176,7 +179,7 @@ public final class VolumeManager implements AutoCloseable {
         }
         boolean device = Files.exists(path) && !Files.isRegularFile(path) && !Files.isDirectory(path);
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !device) {
-            throw new IllegalArgumentException(name + " exists; refusing to overwrite it");
+            throw exists(path);
         }
         VolumeFiles.checkDirectory(path, "the volume");
         Path headerPath = spec.detachedHeader();
@@ -258,9 +261,92 @@ public final class VolumeManager implements AutoCloseable {
                 }
             }
             if (!done) {
-                keys.detach(uuid);
-                store.unregister(uuid);
+                detach(uuid);
             }
+        }
+    }
+
+    /** The refusal of an existing path: a volume never replaces a file. */
+    private static IllegalArgumentException exists(Path path) {
+        return new IllegalArgumentException(path + " exists; refusing to overwrite it");
+    }
+
+    /**
+     * Creates a temporary disk with 4096-byte sectors; see {@link #createTemporary(Path, long, int)}.
+     */
+    public EncryptedVolume createTemporary(Path path, long sizeBytes) {
+        return createTemporary(path, sizeBytes, VolumeSpec.DEFAULT_SECTOR_SIZE);
+    }
+
+    /**
+     * Creates a temporary disk (a VM's temporary disk, "encryption at host"): a new sparse file
+     * at {@code path} holding {@code sizeBytes} bytes of data from offset 0, encrypted with a
+     * fresh XTS-AES-256 key that the key manager's DRBG makes in memory and that is kept
+     * nowhere else. The file is what dm-crypt's plain mode with a random key (crypttab's swap
+     * on {@code /dev/urandom}) stores: {@code aes-xts-plain64}, a 512-bit key, the IV the
+     * sector's number in 512-byte units; no header, keyslot, digest or envelope token. The
+     * key manager does not know the disk: there is nothing to revoke or rotate, and its I/O
+     * never fails for want of a key.
+     *
+     * <p>Closing the volume (or this manager) zeroes the key: from then on, or once the
+     * process dies, nobody can read the data. The file is kept: deleting it is the caller's
+     * job (after a crash, whoever restarts the service deletes what is left). It cannot be
+     * opened again ({@link #open} refuses it as not a LUKS2 disk). While open it is locked as
+     * every volume is: a second open, here or in another process, gets
+     * {@link VolumeInUseException}.
+     *
+     * @param sizeBytes  data bytes: positive, whole sectors, at most 2^60
+     * @param sectorSize 512, 1024, 2048 or 4096 bytes
+     * @throws IllegalArgumentException if the path exists or its directory does not, or the
+     *         size or sector size is not allowed
+     * @throws UncheckedIOException on an I/O error (nothing is left behind)
+     */
+    public EncryptedVolume createTemporary(Path path, long sizeBytes, int sectorSize) {
+        Objects.requireNonNull(path, "path");
+        VolumeSpec.checkSectorSize(sectorSize);
+        VolumeSpec.checkSize(sizeBytes, sectorSize);
+        String name = path.toString();
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            throw exists(path);
+        }
+        VolumeFiles.checkDirectory(path, "the volume");
+        String diskId = UUID.randomUUID().toString();
+        Path tmp = VolumeFiles.hiddenBeside(path, "creating-" + diskId.substring(0, 8));
+        XtsKey key = keys.newEphemeralKey();
+        FileChannel data = null;
+        FileLock lock = null;
+        try {
+            data = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            lock = lock(data, name, false); // held from the start: the file is never unlocked while in use
+            VolumeFiles.extend(data, sizeBytes);
+            EncryptedVolume v = new EncryptedVolume(this, name, diskId, data, data, List.of(lock), null,
+                    new Luks2Metadata.CryptSegment(0, sizeBytes, 0, sectorSize), false, true, sizeBytes,
+                    new VolumeKey.Ephemeral(key), queue, null, null);
+            VolumeFiles.publish(tmp, path);
+            open.add(v);
+            LOG.log(Level.DEBUG, "created temporary disk {0} ({1} bytes, {2}-byte sectors)", name, sizeBytes,
+                    sectorSize);
+            return v;
+        } catch (IOException | RuntimeException e) {
+            key.close();
+            if (lock != null) {
+                try {
+                    lock.release();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            closeQuietly(data, e);
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("cannot create " + name, io);
+            }
+            throw (RuntimeException) e;
         }
     }
 
@@ -375,14 +461,14 @@ public final class VolumeManager implements AutoCloseable {
             Path headerPath = header != null ? header : path;
             ChangedBlockMap changes = readOnly ? null : ChangedBlockMap.load(ChangedBlockMap.beside(headerPath), name,
                     uuid, ChangedBlockMap.chunksOf(size));
-            EncryptedVolume v = new EncryptedVolume(this, name, data, headerChannel, locks, h, readOnly,
-                    Files.isRegularFile(path), size, disk, queue, reattachInterval, headerPath, changes);
+            EncryptedVolume v = new EncryptedVolume(this, name, uuid, data, headerChannel, locks, h, m.segment(),
+                    readOnly, Files.isRegularFile(path), size, new VolumeKey.Managed(this, name, h, disk,
+                            reattachInterval), queue, headerPath, changes);
             open.add(v);
             return v;
         } catch (RuntimeException | IOException e) {
             if (uuid != null) {
-                keys.detach(uuid);
-                store.unregister(uuid);
+                detach(uuid);
             }
             for (FileLock l : locks) {
                 try {
@@ -574,11 +660,15 @@ public final class VolumeManager implements AutoCloseable {
         return policy;
     }
 
-    /** Called by a closing volume: forgets its keys and its header. */
+    /** Called by a closing volume, which then releases its key (see {@link VolumeKey#release}). */
     void release(EncryptedVolume v) {
         open.remove(v);
-        keys.detach(v.diskId());
-        store.unregister(v.diskId());
+    }
+
+    /** Forgets a disk's keys (the key manager zeroes them) and its header. */
+    void detach(String diskId) {
+        keys.detach(diskId);
+        store.unregister(diskId);
     }
 
     private static FileChannel openChannel(Path path, boolean readOnly) throws IOException {

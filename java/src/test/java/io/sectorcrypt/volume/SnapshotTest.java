@@ -249,9 +249,14 @@ class SnapshotTest {
                     "vault.key"), listing());
         }
         try (VolumeFixture f = new VolumeFixture(dir);
-             EncryptedVolume ro = f.volumes.open(disk, null, true)) {
+             EncryptedVolume ro = f.volumes.open(disk, null, true);
+             EncryptedVolume temp = f.volumes.createTemporary(dir.resolve("temp.img"), 1 << 20)) {
             assertThrows(IllegalStateException.class,
                     () -> ro.snapshot(dir.resolve("t"), SnapshotKind.FULL, Progress.NONE));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> temp.snapshot(dir.resolve("t"), SnapshotKind.FULL, Progress.NONE));
+            assertTrue(e.getMessage().contains("temporary disk"), e.getMessage());
+            assertFalse(Files.exists(dir.resolve("t")));
         }
     }
 

@@ -96,7 +96,8 @@ class VolumeSecretsTest {
         assertFalse(all.contains(passphrase), "the recovery passphrase appears");
     }
 
-    private static List<String> forms(byte[] key) {
+    /** The key in hex (either case) and base64, and the same for each half and an 8-byte prefix. */
+    static List<String> forms(byte[] key) {
         List<String> forms = new ArrayList<>();
         for (byte[] part : new byte[][] {key, java.util.Arrays.copyOf(key, 32), java.util.Arrays.copyOfRange(key, 32,
                 64)}) {
