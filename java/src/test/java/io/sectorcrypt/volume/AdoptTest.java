@@ -217,8 +217,30 @@ class AdoptTest {
             init.add(halfway.toString());
             VolumeFixture.Result r = VolumeFixture.cryptsetup(dir, init.toArray(String[]::new));
             assertEquals(0, r.exit(), r.err());
-            refused(f, halfway, "a cryptsetup reencryption of this disk is unfinished; finish it with 'cryptsetup"
-                    + " reencrypt --resume-only' (or run it to the end) first (requirement online-reencrypt-v2)");
+            refused(f, halfway, "a cryptsetup reencryption of this disk is unfinished; finish it first with"
+                    + " 'cryptsetup reencrypt DEVICE', which resumes where it stopped (requirement online-reencrypt-v2)");
+        }
+    }
+
+    @Test
+    void everyKeyslotIsTriedAndAllStillOpenTheDiskAfterwards() throws Exception {
+        Path key = Files.writeString(dir.resolve("pass.key"), PASSPHRASE);
+        Path disk = format(dir, "two-slots.img", key, "--type", "luks2", "--pbkdf", "pbkdf2",
+                "--pbkdf-force-iterations", "1000");
+        String second = "the second keyslot's passphrase";
+        Path secondKey = Files.writeString(dir.resolve("second.key"), second);
+        VolumeFixture.Result add = VolumeFixture.cryptsetup(dir, "luksAddKey", "--batch-mode", "--key-file",
+                key.toString(), "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", disk.toString(),
+                secondKey.toString());
+        assertEquals(0, add.exit(), add.err());
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.adopt(disk, null, "cust", second.toCharArray())) {
+            assertEquals(List.of(0, 1), v.info().keyslots());
+        }
+        for (Path k : List.of(key, secondKey)) {
+            VolumeFixture.Result test = VolumeFixture.cryptsetup(dir, "open", "--test-passphrase", "--key-file",
+                    k.toString(), disk.toString());
+            assertEquals(0, test.exit(), "keyslot of " + k + ": " + test.err());
         }
     }
 

@@ -71,7 +71,7 @@ public final class Luks2Metadata {
     /** The keyslot type that holds a reencryption's progress. */
     private static final String REENCRYPT_KEYSLOT = "reencrypt";
     private static final String REENCRYPTION_UNFINISHED = "a cryptsetup reencryption of this disk is unfinished;"
-            + " finish it with 'cryptsetup reencrypt --resume-only' (or run it to the end) first";
+            + " finish it first with 'cryptsetup reencrypt DEVICE', which resumes where it stopped";
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).maxNumberLength(40)
