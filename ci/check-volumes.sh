@@ -5,7 +5,8 @@
 # every header, opens the disk with the recovery passphrase and dumps the volume key, which
 # must decrypt our data area (OpenSSL EVP_aes_256_xts, IV in 512-byte units); a volume with
 # a detached header is decrypted back to the image by cryptsetup's offline reencrypt; a full
-# snapshot opens and decrypts in cryptsetup too, and a chain of snapshots restores exactly.
+# snapshot opens and decrypts in cryptsetup too, and a chain of snapshots restores exactly; a
+# disk that cryptsetup encrypted in place is adopted and reads back as the image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/jdk.sh
@@ -83,6 +84,18 @@ dump_ok "$work/header.img"
 cryptsetup reencrypt --decrypt --header "$work/header.img" --force-offline-reencrypt \
   --key-file "$work/recovery.key" --batch-mode "$work/data.img" >/dev/null || fail "offline decrypt failed"
 cmp "$work/raw.img" "$work/data.img" || fail "cryptsetup's decryption differs from the image"
+# Adopt: a disk cryptsetup encrypted in place comes under the set; its passphrase still opens it.
+head -c $((4 * mib)) "$work/raw.img" > "$work/luks.img"
+truncate -s $((36 * mib)) "$work/luks.img" # --reduce-device-size takes the header's room from the end
+cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M --force-offline-reencrypt --batch-mode \
+  --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$work/recovery.key" "$work/luks.img" >/dev/null \
+  || fail "cryptsetup reencrypt --encrypt failed"
+sc volume adopt "$work/luks.img" --set gold --luks-passphrase-file "$work/recovery" >/dev/null
+dump_ok "$work/luks.img"
+cryptsetup open --test-passphrase --key-file "$work/recovery.key" "$work/luks.img" \
+  || fail "cryptsetup refused the passphrase of the adopted disk"
+sc volume read "$work/luks.img" --offset 0 --length $((4 * mib)) "$work/adopted.img" >/dev/null
+cmp "$work/adopted.img" <(head -c $((4 * mib)) "$work/raw.img") || fail "the adopted disk reads other data"
 # A block device (a loop device over a file): created in place, written, read, parsed by cryptsetup.
 truncate -s $((48 * mib)) "$work/loop.img"
 if dev=$(losetup -f --show "$work/loop.img" 2>/dev/null); then
@@ -98,4 +111,4 @@ else
   echo "check-volumes: no loop device here; skipped the block-device step" >&2
 fi
 sc keys audit verify >/dev/null || fail "the audit chain is broken"
-echo "check-volumes: import, rotate, export, snapshots and cryptsetup's checks passed"
+echo "check-volumes: import, rotate, export, snapshots, adopt and cryptsetup's checks passed"

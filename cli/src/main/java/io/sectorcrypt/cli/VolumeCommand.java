@@ -15,6 +15,7 @@ import io.sectorcrypt.volume.VolumeInfo;
 import io.sectorcrypt.volume.VolumeManager;
 import io.sectorcrypt.volume.VolumeSpec;
 import io.sectorcrypt.volume.luks2.Luks2FormatException;
+import io.sectorcrypt.volume.luks2.WrongPassphraseException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -44,7 +45,7 @@ import picocli.CommandLine.Spec;
         subcommands = {VolumeCommand.Create.class, VolumeCommand.Info.class, VolumeCommand.Import.class,
             VolumeCommand.Export.class, VolumeCommand.Write.class, VolumeCommand.Read.class, VolumeCommand.Rotate.class,
             VolumeCommand.Resize.class, VolumeCommand.Snapshot.class, VolumeCommand.Snapshots.class,
-            VolumeCommand.Restore.class, VolumeCommand.MoveSet.class})
+            VolumeCommand.Restore.class, VolumeCommand.MoveSet.class, VolumeCommand.Adopt.class})
 final class VolumeCommand {
     /** Copy in chunks this large: big enough for the sector queue to spread over cores. */
     static final int CHUNK = 4 << 20;
@@ -718,6 +719,65 @@ final class VolumeCommand {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Command(name = "adopt", description = "Put a LUKS2 disk made by cryptsetup under an encryption set: its"
+            + " passphrase opens the volume key, which the set's key wraps into the header (no data is re-encrypted;"
+            + " cryptsetup still opens it with the passphrase).")
+    static final class Adopt extends VolumeSubcommand {
+        @Parameters(index = "0", paramLabel = "PATH", description = "The disk (data file or device).")
+        Path path;
+
+        @Option(names = "--header", paramLabel = "FILE", description = "Its detached LUKS2 header, if it has one.")
+        Path header;
+
+        @Option(names = "--set", required = true, paramLabel = "NAME",
+                description = "The encryption set (platform or customer; a double set would need the data"
+                        + " re-encrypted).")
+        String set;
+
+        // --passphrase-file is the vault's (VaultOptions): this one opens the disk's keyslot.
+        @Option(names = "--luks-passphrase-file", required = true, paramLabel = "F",
+                description = "The first line of F is the passphrase of one of the disk's keyslots.")
+        Path passphraseFile;
+
+        @Option(names = "--json", description = "Print JSON for scripts.")
+        boolean json;
+
+        @Override
+        void check() {
+            if (new SetStore(Home.sets()).read(set).isEmpty()) {
+                throw new CliException("no encryption set '" + set + "': create one with 'sectorcrypt set create " + set
+                        + " --type platform'");
+            }
+            java.util.Arrays.fill(passphrase(), '\0'); // readable now, before the vault is unlocked
+        }
+
+        private char[] passphrase() {
+            return KeysCommand.VaultOptions.firstLine("--luks-passphrase-file", passphraseFile);
+        }
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            register(v, volumes, set, "--set");
+            char[] passphrase = passphrase();
+            try (EncryptedVolume vol = volumes.adopt(path, header, set, passphrase)) {
+                if (json) {
+                    out().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(
+                            vol.info()));
+                } else {
+                    out().println("adopted " + path + ": LUKS2 " + vol.diskId() + ", " + vol.size() + " bytes in "
+                            + vol.sectorSize() + "-byte sectors, now in encryption set '" + vol.setId() + "'; no data"
+                            + " was re-encrypted and its keyslots " + vol.info().keyslots() + " still open it");
+                }
+            } catch (WrongPassphraseException e) {
+                throw new CliException("--luks-passphrase-file " + passphraseFile + ": " + e.getMessage(), e);
+            } catch (IOException e) {
+                throw new CliException("cannot print the volume's info: " + e.getMessage(), e);
+            } finally {
+                java.util.Arrays.fill(passphrase, '\0');
+            }
         }
     }
 

@@ -194,4 +194,57 @@ class VolumeCommandTest {
                 "--length", "1", "-");
         assertTrue(refused.contains("may not"), refused);
     }
+
+    @Test
+    void aDiskMadeByCryptsetupIsAdoptedAndStillOpensWithItsPassphrase() throws Exception {
+        ok("set", "create", "gold", "--type", "platform");
+        byte[] raw = new byte[1 << 20];
+        new Random(9).nextBytes(raw);
+        Path disk = Files.write(dir.resolve("luks.img"), raw);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
+            f.setLength(raw.length + (32L << 20)); // the room --reduce-device-size takes for the header
+        }
+        Path key = Files.writeString(dir.resolve("pass.key"), "cli adopt passphrase"); // cryptsetup reads it whole
+        cryptsetup("reencrypt", "--encrypt", "--type", "luks2", "--batch-mode", "--force-offline-reencrypt",
+                "--key-file", key.toString(), "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
+                "--reduce-device-size", "32M", disk.toString());
+        byte[] before = Files.readAllBytes(disk);
+        Path wrong = Files.writeString(dir.resolve("wrong.txt"), "not the passphrase\n");
+        assertEquals("--luks-passphrase-file " + wrong + ": the passphrase opens no keyslot of " + disk + " (tried"
+                + " keyslots [0])", fails("volume", "adopt", disk.toString(), "--set", "gold",
+                        "--luks-passphrase-file", wrong.toString()).strip());
+        assertArrayEquals(before, Files.readAllBytes(disk), "a refused adopt leaves the disk as it was");
+
+        JsonNode info = new ObjectMapper().readTree(ok("volume", "adopt", disk.toString(), "--set", "gold",
+                "--luks-passphrase-file", key.toString(), "--json").out());
+        assertEquals("gold", info.get("setId").asText());
+        assertEquals("[0]", info.get("keyslots").toString());
+        assertEquals(16 << 20, info.get("dataOffset").asLong());
+        Path back = dir.resolve("back.img");
+        ok("volume", "read", disk.toString(), "--offset", "0", "--length", Integer.toString(raw.length),
+                back.toString());
+        assertArrayEquals(raw, Files.readAllBytes(back));
+        cryptsetup("open", "--test-passphrase", "--key-file", key.toString(), disk.toString());
+        assertEquals(disk + " already has a SectorCrypt envelope token (encryption set 'gold'): it is adopted; open"
+                + " it", fails("volume", "adopt", disk.toString(), "--set", "gold", "--luks-passphrase-file",
+                        key.toString()).strip());
+    }
+
+    /** Runs cryptsetup (Debian cryptsetup-bin): missing, it fails a CI run (CI=true) and skips a local one. */
+    private void cryptsetup(String... args) throws Exception {
+        String binary = Stream.of("/usr/sbin/cryptsetup", "/sbin/cryptsetup", "/usr/bin/cryptsetup")
+                .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+        if (binary == null) {
+            if ("true".equals(System.getenv("CI"))) {
+                throw new AssertionError("cryptsetup is missing: ci/setup.sh installs cryptsetup-bin");
+            }
+            org.junit.jupiter.api.Assumptions.abort("cryptsetup is not installed (Debian cryptsetup-bin)");
+        }
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(binary));
+        cmd.addAll(java.util.List.of(args));
+        Path log = dir.resolve("cryptsetup.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "cryptsetup timed out: " + cmd);
+        assertEquals(0, p.exitValue(), cmd + ": " + Files.readString(log));
+    }
 }

@@ -6,6 +6,7 @@ import io.sectorcrypt.xts.XtsKey;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -213,19 +214,13 @@ public final class KeyManager implements AutoCloseable {
 
     /** Creates a disk's DEK(s), has them wrapped and stores them durably. */
     public void createDisk(String diskId, String setId) {
-        DiskEncryptionSet set = requireSet(setId);
-        Names.check("disk id", diskId, Names.MAX_KEY_NAME);
-        if (store.read(diskId).isPresent()) {
-            throw new IllegalArgumentException("disk '" + diskId + "' already has keys; delete it first");
-        }
+        DiskEncryptionSet set = requireNewDisk(diskId, setId);
         List<DiskKeys.Layer> layers = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
             for (Map.Entry<DiskKeys.Role, Source> layer : sources(set).entrySet()) {
-                Source s = layer.getValue();
                 MemorySegment dek = newDek(arena);
                 try {
-                    layers.add(new DiskKeys.Layer(layer.getKey(), List.of(vault(s.vaultId()).wrap(s.identity(),
-                            s.keyName(), targetVersion(s), dek))));
+                    layers.add(wrapLayer(layer.getKey(), layer.getValue(), dek));
                 } finally {
                     dek.fill((byte) 0);
                 }
@@ -249,6 +244,57 @@ public final class KeyManager implements AutoCloseable {
                 dek.fill((byte) 0);
             }
         }
+    }
+
+    /**
+     * Makes an existing key a disk's DEK: has it wrapped under the set's key exactly as
+     * {@link #createDisk} wraps a new one, and stores it durably. For a disk whose data is
+     * already encrypted under that key (a LUKS2 volume key): nothing is re-encrypted.
+     *
+     * @param dek 64 bytes (XTS-AES-256), key1 ≠ key2; read, not kept; the caller zeroes it
+     * @throws IllegalArgumentException if the set is not registered or is DOUBLE
+     *         ({@link #checkImport}), the disk already has keys, or the key is not a valid
+     *         XTS-AES-256 key
+     * @throws KeyVaultException if the vault refuses to wrap
+     */
+    public void importDisk(String diskId, String setId, MemorySegment dek) {
+        Objects.requireNonNull(dek, "dek");
+        checkImport(setId);
+        DiskEncryptionSet set = requireNewDisk(diskId, setId);
+        checkDek(dek);
+        Map.Entry<DiskKeys.Role, Source> only = sources(set).entrySet().iterator().next();
+        store.write(new DiskKeys(diskId, setId, List.of(wrapLayer(only.getKey(), only.getValue(), dek))));
+    }
+
+    /**
+     * Whether {@link #importDisk} can take a key into this set: only a single-layer set
+     * (PLATFORM or CUSTOMER) can. A DOUBLE set encrypts its disks under two independent DEKs,
+     * one per layer, so a disk encrypted under one existing key could join it only by
+     * re-encrypting its data.
+     *
+     * @throws IllegalArgumentException if the set is not registered or is DOUBLE
+     */
+    public void checkImport(String setId) {
+        DiskEncryptionSet set = requireSet(setId);
+        if (set.type() == EncryptionType.DOUBLE) {
+            throw new IllegalArgumentException("encryption set '" + setId + "' is DOUBLE: its disks' data is encrypted"
+                    + " under two keys, so a disk encrypted under one existing key cannot join it without re-encrypting"
+                    + " its data; use a PLATFORM or CUSTOMER set");
+        }
+    }
+
+    private DiskEncryptionSet requireNewDisk(String diskId, String setId) {
+        DiskEncryptionSet set = requireSet(setId);
+        Names.check("disk id", diskId, Names.MAX_KEY_NAME);
+        if (store.read(diskId).isPresent()) {
+            throw new IllegalArgumentException("disk '" + diskId + "' already has keys; delete it first");
+        }
+        return set;
+    }
+
+    private DiskKeys.Layer wrapLayer(DiskKeys.Role role, Source s, MemorySegment dek) {
+        return new DiskKeys.Layer(role, List.of(vault(s.vaultId()).wrap(s.identity(), s.keyName(), targetVersion(s),
+                dek)));
     }
 
     /**
@@ -607,20 +653,39 @@ public final class KeyManager implements AutoCloseable {
     }
 
     static MemorySegment checkedDek(byte[] candidate, Arena arena) {
-        if (candidate.length != DEK_BYTES) {
-            throw new IllegalArgumentException("a DEK is " + DEK_BYTES + " bytes (XTS-AES-256), not " + candidate.length);
-        }
-        int diff = 0;
-        for (int i = 0; i < DEK_BYTES / 2; i++) {
-            diff |= candidate[i] ^ candidate[DEK_BYTES / 2 + i];
-        }
-        if (diff == 0) {
-            throw new IllegalStateException("refusing a DEK whose two halves are equal (key1 = key2 is forbidden by"
-                    + " IEEE 1619-2018 5.1 and FIPS 140-3 IG C.I); the DRBG is broken");
+        checkDekSize(candidate.length);
+        if (!halvesDiffer(MemorySegment.ofArray(candidate))) {
+            throw new IllegalStateException(EQUAL_HALVES + "; the DRBG is broken");
         }
         MemorySegment dek = arena.allocate(DEK_BYTES);
         dek.copyFrom(MemorySegment.ofArray(candidate));
         return dek;
+    }
+
+    private static final String EQUAL_HALVES = "refusing a DEK whose two halves are equal (key1 = key2 is forbidden by"
+            + " IEEE 1619-2018 5.1 and FIPS 140-3 IG C.I)";
+
+    /** A key handed in (not made here): 64 bytes, key1 ≠ key2. */
+    private static void checkDek(MemorySegment dek) {
+        checkDekSize(dek.byteSize());
+        if (!halvesDiffer(dek)) {
+            throw new IllegalArgumentException(EQUAL_HALVES);
+        }
+    }
+
+    private static void checkDekSize(long bytes) {
+        if (bytes != DEK_BYTES) {
+            throw new IllegalArgumentException("a DEK is " + DEK_BYTES + " bytes (XTS-AES-256), not " + bytes);
+        }
+    }
+
+    /** key1 ≠ key2, compared in constant time: the loop reads every byte whatever it finds. */
+    private static boolean halvesDiffer(MemorySegment dek) {
+        int diff = 0;
+        for (int i = 0; i < DEK_BYTES / 2; i++) {
+            diff |= dek.get(ValueLayout.JAVA_BYTE, i) ^ dek.get(ValueLayout.JAVA_BYTE, DEK_BYTES / 2 + i);
+        }
+        return diff != 0;
     }
 
     private void announceExpiry(Source source) {

@@ -1,5 +1,6 @@
 package io.sectorcrypt.volume;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sectorcrypt.crypto.CryptoPolicy;
 import io.sectorcrypt.keys.AttachedDisk;
 import io.sectorcrypt.keys.DiskKeys;
@@ -12,11 +13,14 @@ import io.sectorcrypt.volume.luks2.Luks2FormatException;
 import io.sectorcrypt.volume.luks2.Luks2Header;
 import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import io.sectorcrypt.volume.luks2.PassphraseKeyslot;
+import io.sectorcrypt.volume.luks2.WrongPassphraseException;
 import io.sectorcrypt.xts.IvConvention;
 import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -397,6 +401,165 @@ public final class VolumeManager implements AutoCloseable {
             Path headerTmp = temporary.remove(temporary.size() - 1);
             VolumeFiles.publish(headerTmp, headerPath);
         }
+    }
+
+    // -- adopt -------------------------------------------------------------------------
+
+    /**
+     * Adopts a LUKS2 disk made by {@code cryptsetup luksFormat} (or {@code cryptsetup reencrypt
+     * --encrypt}): opens a keyslot with the passphrase, has the key manager wrap that volume
+     * key under encryption set {@code setId} ({@link KeyManager#importDisk}) and adds the
+     * {@value Luks2Metadata#ENVELOPE_TOKEN_TYPE} token to the header, with the header's UUID
+     * as the disk id; from then on {@link #open} opens the disk through the key manager. The
+     * data is not touched and the keyslots stay as they are, so cryptsetup still opens the
+     * disk with the passphrase.
+     *
+     * <p>Every {@code luks2} keyslot is tried, in order, and the key it yields is checked
+     * against the header's digest (LUKS2 4.3). The one write is one {@link Luks2Header#update}
+     * (primary copy with seqid + 1, synced, then the secondary, synced): a crash at any moment
+     * leaves either the old header, where the disk is not adopted and can be adopted again,
+     * or the new one; cryptsetup reads either.
+     *
+     * @param header     its detached header file, or null when the header is at its start
+     * @param setId      a registered PLATFORM or CUSTOMER set (DOUBLE would need the data
+     *                   re-encrypted under a second key)
+     * @param passphrase a keyslot's passphrase; read, not kept or cleared (the caller clears it)
+     * @return the adopted volume, open for reading and writing
+     * @throws WrongPassphraseException if the passphrase opens no keyslot
+     * @throws IllegalArgumentException if a file does not exist, or the set is not registered
+     *         or is DOUBLE (refused before any KDF runs)
+     * @throws Luks2FormatException naming the disk: not LUKS2 (LUKS1 is named as such), already
+     *         adopted, a key other than AES-256-XTS (512 bits), a segment layout or a keyslot
+     *         this reader does not support, an unfinished cryptsetup reencryption, a corrupt
+     *         header
+     * @throws VolumeInUseException if the disk or its header is open elsewhere
+     * @throws IllegalStateException if the keyslots that could open it use Argon2 and the
+     *         policy is FIPS, or Argon2 needs more heap than there is
+     * @throws io.sectorcrypt.keys.KeyUnavailableException if the set's key cannot wrap
+     * @throws UncheckedIOException on an I/O error (the header is then the old or the new one)
+     */
+    public EncryptedVolume adopt(Path path, Path header, String setId, char[] passphrase)
+            throws WrongPassphraseException {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(setId, "setId");
+        Objects.requireNonNull(passphrase, "passphrase");
+        String name = path.toString();
+        try {
+            keys.checkImport(setId);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("cannot adopt " + name + ": " + e.getMessage(), e);
+        }
+        // The channels close (and their locks go) before open() locks the disk again, as in create.
+        try (FileChannel data = openChannel(path, false);
+             FileChannel detached = header == null ? null : openChannel(header, false)) {
+            lock(data, name, false);
+            FileChannel hc = data;
+            String headerName = name;
+            if (detached != null) {
+                lock(detached, header.toString(), false);
+                hc = detached;
+                headerName = header.toString();
+            }
+            Luks2Header h = Luks2Header.read(hc, headerName, policy);
+            Luks2Metadata m = h.metadata();
+            if (m.envelope().isPresent()) {
+                throw new Luks2FormatException(name + " already has a SectorCrypt envelope token (encryption set '"
+                        + m.envelope().get().setId() + "'): it is adopted; open it");
+            }
+            dataSize(name, m, data.size(), header != null);
+            List<Integer> slots = passphraseKeyslots(name, m);
+            String uuid = h.uuid();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment volumeKey = unlock(hc, name, m, slots, passphrase, arena);
+                try {
+                    store.registerPending(uuid);
+                    try {
+                        keys.importDisk(uuid, setId, volumeKey);
+                        h.update(m.withEnvelope(store.read(uuid).orElseThrow()));
+                    } finally {
+                        store.unregister(uuid);
+                    }
+                } finally {
+                    volumeKey.fill((byte) 0);
+                }
+            }
+            LOG.log(Level.INFO, "adopted {0} (LUKS2 {1}) into encryption set {2}: its volume key is now wrapped in"
+                    + " its envelope token; no data was re-encrypted, its keyslots are unchanged", name, uuid, setId);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot adopt " + name, e);
+        }
+        return open(path, header, false);
+    }
+
+    /**
+     * The keyslots a passphrase can open: type {@code luks2}, of a 64-byte key. Refuses a
+     * disk that has none, naming a smaller key (XTS-AES-128) when that is why.
+     */
+    private static List<Integer> passphraseKeyslots(String name, Luks2Metadata m) {
+        List<Integer> slots = new ArrayList<>();
+        int otherKeyBits = 0;
+        for (int slot : m.keyslots()) {
+            ObjectNode json = m.keyslot(slot);
+            if (!json.path("type").asText().equals("luks2")) {
+                continue;
+            }
+            int keyBytes = json.path("key_size").asInt();
+            if (keyBytes == XtsKey.AES_256_XTS_KEY_BYTES) {
+                slots.add(slot);
+            } else {
+                otherKeyBits = keyBytes * 8;
+            }
+        }
+        if (slots.isEmpty()) {
+            throw new Luks2FormatException(otherKeyBits != 0
+                    ? name + " is encrypted with " + Luks2Metadata.CIPHER + " under a " + otherKeyBits + "-bit key;"
+                            + " SectorCrypt does XTS-AES-256 only (a 512-bit key)"
+                    : name + " has no passphrase keyslot (type luks2) to open it by");
+        }
+        return slots;
+    }
+
+    /** The volume key, from the first keyslot the passphrase opens (checked against the digest). */
+    private MemorySegment unlock(FileChannel header, String name, Luks2Metadata m, List<Integer> slots,
+            char[] passphrase, Arena arena) throws WrongPassphraseException, IOException {
+        RuntimeException cannotTry = null;
+        for (int slot : slots) {
+            ObjectNode json = m.keyslot(slot);
+            PassphraseKeyslot.Area area;
+            try {
+                area = PassphraseKeyslot.validate(json);
+            } catch (Luks2FormatException e) {
+                throw new Luks2FormatException(name + ": keyslot " + slot + ": " + e.getMessage());
+            }
+            // The split key of a 64-byte volume key, not the whole area: its size is the header's to say.
+            ByteBuffer bytes = ByteBuffer.allocate((int) PassphraseKeyslot.areaSize(XtsKey.AES_256_XTS_KEY_BYTES));
+            while (bytes.hasRemaining()) {
+                if (header.read(bytes, area.offset() + bytes.position()) < 0) {
+                    throw new Luks2FormatException(name + ": the area of keyslot " + slot + " lies beyond the end of"
+                            + " its header device");
+                }
+            }
+            try {
+                MemorySegment key = PassphraseKeyslot.unlock(json, MemorySegment.ofArray(bytes.array()), passphrase,
+                        m.digest(), policy, arena);
+                LOG.log(Level.DEBUG, "{0}: keyslot {1} opened", name, slot);
+                return key;
+            } catch (WrongPassphraseException e) {
+                // the next keyslot may hold another passphrase
+            } catch (IllegalStateException | IllegalArgumentException e) {
+                // FIPS refusing Argon2 or a short passphrase, or too little heap: another keyslot may do
+                if (cannotTry == null) {
+                    cannotTry = e instanceof IllegalStateException ? new IllegalStateException(name + ": keyslot "
+                            + slot + ": " + e.getMessage(), e) : new IllegalArgumentException(name + ": keyslot " + slot
+                                    + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        if (cannotTry != null) {
+            throw cannotTry;
+        }
+        throw new WrongPassphraseException("the passphrase opens no keyslot of " + name + " (tried keyslots " + slots
+                + ")");
     }
 
     // -- open --------------------------------------------------------------------------

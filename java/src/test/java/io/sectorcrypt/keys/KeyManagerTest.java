@@ -115,6 +115,47 @@ class KeyManagerTest {
                 assertThrows(IllegalStateException.class, disk::key).getMessage());
     }
 
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"set-p", "set-c"})
+    void anImportedKeyIsWrappedAsANewOneAndUnwrapsToTheSameKey(String setId) {
+        byte[] key = new byte[64];
+        new java.util.Random(setId.hashCode()).nextBytes(key);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment dek = arena.allocate(64);
+            dek.copyFrom(java.lang.foreign.MemorySegment.ofArray(key));
+            manager.importDisk("d", setId, dek);
+            assertEquals("disk 'd' already has keys; delete it first", assertThrows(IllegalArgumentException.class,
+                    () -> manager.importDisk("d", setId, dek)).getMessage());
+        }
+        DiskKeys stored = store.read("d").orElseThrow();
+        assertEquals(1, stored.layers().size());
+        assertEquals(setId.equals("set-p") ? WrapAlgorithm.AES_KWP : WrapAlgorithm.RSA_OAEP_256,
+                stored.layers().get(0).current().algorithm());
+        try (XtsKey expected = XtsKey.of(key)) {
+            assertArrayEquals(seal(expected), seal(manager.attach("d").key()));
+        }
+    }
+
+    @Test
+    void importRefusesADoubleSetAndKeysThatAreNotXts256() {
+        manager.putSet(DiskEncryptionSet.doubleEncryption("set-d", "test-vault", "customer", "set-c"));
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment dek = arena.allocate(64);
+            dek.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1);
+            assertEquals("encryption set 'set-d' is DOUBLE: its disks' data is encrypted under two keys, so a disk"
+                    + " encrypted under one existing key cannot join it without re-encrypting its data; use a PLATFORM"
+                    + " or CUSTOMER set", assertThrows(IllegalArgumentException.class,
+                            () -> manager.importDisk("d", "set-d", dek)).getMessage());
+            assertEquals("a DEK is 64 bytes (XTS-AES-256), not 32", assertThrows(IllegalArgumentException.class,
+                    () -> manager.importDisk("d", "set-p", dek.asSlice(0, 32))).getMessage());
+            dek.fill((byte) 7);
+            assertEquals("refusing a DEK whose two halves are equal (key1 = key2 is forbidden by IEEE 1619-2018 5.1 and"
+                    + " FIPS 140-3 IG C.I)", assertThrows(IllegalArgumentException.class,
+                            () -> manager.importDisk("d", "set-p", dek)).getMessage());
+        }
+        assertTrue(store.read("d").isEmpty(), "nothing stored");
+    }
+
     @Test
     void setKeyMustFitItsEncryptionType() {
         assertEquals("encryption set 'x' is CUSTOMER: key 'platform' must be an RSA customer key (customer keys are RSA"

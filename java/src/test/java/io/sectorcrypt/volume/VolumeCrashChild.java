@@ -18,7 +18,8 @@ import java.util.zip.CRC32C;
  * {@code snap-K} (every fourth full, the others incremental) and acknowledges
  * {@code snapshot K after N}: the snapshot holds records 0..N-1. Acknowledgements are appended to {@value #ACKS}, one write each: unlike a
  * pipe, the page cache keeps all of them when the process is killed. The first also goes
- * to stdout, to say the child is at work.
+ * to stdout, to say the child is at work. {@code adopt <dir> <n>}: adopts copies 0..n-1 of a
+ * cryptsetup disk in turn and acknowledges {@code adopted N} after each.
  */
 public final class VolumeCrashChild {
     static final String DISK = "disk.img";
@@ -63,6 +64,37 @@ public final class VolumeCrashChild {
     record Record(int seq, long offset, byte[] data) {
     }
 
+    /** The disk {@code i} of an adopt run: a copy of one cryptsetup disk. */
+    static Path adoptDisk(Path dir, int i) {
+        return dir.resolve("adopt-" + i + ".img");
+    }
+
+    /**
+     * Adopts disks 0..n-1 in turn, acknowledging {@code adopted N} once disks 0..N-1 are done,
+     * saying "started" after the first, and at the end {@code done T}: T milliseconds since.
+     */
+    private static void adopt(Path dir, int n) throws Exception {
+        try (VolumeFixture f = new VolumeFixture(dir);
+             FileChannel acks = FileChannel.open(dir.resolve(ACKS), StandardOpenOption.CREATE,
+                     StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ack(acks, "adopted 0");
+            long started = 0;
+            for (int i = 0; i < n; i++) {
+                f.volumes.adopt(adoptDisk(dir, i), null, "plat", AdoptTest.PASSPHRASE.toCharArray()).close();
+                ack(acks, "adopted " + (i + 1));
+                if (i == 0) {
+                    // The first adopt loads and compiles the code, taking longer than the rest together:
+                    // the kills fall after it, among adopts that run at their usual speed.
+                    System.out.println("started");
+                    System.out.flush();
+                    started = System.nanoTime();
+                }
+            }
+            ack(acks, "done " + (System.nanoTime() - started) / 1_000_000); // ms since "started"
+            Thread.sleep(Long.MAX_VALUE); // the parent kills every child
+        }
+    }
+
     private static void ack(FileChannel acks, String line) throws java.io.IOException {
         ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         while (b.hasRemaining()) {
@@ -74,6 +106,10 @@ public final class VolumeCrashChild {
         String mode = args[0];
         Path dir = Path.of(args[1]);
         long seed = Long.parseLong(args[2]);
+        if (mode.equals("adopt")) {
+            adopt(dir, (int) seed);
+            return;
+        }
         try (VolumeFixture f = new VolumeFixture(dir);
              EncryptedVolume v = f.volumes.open(dir.resolve(DISK));
              FileChannel acks = FileChannel.open(dir.resolve(ACKS), StandardOpenOption.CREATE,

@@ -18,6 +18,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,7 +36,10 @@ import org.junit.jupiter.api.io.TempDir;
  * but what the batch in flight wrote; during repeated rotations of the customer key (each
  * two header updates: the new wrapped copy beside the old, then alone), the header reopens
  * at the last acknowledged version or one of the two updates after it, both copies valid
- * or one stale by exactly one update, and the DEK and the data are the same.
+ * or one stale by exactly one update, and the DEK and the data are the same; during adopts of
+ * cryptsetup disks, every acknowledged adopt is durable, the disk in flight still opens in
+ * cryptsetup with its passphrase and either opens through the key manager or is adopted
+ * again, its plaintext intact, and the disks not reached are untouched.
  *
  * <p>The seed (printed) makes the records and kill delays reproducible:
  * {@code -Dsectorcrypt.crash.seed=N}. Default execution only: what a kill tests is the
@@ -46,6 +50,9 @@ import org.junit.jupiter.api.io.TempDir;
 class VolumeCrashTest {
     static final long SEED = Long.getLong("sectorcrypt.crash.seed", System.nanoTime());
     static final int ROUNDS = 5;
+    /** Disks one adopt child works through, and the kills (a child JVM each, about 3 s). */
+    static final int ADOPT_DISKS = 8;
+    static final int ADOPT_ROUNDS = 6;
 
     @TempDir
     Path dir;
@@ -156,6 +163,69 @@ class VolumeCrashTest {
         }
         System.out.println("  kills: at an acknowledged version " + outcomes[0] + ", between a rotation's updates "
                 + outcomes[1] + ", after both updates " + outcomes[2]);
+    }
+
+    @Test
+    void anAdoptKilledAnywhereLeavesADiskCryptsetupOpensThatIsAdoptedOrCanBeAdoptedAgain() throws Exception {
+        System.out.println("VolumeCrashTest seed " + SEED);
+        Path pristine = dir.resolve("pristine.img");
+        byte[] plain = new byte[1 << 20];
+        new Random(SEED).nextBytes(plain);
+        AdoptTest.encrypt(dir, pristine, plain, "pbkdf2", 4096, null);
+        Path key = dir.resolve("pass.key");
+        Random kills = new Random(SEED);
+        int[] outcomes = new int[3];
+        long window = 0;
+        for (int round = -1; round < ADOPT_ROUNDS; round++) {
+            for (int i = 0; i < ADOPT_DISKS; i++) {
+                Files.copy(pristine, VolumeCrashChild.adoptDisk(dir, i), StandardCopyOption.REPLACE_EXISTING);
+            }
+            // Round -1 measures how long a child takes for all its disks (machines differ a lot):
+            // the kills then fall anywhere in that time, inside an adopt or between two.
+            List<String> said = round < 0 ? runAndKill("adopt", ADOPT_DISKS, -1)
+                    : runAndKill("adopt", ADOPT_DISKS, kills.nextLong(window));
+            boolean done = said.stream().anyMatch(l -> l.startsWith("done "));
+            if (round < 0) {
+                window = Math.max(1, lastNumber(said, "done "));
+            }
+            int acked = lastNumber(said, "adopted ");
+            assertTrue(acked >= 1, "the child says it started after its first adopt");
+            try (VolumeFixture f = new VolumeFixture(dir)) {
+                for (int i = 0; i < ADOPT_DISKS; i++) {
+                    Path disk = VolumeCrashChild.adoptDisk(dir, i);
+                    String where = "round " + round + " (seed " + SEED + "), disk " + i + " (" + acked
+                            + " acknowledged)";
+                    boolean adopted = header(disk).metadata().envelope().isPresent();
+                    if (i < acked) {
+                        assertTrue(adopted, where + ": an acknowledged adopt is durable");
+                    } else if (i > acked) {
+                        assertEquals(-1, Files.mismatch(pristine, disk), where + ": a disk not reached is untouched");
+                    }
+                    if (i != acked && i != 0) {
+                        continue; // the disk in flight, and one acknowledged, are opened below
+                    }
+                    VolumeFixture.Result test = VolumeFixture.cryptsetup(dir, "open", "--test-passphrase",
+                            "--key-file", key.toString(), disk.toString());
+                    assertEquals(0, test.exit(), where + ": cryptsetup opens it with the passphrase: " + test.err());
+                    long[] copies = copySeqids(disk);
+                    if (i == acked) {
+                        outcomes[!adopted ? 0 : copies[0] == copies[1] ? 2 : 1]++;
+                    }
+                    try (EncryptedVolume v = adopted ? f.volumes.open(disk)
+                            : f.volumes.adopt(disk, null, "plat", AdoptTest.PASSPHRASE.toCharArray())) {
+                        byte[] back = new byte[plain.length];
+                        v.read(0, back, 0, back.length);
+                        assertArrayEquals(plain, back, where + ": the plaintext is intact (copies at seqids "
+                                + Arrays.toString(copies) + ")");
+                    }
+                    assertTrue(!header(disk).needsRepair(), where + ": both copies agree after a writable open");
+                }
+            }
+            System.out.println("  adopt round " + round + ": killed after " + acked + " acknowledged adopts"
+                    + (done ? " (all done, in " + window + " ms)" : ""));
+        }
+        System.out.println("  kills while adopting: before the header update " + outcomes[0] + ", between its two"
+                + " copies " + outcomes[1] + ", after both " + outcomes[2]);
     }
 
     /**
@@ -280,8 +350,8 @@ class VolumeCrashTest {
     }
 
     /**
-     * Starts the child, waits until it works, lets it run {@code delayMs}, kills it, and
-     * returns its acknowledgements (complete lines only).
+     * Starts the child, waits until it works, lets it run {@code delayMs} (negative: until it
+     * acknowledges "done"), kills it, and returns its acknowledgements (complete lines only).
      */
     private List<String> runAndKill(String mode, long seed, long delayMs) throws Exception {
         List<String> cmd = new ArrayList<>();
@@ -299,7 +369,16 @@ class VolumeCrashTest {
                 child.destroyForcibly();
                 fail("the child did not start (" + line + "): " + Files.readString(err));
             }
-            Thread.sleep(delayMs);
+            if (delayMs < 0) { // until it says it is done
+                Path acks = dir.resolve(VolumeCrashChild.ACKS);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!Files.readString(acks, StandardCharsets.US_ASCII).contains("done ") && child.isAlive()) {
+                    assertTrue(System.nanoTime() < deadline, "the child did not finish in 60 s");
+                    Thread.sleep(10);
+                }
+            } else {
+                Thread.sleep(delayMs);
+            }
             if (!child.isAlive()) {
                 fail("the child died by itself: " + Files.readString(err));
             }

@@ -56,6 +56,11 @@ public record Luks2BinaryHeader(boolean primary, long hdrSize, long seqid, Strin
                 || Arrays.equals(bytes, 0, 6, MAGIC_2ND, 0, 6));
     }
 
+    /** The LUKS version field of a header that {@link #hasMagic has the magic} (LUKS1 and LUKS2 share offset 6). */
+    public static int version(byte[] first) {
+        return first.length < 8 ? -1 : Short.toUnsignedInt(ByteBuffer.wrap(first).getShort(6));
+    }
+
     /**
      * This header followed by {@code json} (NUL-padded to fill the JSON area), with a fresh
      * {@code salt} (64 bytes) and the checksum filled in: the {@code hdrSize} bytes to write

@@ -86,9 +86,18 @@ public final class Luks2Header {
         Copy primary = readCopy(0, true);
         long secondaryAt = primary.binary != null ? primary.binary.hdrSize() : -1;
         Copy secondary = secondaryAt > 0 ? readCopy(secondaryAt, false) : scanForSecondary();
+        if (primary.luks1 && secondary.metadata == null) {
+            throw new Luks2FormatException(name + " is a LUKS1 disk; SectorCrypt reads LUKS2 only (convert it with"
+                    + " 'cryptsetup convert --type luks2' first)");
+        }
         if (primary.metadata == null && secondary.metadata == null) {
             if (primary.noMagic && secondary.noMagic) {
                 throw new Luks2FormatException(name + " is not a LUKS2 disk: no LUKS header at its start");
+            }
+            if (primary.error != null && primary.error.equals(secondary.error)) {
+                // Two copies refused for the same reason are one header this reader does not take
+                // (say, an unfinished reencryption), not damage: say the reason once.
+                throw new Luks2FormatException(name + ": " + primary.error);
             }
             throw new Luks2FormatException(name + ": neither copy of its LUKS2 header is valid (primary: "
                     + primary.error + "; secondary: " + secondary.error + ")");
@@ -107,7 +116,11 @@ public final class Luks2Header {
     }
 
     private record Copy(Luks2BinaryHeader binary, Luks2Metadata metadata, byte[] json, byte[] salt, String error,
-            boolean noMagic) {
+            boolean noMagic, boolean luks1) {
+        Copy(Luks2BinaryHeader binary, Luks2Metadata metadata, byte[] json, byte[] salt, String error,
+                boolean noMagic) {
+            this(binary, metadata, json, salt, error, noMagic, false);
+        }
     }
 
     private Copy readCopy(long offset, boolean primary) {
@@ -119,6 +132,9 @@ public final class Luks2Header {
         }
         if (!Luks2BinaryHeader.hasMagic(first)) {
             return new Copy(null, null, null, null, "no LUKS2 magic at offset " + offset, true);
+        }
+        if (primary && Luks2BinaryHeader.version(first) == 1) {
+            return new Copy(null, null, null, null, "a LUKS1 header", false, true);
         }
         Luks2BinaryHeader b;
         try {

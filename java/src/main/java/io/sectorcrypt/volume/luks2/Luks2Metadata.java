@@ -35,7 +35,9 @@ import java.util.TreeMap;
  * {@link Luks2FormatException} and never garbage: the five top-level objects (3); object
  * names are decimal (3); {@code config.json_size} matches the binary header and
  * {@code keyslots_size} is 4096-aligned (3.5); no {@code requirements} this implementation
- * does not know (3.5: such a device must not be activated); exactly one {@code crypt}
+ * does not know (3.5: such a device must not be activated), and no unfinished cryptsetup
+ * reencryption (its requirement, or a keyslot of type {@code reencrypt}, is refused with a
+ * message that says so); exactly one {@code crypt}
  * segment "0" with {@code aes-xts-plain64}, a sector size of 512..4096 and no integrity
  * (3.3.2); every digest is {@code pbkdf2} with bounded parameters and names existing keyslots
  * and segments, one of them segment "0" (3.4); every keyslot area lies inside the keyslots
@@ -64,6 +66,12 @@ public final class Luks2Metadata {
     static final int MAX_DIGESTS = 32;
     static final int ENVELOPE_FORMAT = 1;
     private static final String[] TOP_LEVEL = {"keyslots", "tokens", "segments", "digests", "config"};
+    /** The requirement cryptsetup sets while a reencryption runs: online-reencrypt, -v2, -v3. */
+    private static final String REENCRYPT_REQUIREMENT = "online-reencrypt";
+    /** The keyslot type that holds a reencryption's progress. */
+    private static final String REENCRYPT_KEYSLOT = "reencrypt";
+    private static final String REENCRYPTION_UNFINISHED = "a cryptsetup reencryption of this disk is unfinished;"
+            + " finish it first with 'cryptsetup reencrypt DEVICE', which resumes where it stopped";
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).maxNumberLength(40)
@@ -494,7 +502,8 @@ public final class Luks2Metadata {
         for (Map.Entry<String, JsonNode> k : fields(root.get("keyslots"))) {
             String ctx = "keyslot " + k.getKey();
             JsonNode slot = k.getValue();
-            text(slot, "type", ctx);
+            need(!text(slot, "type", ctx).equals(REENCRYPT_KEYSLOT), REENCRYPTION_UNFINISHED + " (" + ctx + " is of"
+                    + " type " + REENCRYPT_KEYSLOT + ")");
             JsonNode area = slot.get("area");
             need(area != null && area.isObject(), ctx + " has no area object");
             long offset = Luks2Json.uint64(area, "offset", ctx + " area");
@@ -604,6 +613,10 @@ public final class Luks2Metadata {
             }
         } else if (list != null || !req.isObject()) {
             found.add("(malformed requirements)");
+        }
+        for (String r : found) {
+            // cryptsetup 2.2+ marks a disk under reencryption so that older tools keep away from it.
+            need(!r.startsWith(REENCRYPT_REQUIREMENT), REENCRYPTION_UNFINISHED + " (requirement " + r + ")");
         }
         need(found.isEmpty(), "the device requires " + found + ", which SectorCrypt does not support; it must"
                 + " not be opened (LUKS2 3.5)");
