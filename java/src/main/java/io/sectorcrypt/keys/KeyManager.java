@@ -396,34 +396,33 @@ public final class KeyManager implements AutoCloseable {
      * dropped, so its next {@link #attach} unwraps under the new set.
      *
      * @throws IllegalArgumentException if either set is not registered, the disk has no keys,
-     *         or the sets have different layers (a DOUBLE set's outer layer would need the
-     *         data re-encrypted)
+     *         or either set is DOUBLE (its two layers would need the data re-encrypted)
      * @throws KeyUnavailableException if the current key cannot unwrap or the new one cannot wrap
      */
     public void moveDisk(String diskId, String newSetId) {
         Objects.requireNonNull(diskId, "diskId");
+        checkImport(newSetId); // the same rule: a disk encrypted under one key joins only a single-layer set
         DiskEncryptionSet to = requireSet(newSetId);
         synchronized (rotation) {
             DiskKeys keys = storedKeys(diskId);
             DiskEncryptionSet from = requireSet(keys.setId());
-            Map<DiskKeys.Role, Source> target = sources(to);
-            if (target.size() != 1 || keys.layers().size() != 1) {
-                throw new IllegalArgumentException("disk '" + diskId + "' cannot move from encryption set '" + from.id()
-                        + "' (" + from.type() + ") to '" + to.id() + "' (" + to.type() + "): only single-layer sets"
-                        + " (platform, customer) can take each other's disks without re-encrypting data");
+            if (keys.layers().size() != 1) {
+                throw new IllegalArgumentException("disk '" + diskId + "' of encryption set '" + from.id() + "' ("
+                        + from.type() + ") has " + keys.layers().size() + " key layers: it cannot leave its set"
+                        + " without re-encrypting its data");
             }
-            Map.Entry<DiskKeys.Role, Source> layer = target.entrySet().iterator().next();
-            Source s = layer.getValue();
+            Map.Entry<DiskKeys.Role, Source> only = sources(to).entrySet().iterator().next();
+            Source s = only.getValue();
             AttachedDisk disk = attach(diskId);
-            WrappedKey wrapped;
+            DiskKeys.Layer layer;
             try {
-                wrapped = disk.key(keys.layers().get(0).role()).withKeyBytes(dek -> vault(s.vaultId()).wrap(
-                        s.identity(), s.keyName(), targetVersion(s), dek));
+                layer = disk.key(keys.layers().get(0).role()).withKeyBytes(dek -> wrapLayer(only.getKey(), s, dek));
             } catch (KeyVaultException e) {
                 throw new KeyUnavailableException(diskId, to.id(), s.vaultId(), s.keyName(), "cannot wrap the disk's"
                         + " key for its new encryption set: " + e.getMessage(), e);
             }
-            store.write(new DiskKeys(diskId, to.id(), List.of(new DiskKeys.Layer(layer.getKey(), List.of(wrapped)))));
+            WrappedKey wrapped = layer.current();
+            store.write(new DiskKeys(diskId, to.id(), List.of(layer)));
             detach(diskId);
             LOG.log(Level.INFO, "disk {0} moved from encryption set {1} to {2} (key {3} version {4})", diskId,
                     from.id(), to.id(), s.keyName(), wrapped.keyVersion());
