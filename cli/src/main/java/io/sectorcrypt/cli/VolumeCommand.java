@@ -221,9 +221,9 @@ final class VolumeCommand {
         }
     }
 
-    @Command(name = "info", description = "Show a volume's LUKS2 header: size, keys, keyslots (no vault needed).")
-    static final class Info implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "PATH")
+    /** A subcommand that only reads a volume's header and the files beside it: no vault, no key. */
+    abstract static class OnHeader implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "PATH", description = "The volume (data file or device).")
         Path path;
 
         @Option(names = "--header", paramLabel = "FILE", description = "Its detached LUKS2 header, if it has one.")
@@ -235,17 +235,28 @@ final class VolumeCommand {
         @Spec
         CommandSpec spec;
 
+        abstract void run(PrintWriter out) throws IOException;
+
         @Override
         public Integer call() throws IOException {
-            VolumeInfo info;
+            PrintWriter out = spec.commandLine().getOut();
             try {
-                info = VolumeManager.inspect(path, header);
+                run(out);
             } catch (Luks2FormatException e) {
                 throw new CliException(e.getMessage(), e);
             }
-            PrintWriter out = spec.commandLine().getOut();
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "info", description = "Show a volume's LUKS2 header: size, keys, keyslots (no vault needed).")
+    static final class Info extends OnHeader {
+        @Override
+        void run(PrintWriter out) throws IOException {
+            VolumeInfo info = VolumeManager.inspect(path, header);
             if (json) {
-                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
+                printJson(out, info);
             } else {
                 out.println("volume:      " + info.path());
                 out.println("uuid:        " + info.uuid() + (info.label().isEmpty() ? "" : " (label " + info.label()
@@ -265,8 +276,6 @@ final class VolumeCommand {
                 out.println("keyslots:    " + (info.keyslots().isEmpty() ? "none" : info.keyslots()));
                 info.tokens().forEach((id, type) -> out.println("token " + id + ":     " + type));
             }
-            out.flush();
-            return 0;
         }
     }
 
@@ -629,28 +638,10 @@ final class VolumeCommand {
 
     @Command(name = "snapshots", description = "List a volume's snapshots, oldest first: each full one starts a"
             + " chain, each incremental one follows its parent (no vault needed).")
-    static final class Snapshots implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "PATH", description = "The volume (data file or device).")
-        Path path;
-
-        @Option(names = "--header", paramLabel = "FILE", description = "Its detached LUKS2 header, if it has one.")
-        Path header;
-
-        @Option(names = "--json", description = "Print JSON for scripts.")
-        boolean json;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class Snapshots extends OnHeader {
         @Override
-        public Integer call() throws IOException {
-            List<SnapshotInfo> list;
-            try {
-                list = VolumeManager.snapshots(path, header);
-            } catch (Luks2FormatException e) {
-                throw new CliException(e.getMessage(), e);
-            }
-            PrintWriter out = spec.commandLine().getOut();
+        void run(PrintWriter out) {
+            List<SnapshotInfo> list = VolumeManager.snapshots(path, header);
             if (json) {
                 printJson(out, list.stream().map(VolumeCommand::json).toList());
             } else if (list.isEmpty()) {
@@ -663,8 +654,6 @@ final class VolumeCommand {
                             Files.exists(Path.of(s.path())) ? "" : " (missing)");
                 }
             }
-            out.flush();
-            return 0;
         }
     }
 
@@ -764,8 +753,7 @@ final class VolumeCommand {
             char[] passphrase = passphrase();
             try (EncryptedVolume vol = volumes.adopt(path, header, set, passphrase)) {
                 if (json) {
-                    out().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(
-                            vol.info()));
+                    printJson(out(), vol.info());
                 } else {
                     out().println("adopted " + path + ": LUKS2 " + vol.diskId() + ", " + vol.size() + " bytes in "
                             + vol.sectorSize() + "-byte sectors, now in encryption set '" + vol.setId() + "'; no data"
@@ -773,8 +761,6 @@ final class VolumeCommand {
                 }
             } catch (WrongPassphraseException e) {
                 throw new CliException("--luks-passphrase-file " + passphraseFile + ": " + e.getMessage(), e);
-            } catch (IOException e) {
-                throw new CliException("cannot print the volume's info: " + e.getMessage(), e);
             } finally {
                 java.util.Arrays.fill(passphrase, '\0');
             }

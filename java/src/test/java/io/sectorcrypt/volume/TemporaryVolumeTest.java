@@ -29,10 +29,6 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -299,30 +295,8 @@ class TemporaryVolumeTest {
      */
     @Test
     void closeZeroesTheKeyAndNoCopyIsOnTheHeapOrInAnyMessage() throws Exception {
-        List<String> seen = new ArrayList<>();
-        Logger root = Logger.getLogger("io.sectorcrypt");
-        Level level = root.getLevel();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord rec) {
-                seen.add(String.valueOf(rec.getMessage()));
-                if (rec.getParameters() != null) {
-                    for (Object p : rec.getParameters()) {
-                        seen.add(String.valueOf(p));
-                    }
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        root.addHandler(capture);
-        root.setLevel(Level.ALL);
+        LogCapture logs = LogCapture.start();
+        List<String> seen = logs.seen();
         Path disk = dir.resolve("temp.img");
         byte[] decoy = new byte[64]; // a heap copy the dump must find: shows the search works
         new Random(5).nextBytes(decoy);
@@ -365,8 +339,7 @@ class TemporaryVolumeTest {
                 assertFalse(all.contains(secret), "a form of the key appears in: " + all);
             }
         } finally {
-            root.removeHandler(capture);
-            root.setLevel(level);
+            logs.close();
         }
         java.lang.ref.Reference.reachabilityFence(decoy); // live until after the dump
     }

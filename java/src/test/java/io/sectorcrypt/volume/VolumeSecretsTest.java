@@ -16,10 +16,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,30 +26,8 @@ class VolumeSecretsTest {
 
     @Test
     void secretsNeverAppearInLogsMessagesOrToString() throws Exception {
-        List<String> seen = new ArrayList<>();
-        Logger root = Logger.getLogger("io.sectorcrypt");
-        Level level = root.getLevel();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                seen.add(String.valueOf(r.getMessage()));
-                if (r.getParameters() != null) {
-                    for (Object p : r.getParameters()) {
-                        seen.add(String.valueOf(p));
-                    }
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        root.addHandler(capture);
-        root.setLevel(Level.ALL);
+        LogCapture logs = LogCapture.start();
+        List<String> seen = logs.seen();
         String passphrase = "recovery passphrase that must stay secret";
         Path disk = dir.resolve("disk.img");
         byte[] dek;
@@ -84,8 +58,7 @@ class VolumeSecretsTest {
             }
             seen.add(assertThrows(RuntimeException.class, () -> f.volumes.open(disk)).getMessage());
         } finally {
-            root.removeHandler(capture);
-            root.setLevel(level);
+            logs.close();
         }
         assertFalse(seen.isEmpty());
         String all = String.join("\n", seen);
