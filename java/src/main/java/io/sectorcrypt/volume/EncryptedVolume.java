@@ -581,10 +581,11 @@ public final class EncryptedVolume implements AutoCloseable {
                 if (header != null) {
                     header.update(header.metadata().withSegmentSize(newSize));
                 }
-                size = newSize;
                 if (changes != null) {
+                    // Before the new size is published: a write past the old end marks its chunk at once.
                     changes.grow(ChangedBlockMap.chunksOf(newSize));
                 }
+                size = newSize;
             }
         } finally {
             exit(stamp);
