@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sectorcrypt.volume.luks2.Luks2FormatException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,8 +17,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /** Review attacks on snapshots, restore and the changed-block map. */
 class SnapshotReviewTest {
@@ -75,6 +74,30 @@ class SnapshotReviewTest {
                 failure.get().printStackTrace();
             }
             assertEquals(null, failure.get());
+        }
+    }
+
+    /** A full snapshot cut short (its last chunks lost in a copy) must not restore as zeros. */
+    @Test
+    void aTruncatedFullSnapshotIsRefused() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        byte[] image = new byte[2 << 20];
+        new Random(2).nextBytes(image);
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(image.length, "plat"))) {
+            v.write(0, image, 0, image.length);
+            Path s = dir.resolve("full.snap");
+            v.snapshot(s, SnapshotKind.FULL, Progress.NONE);
+            try (RandomAccessFile raf = new RandomAccessFile(s.toFile(), "rw")) {
+                raf.setLength(raf.length() - (1 << 20));
+            }
+            Path r = dir.resolve("r.img");
+            Luks2FormatException e = assertThrows(Luks2FormatException.class,
+                    () -> f.volumes.restore(List.of(s), r, Progress.NONE).close(),
+                    "a full snapshot missing its last MiB restored silently");
+            assertTrue(e.getMessage().contains("full.snap") && e.getMessage().contains("cut short"), e.getMessage());
+            assertThrows(Luks2FormatException.class, () -> VolumeManager.inspectSnapshot(s));
+            assertFalse(Files.exists(r));
         }
     }
 }
