@@ -715,7 +715,11 @@ public final class EncryptedVolume implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot take a snapshot of " + name + " into " + target, e);
         } finally {
+            SnapshotWriter abandoned = activeSnapshot;
             activeSnapshot = null;
+            if (abandoned != null) {
+                abandoned.abandon(); // before its file closes: a writer holding it must not write there
+            }
             if (!done) {
                 if (armed) {
                     changes.abort();

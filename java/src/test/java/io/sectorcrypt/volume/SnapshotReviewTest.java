@@ -100,4 +100,62 @@ class SnapshotReviewTest {
             assertFalse(Files.exists(r));
         }
     }
+
+    /**
+     * A snapshot that fails midway (here its progress callback cancels it) must not fail the
+     * volume's own writes: a writer that had picked up the snapshot before it ended went on to
+     * copy its chunk into the closed snapshot file and failed with ClosedChannelException.
+     */
+    @Test
+    void aFailingSnapshotNeverFailsAWrite() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        int chunks = 256;
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of((long) chunks * CHUNK, "plat"))) {
+            byte[] fill = new byte[chunks * CHUNK];
+            new Random(3).nextBytes(fill);
+            v.write(0, fill, 0, fill.length);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int seed = t;
+                ts.add(Thread.ofPlatform().start(() -> {
+                    Random r = new Random(seed);
+                    byte[] b = new byte[4096];
+                    while (!stop.get() && failure.get() == null) {
+                        try {
+                            v.write(r.nextInt(chunks) * (long) CHUNK, b, 0, b.length);
+                        } catch (Throwable x) {
+                            failure.compareAndSet(null, x);
+                        }
+                    }
+                }));
+            }
+            for (int i = 0; i < 100 && failure.get() == null; i++) {
+                int failAt = 1 + (i % 50);
+                try {
+                    v.snapshot(dir.resolve("s" + i), SnapshotKind.FULL, (done, total) -> {
+                        if (done >= (long) failAt * CHUNK) {
+                            throw new IllegalStateException("cancelled");
+                        }
+                    });
+                } catch (IllegalStateException expected) {
+                    // the snapshot was cancelled
+                }
+            }
+            stop.set(true);
+            for (Thread t : ts) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                failure.get().printStackTrace();
+            }
+            assertEquals(null, failure.get());
+            try (var files = Files.list(dir)) {
+                assertEquals(List.of(), files.map(p -> p.getFileName().toString())
+                        .filter(n -> n.startsWith("s") || n.startsWith(".s")).toList(), "cancelled snapshots leave nothing");
+            }
+        }
+    }
 }
