@@ -158,4 +158,28 @@ class SnapshotReviewTest {
             }
         }
     }
+
+    /**
+     * Sidecars left by a deleted volume at the same path make its catalogue another volume's:
+     * the snapshot is refused, and was refused only after the whole disk had been copied.
+     */
+    @Test
+    void aCatalogueThatCannotTakeTheSnapshotRefusesItBeforeTheCopy() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            try (EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "plat"))) {
+                v.snapshot(dir.resolve("old.snap"), SnapshotKind.FULL, Progress.NONE);
+            }
+            Files.delete(disk);
+            try (EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "plat"))) {
+                v.write(0, new byte[] {1}, 0, 1);
+                List<Long> calls = new ArrayList<>();
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> v.snapshot(dir.resolve("new.snap"), SnapshotKind.FULL, (d, t) -> calls.add(d)));
+                assertTrue(e.getMessage().contains("disk.img.snapshots"), e.getMessage());
+                assertEquals(List.of(), calls, "refused before any chunk was copied");
+                assertFalse(Files.exists(dir.resolve("new.snap")));
+            }
+        }
+    }
 }
