@@ -642,6 +642,7 @@ public final class EncryptedVolume implements AutoCloseable {
             throw new IllegalArgumentException(target + " exists; refusing to overwrite it");
         }
         VolumeFiles.checkDirectory(target, "the snapshot");
+        VolumeFiles.checkNotSidecar(target, "the snapshot");
         // A catalogue that cannot take the snapshot (damaged, another volume's) refuses it now, not after the copy.
         SnapshotCatalog.read(SnapshotCatalog.beside(headerPath), diskId);
         String id = UUID.randomUUID().toString();

@@ -182,4 +182,31 @@ class SnapshotReviewTest {
             }
         }
     }
+
+    /**
+     * A first snapshot taken to the volume's own map path was listed and reported taken, then
+     * replaced by the map its commit renamed over it: the snapshot was gone.
+     */
+    @Test
+    void aSnapshotOrDiskNamedAsASidecarIsRefused() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "plat"))) {
+            v.write(0, new byte[] {7}, 0, 1);
+            for (String n : List.of("disk.img.changes", "disk.img.snapshots", "other.img.changes")) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> v.snapshot(dir.resolve(n), SnapshotKind.FULL, Progress.NONE));
+                assertTrue(e.getMessage().contains(n) && e.getMessage().contains("choose another name"),
+                        e.getMessage());
+                assertFalse(Files.exists(dir.resolve(n)));
+            }
+            v.snapshot(dir.resolve("s0"), SnapshotKind.FULL, Progress.NONE);
+            assertEquals("s0", Path.of(VolumeManager.inspectSnapshot(dir.resolve("s0")).path()).getFileName()
+                    .toString());
+            assertThrows(IllegalArgumentException.class, () -> f.volumes.restore(List.of(dir.resolve("s0")),
+                    dir.resolve("r.img.changes"), Progress.NONE));
+            assertThrows(IllegalArgumentException.class, () -> f.volumes.create(dir.resolve("d.snapshots"),
+                    VolumeSpec.of(1 << 20, "plat")));
+        }
+    }
 }
