@@ -53,7 +53,7 @@ class SnapshotReviewTest {
                     }
                 }
             });
-            for (int i = 0; i < 150 && failure.get() == null; i++) {
+            for (int i = 0; i < 60 && failure.get() == null; i++) {
                 long old = v.size();
                 Thread w = Thread.ofPlatform().start(() -> {
                     while (v.size() == old) {
