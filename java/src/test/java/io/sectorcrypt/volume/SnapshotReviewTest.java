@@ -209,4 +209,33 @@ class SnapshotReviewTest {
                     VolumeSpec.of(1 << 20, "plat")));
         }
     }
+
+    /**
+     * Open finding, not fixed: an interrupt during a FileChannel call closes the channel, so a
+     * snapshot cancelled by interrupting its thread (Future.cancel(true)) closes the volume's
+     * data channel, its file lock goes with it, and every later I/O of the volume fails with
+     * ClosedChannelException. The same holds for an interrupted reader or writer.
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("finding: an interrupted snapshot or I/O thread closes the volume's channel")
+    void anInterruptedSnapshotLeavesTheVolumeUsable() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(8L << 20, "plat"))) {
+            v.write(0, new byte[8 << 20], 0, 8 << 20);
+            Thread t = Thread.ofPlatform().start(() -> {
+                try {
+                    v.snapshot(dir.resolve("s"), SnapshotKind.FULL, (d, total) -> {
+                        if (d == 4L * CHUNK) {
+                            Thread.currentThread().interrupt(); // as Future.cancel(true) would
+                        }
+                    });
+                } catch (RuntimeException expected) {
+                    // the snapshot may fail
+                }
+            });
+            t.join();
+            v.write(0, new byte[4096], 0, 4096); // fails: ClosedChannelException
+        }
+    }
 }
