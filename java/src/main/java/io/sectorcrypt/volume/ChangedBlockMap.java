@@ -203,8 +203,12 @@ final class ChangedBlockMap {
      * data is written, under the range lock of those chunks.
      */
     void mark(long first, long last) {
-        AtomicLongArray cur = current;
+        // next before current: commit sets current to the new epoch before it clears next, so a
+        // null next read first means current is already the new epoch. Read the other way
+        // round, a commit between the two reads left the old epoch and no next: a chunk set in
+        // the old epoch only went unmarked in the new one, and the next incremental missed it.
         AtomicLongArray nxt = next;
+        AtomicLongArray cur = current;
         for (long c = first; c <= last; c++) {
             if (!isSet(cur, c) || (nxt != null && !isSet(nxt, c))) {
                 markSlow(first, last);

@@ -581,10 +581,11 @@ public final class EncryptedVolume implements AutoCloseable {
                 if (header != null) {
                     header.update(header.metadata().withSegmentSize(newSize));
                 }
-                size = newSize;
                 if (changes != null) {
+                    // Before the new size is published: a write past the old end marks its chunk at once.
                     changes.grow(ChangedBlockMap.chunksOf(newSize));
                 }
+                size = newSize;
             }
         } finally {
             exit(stamp);
@@ -641,6 +642,9 @@ public final class EncryptedVolume implements AutoCloseable {
             throw new IllegalArgumentException(target + " exists; refusing to overwrite it");
         }
         VolumeFiles.checkDirectory(target, "the snapshot");
+        VolumeFiles.checkNotSidecar(target, "the snapshot");
+        // A catalogue that cannot take the snapshot (damaged, another volume's) refuses it now, not after the copy.
+        SnapshotCatalog.read(SnapshotCatalog.beside(headerPath), diskId);
         String id = UUID.randomUUID().toString();
         Path temp = VolumeFiles.hiddenBeside(target, "creating-" + id.substring(0, 8));
         FileChannel out = null;
@@ -714,7 +718,11 @@ public final class EncryptedVolume implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot take a snapshot of " + name + " into " + target, e);
         } finally {
+            SnapshotWriter abandoned = activeSnapshot;
             activeSnapshot = null;
+            if (abandoned != null) {
+                abandoned.abandon(); // before its file closes: a writer holding it must not write there
+            }
             if (!done) {
                 if (armed) {
                     changes.abort();

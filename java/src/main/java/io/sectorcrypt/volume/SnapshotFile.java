@@ -70,6 +70,10 @@ final class SnapshotFile implements AutoCloseable {
             long[] chunks = null;
             if (t.info().kind() == SnapshotKind.INCREMENTAL) {
                 chunks = readChunkMap(ch, name, t);
+            } else if (ch.size() < m.segment().offset() + t.info().volumeSize()) {
+                // A full snapshot is written to its whole length (its holes are sparse, not missing).
+                throw new Luks2FormatException(name + " is cut short: " + ch.size() + " bytes, its data ends at "
+                        + (m.segment().offset() + t.info().volumeSize()));
             }
             return new SnapshotFile(name, ch, h, t, chunks);
         } catch (IOException | RuntimeException e) {

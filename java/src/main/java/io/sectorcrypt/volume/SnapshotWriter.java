@@ -40,6 +40,10 @@ final class SnapshotWriter {
     private final long stored;
     /** Bit i: the chunk of index i is copied. */
     private final AtomicLongArray copied;
+    /** Set once the snapshot is given up: writers then copy nothing (its file may be closed). */
+    private volatile boolean abandoned;
+    /** Why a writer could not copy a chunk: the snapshot fails with it, the write goes on. */
+    private volatile UncheckedIOException failure;
 
     /**
      * @param frozen which chunks the snapshot holds (bits in words, as the changed-block map)
@@ -98,11 +102,27 @@ final class SnapshotWriter {
      */
     void preserve(long first, long last) {
         for (long c = first; c <= last; c++) {
+            if (abandoned || failure != null) {
+                return; // the snapshot fails anyway: nothing of it may fail the volume's write
+            }
             long i = index(c);
             if (i >= 0 && !isCopied(i)) {
-                copy(c, i);
+                try {
+                    copy(c, i);
+                } catch (UncheckedIOException e) {
+                    failure = e; // the chunk stays uncopied, so the snapshot must not be published
+                    return;
+                }
             }
         }
+    }
+
+    /**
+     * Gives the snapshot up (it failed, or its file is about to close): writers that still
+     * hold this writer copy nothing from now on.
+     */
+    void abandon() {
+        abandoned = true;
     }
 
     /** Copies every chunk no writer copied first, each under its shared range lock. */
@@ -114,12 +134,22 @@ final class SnapshotWriter {
         for (long k = 0; k < (packed ? stored : chunks); k++) {
             long c = packed ? order[(int) k] : k;
             try (SectorRangeLock.Range r = ranges.lock(c * sectorsPerChunk, (c + 1) * sectorsPerChunk - 1, false)) {
+                checkFailure();
                 if (!isCopied(k)) {
                     copy(c, k);
                 }
             }
             done += CHUNK;
             progress.update(done, total);
+        }
+        checkFailure();
+    }
+
+    /** Throws what a writer met copying a chunk: that chunk is missing, or was copied too late. */
+    private void checkFailure() {
+        UncheckedIOException e = failure;
+        if (e != null) {
+            throw new UncheckedIOException(e.getMessage() + " (while a write waited for it)", e.getCause());
         }
     }
 

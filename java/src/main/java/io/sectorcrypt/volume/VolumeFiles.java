@@ -53,6 +53,19 @@ public final class VolumeFiles {
         ch.force(true);
     }
 
+    /**
+     * Refuses a new file named as a volume's changed-block map or snapshot catalogue: the
+     * volume it sits beside would replace it (a map commit renames over it) or fail to read it.
+     */
+    static void checkNotSidecar(Path path, String what) {
+        String n = String.valueOf(path.getFileName());
+        if (n.endsWith(ChangedBlockMap.SUFFIX) || n.endsWith(SnapshotCatalog.SUFFIX)) {
+            throw new IllegalArgumentException(what + " " + path + " is named as a volume's " + (n.endsWith(
+                    ChangedBlockMap.SUFFIX) ? "changed-block map" : "snapshot catalogue") + ", which its volume"
+                    + " replaces or reads as its own; choose another name");
+        }
+    }
+
     /** Refuses a path whose directory does not exist, naming what the path is for. */
     static void checkDirectory(Path path, String what) {
         Path dir = path.toAbsolutePath().getParent();

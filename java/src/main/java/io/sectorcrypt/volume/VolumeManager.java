@@ -186,6 +186,7 @@ public final class VolumeManager implements AutoCloseable {
             throw exists(path);
         }
         VolumeFiles.checkDirectory(path, "the volume");
+        VolumeFiles.checkNotSidecar(path, "the volume");
         Path headerPath = spec.detachedHeader();
         if (headerPath != null) {
             if (headerPath.toAbsolutePath().normalize().equals(path.toAbsolutePath().normalize())) {
@@ -193,6 +194,7 @@ public final class VolumeManager implements AutoCloseable {
                         + path);
             }
             VolumeFiles.checkDirectory(headerPath, "the detached header");
+            VolumeFiles.checkNotSidecar(headerPath, "the detached header");
             if (Files.exists(headerPath, LinkOption.NOFOLLOW_LINKS)) {
                 throw new IllegalArgumentException("the header file " + headerPath + " exists; refusing to overwrite"
                         + " it");
@@ -314,6 +316,7 @@ public final class VolumeManager implements AutoCloseable {
             throw exists(path);
         }
         VolumeFiles.checkDirectory(path, "the volume");
+        VolumeFiles.checkNotSidecar(path, "the volume");
         String diskId = UUID.randomUUID().toString();
         Path tmp = VolumeFiles.hiddenBeside(path, "creating-" + diskId.substring(0, 8));
         XtsKey key = keys.newEphemeralKey();
@@ -725,6 +728,7 @@ public final class VolumeManager implements AutoCloseable {
             throw new IllegalArgumentException(name + " exists; refusing to overwrite it");
         }
         VolumeFiles.checkDirectory(target, "the restored disk");
+        VolumeFiles.checkNotSidecar(target, "the restored disk");
         List<SnapshotFile> files = new ArrayList<>();
         String uuid = UUID.randomUUID().toString();
         Path temp = VolumeFiles.hiddenBeside(target, "restoring-" + uuid.substring(0, 8));
