@@ -33,6 +33,15 @@ public final class KeyUnavailableException extends RuntimeException {
         return reason;
     }
 
+    /**
+     * The same failure, its reason saying first what could not be done: for a caller whose
+     * disk id means nothing to its user (a disk being restored from a snapshot file, named in
+     * {@code what}).
+     */
+    public KeyUnavailableException whileDoing(String what) {
+        return new KeyUnavailableException(diskId, setId, vaultId, keyName, what + ": " + reason, this);
+    }
+
     public String diskId() {
         return diskId;
     }

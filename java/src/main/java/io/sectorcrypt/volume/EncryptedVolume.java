@@ -271,10 +271,17 @@ public final class EncryptedVolume implements AutoCloseable {
             long first = offset / sectorSize;
             long last = (offset + dst.byteSize() - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, false)) {
-                if (offset % sectorSize == 0 && dst.byteSize() % sectorSize == 0) {
-                    readSectors(c, first, dst);
-                } else {
-                    readUnaligned(c, offset, dst, first, last);
+                for (int attempt = 0;; attempt++) {
+                    try {
+                        if (offset % sectorSize == 0 && dst.byteSize() % sectorSize == 0) {
+                            readSectors(c, first, dst);
+                        } else {
+                            readUnaligned(c, offset, dst, first, last);
+                        }
+                        break;
+                    } catch (KeyClosedException e) {
+                        c = afterKeyClosed(e, attempt); // the whole read again: it is idempotent
+                    }
                 }
             }
         } finally {
@@ -451,23 +458,31 @@ public final class EncryptedVolume implements AutoCloseable {
                     long chunkLast = (chunkEndByte - 1) / sectorSize;
                     long sectors = chunkLast - chunkFirst + 1;
                     MemorySegment buf = BOUNCE.get().asSlice(0, sectors * sectorSize);
-                    long head = pos - chunkFirst * sectorSize;
-                    long tail = (chunkLast + 1) * sectorSize - chunkEndByte;
-                    if (head > 0) {
-                        readSectors(c, chunkFirst, buf.asSlice(0, sectorSize));
-                    }
-                    if (tail > 0 && (chunkLast != chunkFirst || head == 0)) {
-                        readSectors(c, chunkLast, buf.asSlice((sectors - 1) * sectorSize, sectorSize));
-                    }
-                    long n = chunkEndByte - pos;
-                    if (src == null) {
-                        buf.asSlice(head, n).fill((byte) 0);
-                        crypt(c, true, buf, null, chunkFirst);
-                    } else if (head == 0 && tail == 0) {
-                        crypt(c, true, src.asSlice(pos - offset, n), buf, chunkFirst);
-                    } else {
-                        MemorySegment.copy(src, pos - offset, buf, head, n);
-                        crypt(c, true, buf, null, chunkFirst);
+                    for (int attempt = 0;; attempt++) {
+                        try {
+                            // From the file and src again on a retry: nothing of this piece is written yet.
+                            long head = pos - chunkFirst * sectorSize;
+                            long tail = (chunkLast + 1) * sectorSize - chunkEndByte;
+                            if (head > 0) {
+                                readSectors(c, chunkFirst, buf.asSlice(0, sectorSize));
+                            }
+                            if (tail > 0 && (chunkLast != chunkFirst || head == 0)) {
+                                readSectors(c, chunkLast, buf.asSlice((sectors - 1) * sectorSize, sectorSize));
+                            }
+                            long n = chunkEndByte - pos;
+                            if (src == null) {
+                                buf.asSlice(head, n).fill((byte) 0);
+                                crypt(c, true, buf, null, chunkFirst);
+                            } else if (head == 0 && tail == 0) {
+                                crypt(c, true, src.asSlice(pos - offset, n), buf, chunkFirst);
+                            } else {
+                                MemorySegment.copy(src, pos - offset, buf, head, n);
+                                crypt(c, true, buf, null, chunkFirst);
+                            }
+                            break;
+                        } catch (KeyClosedException e) {
+                            c = afterKeyClosed(e, attempt);
+                        }
                     }
                     pwrite(chunkFirst, buf);
                     pos = chunkEndByte;
@@ -743,8 +758,8 @@ public final class EncryptedVolume implements AutoCloseable {
     /**
      * Moves the volume to another encryption set of the same shape (platform or customer):
      * its DEK is re-wrapped by the new set's key in one crash-safe header update; no data is
-     * re-encrypted. I/O goes on, though a read or write in flight at that instant may fail
-     * once as the old set's cached key is dropped.
+     * re-encrypted. I/O goes on: a read or write that finds the old set's key dropped under it
+     * is done again with the new one (the same DEK).
      *
      * <p>The seed's rule: the customer key cannot be removed from a disk with incremental
      * snapshots (they stay under that key, and the chain restores only with it). Moving from
@@ -792,6 +807,19 @@ public final class EncryptedVolume implements AutoCloseable {
     }
 
     // -- keys --------------------------------------------------------------------------
+
+    /**
+     * A read or write found its key closed under it: the disk moved to another set (the same
+     * DEK under a new key object) or was detached. Returns the cipher of the key now in force
+     * for one more attempt (throwing {@link KeyUnavailableException} if the disk stopped); a
+     * second closing in one I/O is passed on.
+     */
+    private SectorCipher afterKeyClosed(KeyClosedException e, int attempt) {
+        if (attempt > 0) {
+            throw e;
+        }
+        return cipher();
+    }
 
     /** The cipher of the disk's current key (a stopped disk asks the vault again: {@link VolumeKey.Managed}). */
     private SectorCipher cipher() {

@@ -33,6 +33,8 @@ import java.util.UUID;
 record SnapshotToken(SnapshotInfo info, long mapOffset, long mapBytes, String mapSha256) {
     static final String TYPE = "sectorcrypt-snapshot";
     private static final int FORMAT = 1;
+    /** The largest chunk map (and chunk count) read into one array. */
+    static final long MAX_CHUNK_MAP_BYTES = Integer.MAX_VALUE - 8;
 
     /** The snapshot token of {@code m}, checked, if it has one. */
     static Optional<SnapshotToken> read(Luks2Metadata m, String name) {
@@ -76,6 +78,9 @@ record SnapshotToken(SnapshotInfo info, long mapOffset, long mapBytes, String ma
             check(sha.matches("[0-9a-f]{64}"), "the chunk map's sha256 is not 64 hex digits");
             check(mapBytes == 8L * ChangedBlockMap.words(chunks), "a chunk map of " + mapBytes + " bytes for "
                     + chunks + " chunks");
+            check(mapBytes <= MAX_CHUNK_MAP_BYTES && stored <= MAX_CHUNK_MAP_BYTES, "a chunk map of " + mapBytes
+                    + " bytes naming " + stored + " chunks; this version reads maps up to " + MAX_CHUNK_MAP_BYTES
+                    + " bytes (volumes up to 1 PiB)");
             check(mapOffset == m.segment().offset() + stored * ChangedBlockMap.CHUNK_BYTES, "its chunk map is at "
                     + mapOffset + ", not after its " + stored + " chunks");
         }

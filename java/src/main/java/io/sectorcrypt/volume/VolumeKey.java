@@ -49,10 +49,18 @@ sealed interface VolumeKey permits VolumeKey.Managed, VolumeKey.Ephemeral {
 
         @Override
         public XtsKey key() {
-            try {
-                return disk.key();
-            } catch (KeyUnavailableException e) {
-                return reattach(e).key();
+            AttachedDisk d = disk;
+            for (int attempt = 0;; attempt++) {
+                try {
+                    return d.key();
+                } catch (KeyUnavailableException e) {
+                    // Once more if a move to another set dropped the fresh disk too before its
+                    // first use; a stopped disk fails in reattach (or after these few tries).
+                    if (attempt == 2) {
+                        throw e;
+                    }
+                    d = reattach(e);
+                }
             }
         }
 

@@ -5,6 +5,7 @@ import io.sectorcrypt.crypto.CryptoPolicy;
 import io.sectorcrypt.keys.AttachedDisk;
 import io.sectorcrypt.keys.DiskKeys;
 import io.sectorcrypt.keys.KeyManager;
+import io.sectorcrypt.keys.KeyUnavailableException;
 import io.sectorcrypt.queue.SectorQueue;
 import io.sectorcrypt.volume.luks2.KdfParameters;
 import io.sectorcrypt.volume.luks2.Luks2BinaryHeader;
@@ -750,7 +751,12 @@ public final class VolumeManager implements AutoCloseable {
             store.registerPending(uuid);
             registered = true;
             store.write(restored);
-            attachVerified(uuid, name, lastMeta); // the key must be usable before anything is copied
+            try {
+                attachVerified(uuid, name, lastMeta); // the key must be usable before anything is copied
+            } catch (KeyUnavailableException e) {
+                throw e.whileDoing("cannot restore " + name + " from " + chain.get(chain.size() - 1)
+                        + ", whose key is wrapped under " + wrapped.layers().get(0).current().keyReference());
+            }
             long size = last.info().volumeSize();
             long dataOffset = lastMeta.segment().offset();
             Luks2Metadata meta = lastMeta.withoutToken(SnapshotToken.TYPE).withEnvelope(restored)

@@ -347,8 +347,10 @@ class SnapshotTest {
             }
             f.vault.revoke("customer", VolumeFixture.IDENTITY);
             f.clock.advance(KeyManager.DEFAULT_CACHE_TTL.plusSeconds(1));
-            assertThrows(KeyUnavailableException.class, () -> f.volumes.restore(List.of(dir.resolve("s0"),
-                    dir.resolve("s1")), dir.resolve("r.img"), Progress.NONE));
+            KeyUnavailableException e = assertThrows(KeyUnavailableException.class, () -> f.volumes.restore(
+                    List.of(dir.resolve("s0"), dir.resolve("s1")), dir.resolve("r.img"), Progress.NONE));
+            assertTrue(e.getMessage().contains("cannot restore " + dir.resolve("r.img") + " from "
+                    + dir.resolve("s1")) && e.getMessage().contains("/customer/1"), e.getMessage());
             assertFalse(Files.exists(dir.resolve("r.img")), "a refused restore leaves nothing");
             assertThrows(KeyUnavailableException.class, () -> f.volumes.open(dir.resolve("s0"), null, true));
         }
@@ -391,6 +393,62 @@ class SnapshotTest {
                 v.read(1000, back, 0, back.length);
                 assertArrayEquals(data, back);
                 assertThrows(IllegalArgumentException.class, () -> v.changeEncryptionSet("nope"));
+            }
+        }
+    }
+
+    /** Moving between sets under load: no read or write fails, nothing is lost (the review's finding 9). */
+    @Test
+    void movingBetweenSetsWhileWritersRunFailsNoIo() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        int writers = 4;
+        int region = 2 * CHUNK + 777;
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            f.volumes.keys().putSet(io.sectorcrypt.keys.DiskEncryptionSet.platform("plat2", VolumeFixture.VAULT_ID,
+                    "platform", VolumeFixture.IDENTITY));
+            byte[][] model = new byte[writers][region];
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            try (EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(16L << 20, "plat"))) {
+                AtomicBoolean stop = new AtomicBoolean();
+                List<Thread> threads = new ArrayList<>();
+                for (int w = 0; w < writers; w++) {
+                    int id = w;
+                    threads.add(Thread.ofPlatform().start(() -> {
+                        Random r = new Random(id);
+                        long off = 100 + (long) id * (region + 5000);
+                        while (!stop.get()) {
+                            byte[] d = new byte[region];
+                            r.nextBytes(d);
+                            try {
+                                v.write(off, d, 0, d.length);
+                                model[id] = d;
+                                byte[] back = new byte[region];
+                                v.read(off, back, 0, region);
+                                if (!java.util.Arrays.equals(back, d)) {
+                                    failures.add(new AssertionError("writer " + id + " read back other bytes"));
+                                }
+                            } catch (RuntimeException e) {
+                                failures.add(e);
+                            }
+                        }
+                    }));
+                }
+                for (int i = 0; i < 30; i++) {
+                    v.changeEncryptionSet(i % 2 == 0 ? "plat2" : "plat");
+                    Thread.sleep(5);
+                }
+                stop.set(true);
+                for (Thread t : threads) {
+                    t.join();
+                }
+            }
+            assertEquals(List.of(), failures.stream().limit(3).map(Throwable::toString).toList());
+            try (EncryptedVolume v = f.volumes.open(disk)) {
+                for (int w = 0; w < writers; w++) {
+                    byte[] back = new byte[region];
+                    v.read(100 + (long) w * (region + 5000), back, 0, region);
+                    assertArrayEquals(model[w], back, "region " + w);
+                }
             }
         }
     }
