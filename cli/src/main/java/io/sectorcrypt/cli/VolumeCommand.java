@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
         subcommands = {VolumeCommand.Create.class, VolumeCommand.Info.class, VolumeCommand.Import.class,
             VolumeCommand.Export.class, VolumeCommand.Write.class, VolumeCommand.Read.class, VolumeCommand.Rotate.class,
             VolumeCommand.Resize.class, VolumeCommand.Snapshot.class, VolumeCommand.Snapshots.class,
-            VolumeCommand.Restore.class, VolumeCommand.MoveSet.class, VolumeCommand.Adopt.class})
+            VolumeCommand.Restore.class, VolumeCommand.MoveSet.class, VolumeCommand.Adopt.class,
+            VolumeCommand.ForgetSnapshot.class})
 final class VolumeCommand {
     /** Copy in chunks this large: big enough for the sector queue to spread over cores. */
     static final int CHUNK = 4 << 20;
@@ -632,6 +633,21 @@ final class VolumeCommand {
                             snapshot, path, s.storedChunks(), s.chunks(), SnapshotInfo.CHUNK_BYTES / 1024,
                             (System.nanoTime() - start) / 1e9);
                 }
+            }
+        }
+    }
+
+    @Command(name = "forget-snapshot", description = "Take a deleted snapshot off the volume's list (its file must be"
+            + " gone: a listed incremental snapshot keeps a customer key on the disk).")
+    static final class ForgetSnapshot extends OnVolume {
+        @Parameters(index = "1", paramLabel = "ID", description = "The snapshot's id, as 'volume snapshots' lists it.")
+        String id;
+
+        @Override
+        void run(LocalKeyVault v, VolumeManager volumes) {
+            try (EncryptedVolume vol = open(v, volumes, false)) {
+                out().println(vol.forgetSnapshot(id) ? "forgot snapshot " + id + " of " + path
+                        : path + " lists no snapshot " + id + ": nothing to do");
             }
         }
     }

@@ -92,6 +92,12 @@ class VolumeCommandTest {
         assertTrue(fails("volume", "restore", dir.resolve("s0").toString(), dir.resolve("r0.img").toString())
                 .contains("exists"));
         assertFalse(Files.exists(dir.resolve("r9")));
+        String s1 = list.get(1).get("id").asText();
+        assertTrue(fails("volume", "forget-snapshot", disk.toString(), s1).contains("delete it first"));
+        Files.delete(dir.resolve("s1"));
+        assertEquals("forgot snapshot " + s1 + " of " + disk, ok("volume", "forget-snapshot", disk.toString(), s1)
+                .out().strip());
+        assertEquals(1, new ObjectMapper().readTree(ok("volume", "snapshots", disk.toString(), "--json").out()).size());
         ok("set", "create", "silver", "--type", "platform");
         assertEquals("moved " + disk + " from encryption set 'gold' to 'silver'; no data was re-encrypted",
                 ok("volume", "move-set", disk.toString(), "--set", "silver").out().strip());

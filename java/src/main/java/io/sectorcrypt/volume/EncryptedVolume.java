@@ -756,6 +756,36 @@ public final class EncryptedVolume implements AutoCloseable {
     }
 
     /**
+     * Takes a deleted snapshot off the volume's catalogue. Its file must be gone from the path
+     * the catalogue lists: a snapshot that still exists (or was moved, say to backup storage,
+     * and must keep counting for {@link #changeEncryptionSet}'s rule) is deleted first. A later
+     * snapshot that followed it can then no longer be restored; the changed-block map is not
+     * affected.
+     *
+     * @return whether it was listed
+     * @throws IllegalStateException if its file still exists, or the volume is read-only or closed
+     */
+    public boolean forgetSnapshot(String snapshotId) {
+        Objects.requireNonNull(snapshotId, "snapshotId");
+        checkWritable();
+        long stamp = enter();
+        try {
+            synchronized (snapshotLock) {
+                Path catalogue = SnapshotCatalog.beside(headerPath);
+                for (SnapshotInfo s : SnapshotCatalog.read(catalogue, diskId)) {
+                    if (s.id().equals(snapshotId) && Files.exists(Path.of(s.path()), LinkOption.NOFOLLOW_LINKS)) {
+                        throw new IllegalStateException("snapshot " + snapshotId + " of " + name + " still exists at "
+                                + s.path() + "; delete it first");
+                    }
+                }
+                return SnapshotCatalog.remove(catalogue, diskId, snapshotId);
+            }
+        } finally {
+            exit(stamp);
+        }
+    }
+
+    /**
      * Moves the volume to another encryption set of the same shape (platform or customer):
      * its DEK is re-wrapped by the new set's key in one crash-safe header update; no data is
      * re-encrypted. I/O goes on: a read or write that finds the old set's key dropped under it
@@ -764,7 +794,8 @@ public final class EncryptedVolume implements AutoCloseable {
      * <p>The seed's rule: the customer key cannot be removed from a disk with incremental
      * snapshots (they stay under that key, and the chain restores only with it). Moving from
      * a customer set to a platform set is refused while the volume's catalogue lists an
-     * incremental snapshot whose file exists.
+     * incremental snapshot (wherever its file is now; {@link #forgetSnapshot} takes a deleted
+     * one off the list).
      *
      * @throws IllegalArgumentException if the set is not registered or has other layers
      * @throws IllegalStateException if read-only or closed, or the rule above refuses
@@ -788,15 +819,16 @@ public final class EncryptedVolume implements AutoCloseable {
                                 + " registered"));
                 if (current.type() == io.sectorcrypt.keys.EncryptionType.CUSTOMER
                         && to.type() != io.sectorcrypt.keys.EncryptionType.CUSTOMER) {
+                    // Every listed one counts, wherever its file went (a copy in backup storage too):
+                    // only forgetSnapshot, once the file is deleted, takes one off the list.
                     List<SnapshotInfo> incremental = SnapshotCatalog.read(SnapshotCatalog.beside(headerPath), diskId)
-                            .stream().filter(s -> s.kind() == SnapshotKind.INCREMENTAL && Files.exists(Path.of(
-                                    s.path()))).toList();
+                            .stream().filter(s -> s.kind() == SnapshotKind.INCREMENTAL).toList();
                     if (!incremental.isEmpty()) {
                         throw new IllegalStateException(name + " has " + incremental.size() + " incremental"
                                 + " snapshot(s) under customer key '" + current.keyName() + "' of set '" + from
                                 + "' (the newest: " + incremental.get(incremental.size() - 1).path() + "): the"
                                 + " customer key cannot be removed from a disk with incremental snapshots; delete"
-                                + " them, or move to another customer-key set");
+                                + " them and forget them (forgetSnapshot), or move to another customer-key set");
                     }
                 }
                 ((VolumeKey.Managed) volumeKey).moveToSet(newSetId);

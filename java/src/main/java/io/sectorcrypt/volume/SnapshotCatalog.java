@@ -79,6 +79,24 @@ final class SnapshotCatalog {
     static void append(Path file, String volumeId, SnapshotInfo s) {
         List<SnapshotInfo> list = new ArrayList<>(read(file, volumeId));
         list.add(s);
+        write(file, volumeId, list);
+    }
+
+    /**
+     * Takes snapshot {@code id} off the catalogue in {@code file}, atomically and durably.
+     *
+     * @return whether it was listed
+     */
+    static boolean remove(Path file, String volumeId, String id) {
+        List<SnapshotInfo> list = new ArrayList<>(read(file, volumeId));
+        boolean removed = list.removeIf(s -> s.id().equals(id));
+        if (removed) {
+            write(file, volumeId, list);
+        }
+        return removed;
+    }
+
+    private static void write(Path file, String volumeId, List<SnapshotInfo> list) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
         root.put("volume", volumeId);

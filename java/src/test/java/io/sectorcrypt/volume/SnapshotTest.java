@@ -379,7 +379,16 @@ class SnapshotTest {
                 assertEquals("cust", v.setId());
                 v.changeEncryptionSet("cust2"); // another customer key: allowed
                 assertEquals("cust2", v.setId());
-                Files.delete(dir.resolve("s1"));
+                Files.move(dir.resolve("s1"), dir.resolve("s1.backup")); // moved away: it still counts
+                assertThrows(IllegalStateException.class, () -> v.changeEncryptionSet("plat"));
+                String s1 = VolumeManager.snapshots(disk, null).get(1).id();
+                IllegalStateException exists = assertThrows(IllegalStateException.class,
+                        () -> v.forgetSnapshot(VolumeManager.snapshots(disk, null).get(0).id()));
+                assertTrue(exists.getMessage().contains("delete it first"), exists.getMessage());
+                Files.delete(dir.resolve("s1.backup"));
+                assertTrue(v.forgetSnapshot(s1));
+                assertFalse(v.forgetSnapshot(s1));
+                assertEquals(1, VolumeManager.snapshots(disk, null).size());
                 v.changeEncryptionSet("plat"); // no incremental snapshot left: allowed
                 assertEquals("plat", v.setId());
                 byte[] back = new byte[data.length];
