@@ -151,8 +151,8 @@ public final class Hctr2 {
 
     private void sectors(boolean encrypt, MemorySegment src, MemorySegment dst, long firstIv, int sectorSize) {
         output(src, dst);
-        long step = ivConvention.ivStep(sectorSize);
         Hctr2Limits.checkMessageLength(sectorSize);
+        long step = ivConvention.ivStep(sectorSize);
         long count = src.byteSize() / sectorSize;
         if (count * sectorSize != src.byteSize()) {
             throw new IllegalArgumentException("src is " + src.byteSize() + " bytes, not a whole number of "

@@ -54,14 +54,16 @@ public final class Hctr2Key implements AutoCloseable {
         // seen every use end; the GC frees the zeroed memory later.
         this.material = Arena.ofAuto().allocate(64, 64);
         byte[] raw = null;
+        byte[] constants = new byte[32];
         byte[] derived = new byte[32];
         try {
             material.asSlice(0, length).copyFrom(source);
             raw = source.toArray(ValueLayout.JAVA_BYTE);
-            derived[16] = 1; // bin(1) little-endian; derived[0..16) is bin(0)
+            constants[16] = 1; // bin(0) || bin(1), little-endian
             Cipher aes = JavaHctr2.ecb();
             aes.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(raw, "AES"));
-            if (aes.doFinal(derived, 0, 32, derived, 0) != 32) {
+            // Out of place: the JDK would copy an in-place input to a heap array we cannot zero.
+            if (aes.doFinal(constants, 0, 32, derived, 0) != 32) {
                 throw new IllegalStateException("AES/ECB returned a short result");
             }
             MemorySegment.copy(MemorySegment.ofArray(derived), 0, material, H_OFFSET, 32);
