@@ -204,18 +204,42 @@ INLINE __m128i xctr_hash(const sc_hctr2_key *k, int nr, __m128i S, const uint8_t
     const __m128i step = _mm_set_epi64x(0, NB);
     __m128i d[NB], x[NB];
     size_t i = 0;
+    /* Software-pipelined: while group g's keystream goes through the AES rounds, group g-1's
+     * output is hashed, one block per round, reloaded from out (just stored, so from L1) to
+     * keep 8 AES states, a round key, the three product parts and one data block within the
+     * 16 xmm registers. */
     for (; nblocks - i >= NB; i += NB) {
+        const int pending = hash && i > 0;
+        const uint8_t *prev = out + 16 * (i - NB);
+        prod256 p = { _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128() };
+        const __m128i sk = xor2(S, ld(k->enc[0]));
 #pragma GCC unroll 8
         for (int j = 0; j < NB; j++)
-            d[j] = ld(in + 16 * (i + (size_t)j));
-        xctr_blocks(k, nr, S, ctr, d, x, NB);
+            x[j] = xor2(sk, _mm_add_epi64(ctr, _mm_set_epi64x(0, j)));
+        for (int r = 1; r < nr; r++) {
+            const __m128i rk = ld(k->enc[r]);
+#pragma GCC unroll 8
+            for (int j = 0; j < NB; j++)
+                x[j] = _mm_aesenc_si128(x[j], rk);
+            /* nr - 1 >= 9 rounds here, so all NB blocks fit. */
+            if (pending && r <= NB) {
+                __m128i b = ld(prev + 16 * (r - 1));
+                if (r == 1)
+                    b = xor2(b, acc);
+                clmul_acc(&p, b, ld(k->h_pow[NB - r]));
+            }
+        }
+        const __m128i klast = ld(k->enc[nr]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NB; j++)
+            st(out + 16 * (i + (size_t)j),
+               _mm_aesenclast_si128(x[j], xor2(klast, ld(in + 16 * (i + (size_t)j)))));
+        if (pending)
+            acc = reduce(p);
         ctr = _mm_add_epi64(ctr, step);
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; j++)
-            st(out + 16 * (i + (size_t)j), x[j]);
-        if (hash)
-            acc = hash_group(k, acc, x, NB);
     }
+    if (hash && i > 0)
+        acc = hash_blocks(k, acc, out + 16 * (i - NB), NB);
     const int rest = (int)(nblocks - i);
     if (rest) {
         for (int j = 0; j < rest; j++)
