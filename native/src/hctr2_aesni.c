@@ -252,8 +252,8 @@ INLINE __m128i xctr_hash(const sc_hctr2_key *k, int nr, __m128i S, const uint8_t
             acc = hash_group(k, acc, x, rest);
     }
     if (tail) {
-        /* Out of line in spirit: the partial block goes through a stack copy so nothing past
-         * in + len or out + len is touched. */
+        /* The partial block goes through a stack copy so nothing past in + len or out + len
+         * is touched; whole-block sectors never come here. */
         uint8_t b[16] = { 0 };
         const uint8_t *src = in + 16 * nblocks;
         memcpy(b, src, tail);
