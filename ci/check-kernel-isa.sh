@@ -3,7 +3,9 @@
 # tier-neutral code (dispatch, key schedule, self-test) contain no ymm or zmm instruction,
 # the VAES-256 tier no zmm, so each runs on any CPU its tier is chosen for; and that it holds
 # product code only: no benchmark entry point (the AES ceilings live in
-# libsectorcrypt_bench.so, built by the benchmarks module).
+# libsectorcrypt_bench.so, built by the benchmarks module). The HCTR2 kernel, AES-NI +
+# PCLMULQDQ only so far, must use both and no VEX/EVEX instruction at all (it is chosen on
+# CPUs without AVX), and the public HCTR2 and XTS entry points must be exported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lib=java/target/classes/native/linux-x86_64/libsectorcrypt.so
@@ -24,5 +26,18 @@ bench=$(nm -D --defined-only "$lib" | awk '{ print $NF }' | grep -E '^sc_bench_|
 if [ -n "$bench" ]; then echo "check-kernel-isa: benchmark symbols exported by $lib:"; echo "$bench"; fail=1; fi
 z=$(grep -cE '<[^>]*vaes512[^>]*>.*vaesenc.*%zmm' /tmp/sc-isa.$$ || true)
 [ "$z" -gt 0 ] || { echo "check-kernel-isa: the VAES-512 tier has no zmm vaesenc"; fail=1; }
-[ $fail -eq 0 ] && echo "check-kernel-isa: ok (AES-NI tier and common code xmm-only; VAES-256 ymm; VAES-512 zmm; no sc_bench_* export)"
+for insn in aesenc pclmul; do
+  n=$(grep -cE "<[^>]*hctr2[^>]*aesni[^>]*>.*${insn}" /tmp/sc-isa.$$ || true)
+  [ "$n" -gt 0 ] || { echo "check-kernel-isa: no $insn in the HCTR2 AES-NI tier (symbols renamed?)"; fail=1; }
+done
+# Any mnemonic starting with v is VEX or EVEX encoded (vpxor, vaesenc, vmovdqu64, ...).
+vex_in_hctr2=$(grep -E '<[^>]*hctr2[^>]*>' /tmp/sc-isa.$$ | awk -F'\t' '{ print $1 "\t" $NF }' | grep -E '\sv[a-z0-9]+(\s|$)' | head -5 || true)
+if [ -n "$vex_in_hctr2" ]; then echo "check-kernel-isa: VEX/EVEX instructions in the HCTR2 AES-NI code:"; echo "$vex_in_hctr2"; fail=1; fi
+exports=$(nm -D --defined-only "$lib" | awk '{ print $NF }')
+for sym in sc_xts_key_expand sc_xts_encrypt_units sc_xts_decrypt_units sc_xts_encrypt_unit sc_xts_decrypt_unit \
+           sc_hctr2_key_expand sc_hctr2_key_wipe sc_hctr2_key_size sc_hctr2_key_align \
+           sc_hctr2_encrypt sc_hctr2_decrypt sc_hctr2_encrypt_units sc_hctr2_decrypt_units; do
+  grep -qx "$sym" <<<"$exports" || { echo "check-kernel-isa: $sym is not exported"; fail=1; }
+done
+[ $fail -eq 0 ] && echo "check-kernel-isa: ok (AES-NI tier and common code xmm-only; VAES-256 ymm; VAES-512 zmm; HCTR2 AES-NI+PCLMULQDQ without VEX; entry points exported; no sc_bench_* export)"
 exit $fail

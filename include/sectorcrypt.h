@@ -148,6 +148,76 @@ SC_API int sc_xts_decrypt_unit(const sc_xts_key *key, int tier, const uint8_t tw
  */
 SC_API int sc_selftest(int tier);
 
+/*
+ * HCTR2-AES (Crowley, Huckleberry, Biggers, "Length-preserving encryption with HCTR2",
+ * IACR ePrint 2021/1441): a wide-block tweakable cipher, so one changed bit anywhere in a
+ * data unit changes the whole unit, unlike XTS's 16-byte granularity. Built from AES,
+ * POLYVAL (RFC 8452) and XCTR; byte-compatible with Linux's hctr2(aes) and dm-crypt's
+ * "capi:hctr2(aes)-plain64" (32-byte tweak: the 64-bit little-endian IV, then zeros).
+ *
+ * Only SC_TIER_AESNI runs HCTR2 so far (AES-NI + PCLMULQDQ, xmm); the other tiers return
+ * SC_E_TIER from the HCTR2 functions. The same rules as above hold: stateless, thread-safe
+ * once expanded, no alignment needed of data, in == out allowed, other overlaps refused.
+ */
+
+#define SC_HCTR2_TWEAK_PLAIN64 32 /* bytes of the per-unit tweak of the *_units functions */
+
+/*
+ * An expanded HCTR2 key: the AES encryption and decryption schedules, the POLYVAL key
+ * h = E_K(0^128) with its powers h^1..h^8 (eight blocks hashed per reduction), and
+ * L = E_K(1) (little-endian 1). Holds key material: the owner wipes it (sc_hctr2_key_wipe
+ * or its own zeroing) before releasing the memory. Callers should use sc_hctr2_key_size()
+ * rather than sizeof, so the layout may grow with a wider tier.
+ */
+typedef struct sc_hctr2_key {
+    uint8_t enc[15][16];
+    uint8_t dec[15][16];
+    uint8_t h_pow[8][16]; /* h_pow[i] = h^(i+1), in POLYVAL's Montgomery form */
+    uint8_t L[16];
+    uint32_t rounds; /* 10 (AES-128) or 14 (AES-256); anything else means "not expanded" */
+    uint32_t check;  /* SC_HCTR2_KEY_CHECK (internal) when expanded */
+    uint8_t pad[8];
+} sc_hctr2_key;
+
+/* sizeof(sc_hctr2_key) and the alignment it prefers (64). */
+SC_API size_t sc_hctr2_key_size(void);
+SC_API size_t sc_hctr2_key_align(void);
+
+/*
+ * Expands a raw AES key of 16 (HCTR2-AES-128) or 32 (HCTR2-AES-256) bytes into *key.
+ * HCTR2 has a single key: h and L are derived from it (paper section 3). Returns SC_OK,
+ * SC_E_NULL, SC_E_KEY_LENGTH, or SC_E_TIER without AES-NI. On any error *key is left zeroed.
+ */
+SC_API int sc_hctr2_key_expand(sc_hctr2_key *key, const uint8_t *raw, size_t raw_len);
+
+/* Zeroes *key in a way the compiler cannot elide. NULL is ignored. */
+SC_API void sc_hctr2_key_wipe(sc_hctr2_key *key);
+
+/*
+ * Encrypts (decrypts) one message of len bytes (16 .. SC_MAX_UNIT_BYTES, any length: the
+ * part after the first block need not be whole blocks) under a tweak of tweak_len bytes
+ * (0 .. SC_MAX_UNIT_BYTES; tweak may be NULL when tweak_len is 0). Returns SC_OK, SC_E_NULL,
+ * SC_E_KEY_NOT_EXPANDED, SC_E_TIER, SC_E_LENGTH (len or tweak_len out of range, or an
+ * address range that wraps) or SC_E_OVERLAP.
+ */
+SC_API int sc_hctr2_encrypt(const sc_hctr2_key *key, int tier, const uint8_t *tweak, size_t tweak_len,
+                            const uint8_t *in, uint8_t *out, size_t len);
+SC_API int sc_hctr2_decrypt(const sc_hctr2_key *key, int tier, const uint8_t *tweak, size_t tweak_len,
+                            const uint8_t *in, uint8_t *out, size_t len);
+
+/*
+ * Encrypts (decrypts) count consecutive data units of unit_len bytes each, as
+ * sc_xts_encrypt_units does: unit i (0-based) has the IV first_iv + i * iv_step, and its
+ * tweak is that IV as 8 little-endian bytes followed by 24 zero bytes
+ * (SC_HCTR2_TWEAK_PLAIN64 bytes in all: dm-crypt's plain64 IV for hctr2(aes)). unit_len is
+ * 16 .. SC_MAX_UNIT_BYTES, any length. count == 0 is a no-op. Returns the codes of
+ * sc_xts_encrypt_units: SC_E_RANGE if iv_step is 0 or the last IV would exceed 2^64 - 1.
+ */
+SC_API int sc_hctr2_encrypt_units(const sc_hctr2_key *key, int tier, const uint8_t *in, uint8_t *out,
+                                  size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
+SC_API int sc_hctr2_decrypt_units(const sc_hctr2_key *key, int tier, const uint8_t *in, uint8_t *out,
+                                  size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
+
 #ifdef __cplusplus
 }
 #endif

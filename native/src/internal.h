@@ -29,4 +29,21 @@ int sc_check_key(const sc_xts_key *key);
 /* Zeroing the compiler may not remove. */
 void sc_secure_zero(void *p, size_t n);
 
+/* Marks an expanded sc_hctr2_key. */
+#define SC_HCTR2_KEY_CHECK 0x48435432u /* "HCT2" */
+
+/* HCTR2 AES-NI + PCLMULQDQ tier (hctr2_aesni.c); the public functions in hctr2.c validate
+ * first. The tweak pointer may be NULL only when tweak_len is 0. */
+void sc_hctr2_crypt_aesni(const sc_hctr2_key *key, int encrypt, const uint8_t *tweak, size_t tweak_len,
+                          const uint8_t *in, uint8_t *out, size_t len);
+void sc_hctr2_crypt_units_aesni(const sc_hctr2_key *key, int encrypt, const uint8_t *in, uint8_t *out,
+                                size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
+/* h^2..h^8 from h_pow[0] = h (key expansion). */
+void sc_hctr2_powers_aesni(sc_hctr2_key *key);
+/* The building blocks on their own, for the published POLYVAL and XCTR vectors (tests).
+ * POLYVAL of len bytes (a multiple of 16) under key->h_pow; XCTR (keystream block i is
+ * E_K(iv ^ le128(i)), i from 1) of len bytes of any length under key->enc. */
+void sc_polyval_aesni(const sc_hctr2_key *key, const uint8_t *msg, size_t len, uint8_t out[16]);
+void sc_xctr_aesni(const sc_hctr2_key *key, const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len);
+
 #endif

@@ -139,3 +139,13 @@ void ref_xts(int enc, const uint8_t *key, size_t key_len, const uint8_t tweak[16
     memcpy(last + 16, cc, tail);
     block(enc, w1, nr, enc ? t : prev, pp, last);
 }
+
+/* One AES block in place, for the reference HCTR2 (ref_hctr2.c). */
+void ref_aes_block(int enc, const uint8_t *key, size_t key_len, uint8_t block[16])
+{
+    init_sbox();
+    const int nk = (int)(key_len / 4), nr = nk + 6;
+    uint8_t w[240];
+    expand(w, key, nk, nr);
+    if (enc) encrypt_block(w, nr, block); else decrypt_block(w, nr, block);
+}

@@ -7,4 +7,6 @@
 
 void ref_xts(int encrypt, const uint8_t *key, size_t key_len, const uint8_t tweak[16],
              const uint8_t *in, uint8_t *out, size_t len);
+/* One AES-128/192/256 block in place with a raw key of key_len (16, 24, 32) bytes. */
+void ref_aes_block(int encrypt, const uint8_t *key, size_t key_len, uint8_t block[16]);
 #endif

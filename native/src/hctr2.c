@@ -1,0 +1,149 @@
+/* HCTR2 public entry points and key expansion: check every argument, then hand off to the
+ * tier. Mirrors xts.c; only the AES-NI tier exists so far. */
+#include <string.h>
+#include <immintrin.h>
+
+#include "internal.h"
+
+#pragma GCC target("aes,sse4.1")
+
+size_t sc_hctr2_key_size(void) { return sizeof(sc_hctr2_key); }
+size_t sc_hctr2_key_align(void) { return 64; }
+
+void sc_hctr2_key_wipe(sc_hctr2_key *key)
+{
+    if (key)
+        sc_secure_zero(key, sizeof *key);
+}
+
+static __m128i encrypt_block(const uint8_t rk[15][16], int nr, __m128i x)
+{
+    x = _mm_xor_si128(x, _mm_loadu_si128((const __m128i *)rk[0]));
+    for (int r = 1; r < nr; r++)
+        x = _mm_aesenc_si128(x, _mm_loadu_si128((const __m128i *)rk[r]));
+    return _mm_aesenclast_si128(x, _mm_loadu_si128((const __m128i *)rk[nr]));
+}
+
+int sc_hctr2_key_expand(sc_hctr2_key *key, const uint8_t *raw, size_t raw_len)
+{
+    if (!key || !raw)
+        return SC_E_NULL;
+    sc_secure_zero(key, sizeof *key);
+    if (raw_len != 16 && raw_len != 32)
+        return SC_E_KEY_LENGTH;
+    if (!(sc_cpu_tiers() & (1u << SC_TIER_AESNI)))
+        return SC_E_TIER;
+    const int rounds = raw_len == 16 ? 10 : 14;
+    /* Expanded straight into the struct: its owner wipes it, as with sc_xts_key. */
+    sc_aes_expand_enc(key->enc, raw, (int)raw_len);
+    sc_aes_enc_to_dec(key->dec, (const uint8_t(*)[16])key->enc, rounds);
+    /* Paper section 3: h = E_K(le128(0)) keys POLYVAL, L = E_K(le128(1)) masks S. */
+    _mm_storeu_si128((__m128i *)key->h_pow[0], encrypt_block((const uint8_t(*)[16])key->enc, rounds, _mm_setzero_si128()));
+    _mm_storeu_si128((__m128i *)key->L, encrypt_block((const uint8_t(*)[16])key->enc, rounds, _mm_set_epi64x(0, 1)));
+    sc_hctr2_powers_aesni(key);
+    key->rounds = (uint32_t)rounds;
+    key->check = SC_HCTR2_KEY_CHECK;
+    return SC_OK;
+}
+
+static int check_key(const sc_hctr2_key *key)
+{
+    if (!key)
+        return SC_E_NULL;
+    if (key->check != SC_HCTR2_KEY_CHECK || (key->rounds != 10 && key->rounds != 14))
+        return SC_E_KEY_NOT_EXPANDED;
+    return SC_OK;
+}
+
+/* Only the AES-NI tier has an HCTR2 kernel; a wider tier is refused rather than silently
+ * run narrow, so a caller that asked for it learns that it did not get it. */
+static int check_tier(int tier)
+{
+    return tier == SC_TIER_AESNI && (sc_cpu_tiers() & (1u << SC_TIER_AESNI)) ? SC_OK : SC_E_TIER;
+}
+
+static int ranges_overlap(const void *p, size_t p_len, const void *q, size_t q_len)
+{
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+    return a < b + q_len && b < a + p_len;
+}
+
+/* As in xts.c: in place is fine, other overlaps and output over the key are refused. */
+static int overlaps(const sc_hctr2_key *key, const uint8_t *in, const uint8_t *out, size_t total)
+{
+    if (ranges_overlap(out, total, key, sizeof *key))
+        return 1;
+    return in != out && ranges_overlap(in, total, out, total);
+}
+
+static int crypt_one(int encrypt, const sc_hctr2_key *key, int tier, const uint8_t *tweak, size_t tweak_len,
+                     const uint8_t *in, uint8_t *out, size_t len)
+{
+    int rc = check_key(key);
+    if (rc)
+        return rc;
+    if ((rc = check_tier(tier)))
+        return rc;
+    if (len < 16 || len > SC_MAX_UNIT_BYTES || tweak_len > SC_MAX_UNIT_BYTES)
+        return SC_E_LENGTH;
+    if (!in || !out || (tweak_len && !tweak))
+        return SC_E_NULL;
+    if ((uintptr_t)in > UINTPTR_MAX - len || (uintptr_t)out > UINTPTR_MAX - len
+        || (tweak_len && (uintptr_t)tweak > UINTPTR_MAX - tweak_len))
+        return SC_E_LENGTH;
+    if (overlaps(key, in, out, len))
+        return SC_E_OVERLAP;
+    sc_hctr2_crypt_aesni(key, encrypt, tweak, tweak_len, in, out, len);
+    return SC_OK;
+}
+
+static int crypt_units(int encrypt, const sc_hctr2_key *key, int tier, const uint8_t *in, uint8_t *out,
+                       size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
+{
+    int rc = check_key(key);
+    if (rc)
+        return rc;
+    if ((rc = check_tier(tier)))
+        return rc;
+    if (unit_len < 16 || unit_len > SC_MAX_UNIT_BYTES)
+        return SC_E_LENGTH;
+    if (count == 0)
+        return SC_OK;
+    if (!in || !out)
+        return SC_E_NULL;
+    if (count > SIZE_MAX / unit_len || (uintptr_t)in > UINTPTR_MAX - count * unit_len
+        || (uintptr_t)out > UINTPTR_MAX - count * unit_len)
+        return SC_E_LENGTH;
+    /* The last IV, first_iv + (count - 1) * iv_step, must fit in plain64's 64 bits. */
+    if (iv_step == 0 || (count > 1 && (count - 1 > UINT64_MAX / iv_step
+                                       || (count - 1) * iv_step > UINT64_MAX - first_iv)))
+        return SC_E_RANGE;
+    if (overlaps(key, in, out, count * unit_len))
+        return SC_E_OVERLAP;
+    sc_hctr2_crypt_units_aesni(key, encrypt, in, out, unit_len, count, first_iv, iv_step);
+    return SC_OK;
+}
+
+int sc_hctr2_encrypt(const sc_hctr2_key *key, int tier, const uint8_t *tweak, size_t tweak_len,
+                     const uint8_t *in, uint8_t *out, size_t len)
+{
+    return crypt_one(1, key, tier, tweak, tweak_len, in, out, len);
+}
+
+int sc_hctr2_decrypt(const sc_hctr2_key *key, int tier, const uint8_t *tweak, size_t tweak_len,
+                     const uint8_t *in, uint8_t *out, size_t len)
+{
+    return crypt_one(0, key, tier, tweak, tweak_len, in, out, len);
+}
+
+int sc_hctr2_encrypt_units(const sc_hctr2_key *key, int tier, const uint8_t *in, uint8_t *out,
+                           size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
+{
+    return crypt_units(1, key, tier, in, out, unit_len, count, first_iv, iv_step);
+}
+
+int sc_hctr2_decrypt_units(const sc_hctr2_key *key, int tier, const uint8_t *in, uint8_t *out,
+                           size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
+{
+    return crypt_units(0, key, tier, in, out, unit_len, count, first_iv, iv_step);
+}
