@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts the HCTR2 authors' JSON vectors (java/src/test/resources/vectors/hctr2/, shared
-with the Java tests; MIT licence, see its LICENSE) into one line per vector that test_hctr2.c parses with sscanf, so the C test needs no JSON
-parser:
+with the Java tests; MIT licence, see its LICENSE) into one line per vector that
+test_hctr2.c parses with sscanf, so the C test needs no JSON parser:
 
     KIND KEY TWEAK_OR_NONCE INPUT OUTPUT
 
