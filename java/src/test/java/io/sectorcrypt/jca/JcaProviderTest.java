@@ -89,11 +89,11 @@ class JcaProviderTest {
         Cipher c = Cipher.getInstance("AES/XTS/NoPadding", PROVIDER);
         SecretKeySpec key = new SecretKeySpec(KEY_15, "AES");
         InvalidKeyException noTweak = assertThrows(InvalidKeyException.class, () -> c.init(Cipher.ENCRYPT_MODE, key));
-        assertEquals("AES/XTS/NoPadding needs the 16-byte tweak (the data unit number): init(mode, key, new"
-                + " IvParameterSpec(tweak))", noTweak.getMessage());
+        assertEquals("AES/XTS/NoPadding needs the tweak: init(mode, key, new IvParameterSpec(tweak)); the tweak is"
+                + " the 16-byte data unit number", noTweak.getMessage());
         InvalidAlgorithmParameterException shortTweak = assertThrows(InvalidAlgorithmParameterException.class,
                 () -> c.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(new byte[8])));
-        assertEquals("AES/XTS/NoPadding needs an IvParameterSpec of 16 bytes holding the tweak (the data unit number)",
+        assertEquals("AES/XTS/NoPadding: the tweak is the 16-byte data unit number, not 8 bytes",
                 shortTweak.getMessage());
         InvalidKeyException badSize = assertThrows(InvalidKeyException.class,
                 () -> c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(new byte[48], "AES"), new IvParameterSpec(TWEAK_15)));
