@@ -1,5 +1,7 @@
 package io.sectorcrypt.hctr2;
 
+import io.sectorcrypt.xts.JdkAes;
+import io.sectorcrypt.xts.PerThreadPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,7 +42,8 @@ public final class Hctr2Key implements AutoCloseable {
     private final int size;
     private final MemorySegment material;
     private final Guard guard = new Guard();
-    private final JavaHctr2.Schedules javaSchedules = new JavaHctr2.Schedules();
+    private final PerThreadPool<JavaHctr2.Schedule> javaSchedules = new PerThreadPool<>(
+            () -> JavaHctr2.Schedule.create(this), JavaHctr2.Schedule::wipe);
 
     private Hctr2Key(MemorySegment source) {
         Objects.requireNonNull(source, "key");
@@ -60,7 +63,7 @@ public final class Hctr2Key implements AutoCloseable {
             material.asSlice(0, length).copyFrom(source);
             raw = source.toArray(ValueLayout.JAVA_BYTE);
             constants[16] = 1; // bin(0) || bin(1), little-endian
-            Cipher aes = JavaHctr2.ecb();
+            Cipher aes = JdkAes.ecb();
             aes.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(raw, "AES"));
             // Out of place: the JDK would copy an in-place input to a heap array we cannot zero.
             if (aes.doFinal(constants, 0, 32, derived, 0) != 32) {
@@ -177,7 +180,7 @@ public final class Hctr2Key implements AutoCloseable {
         return material.get(JavaHctr2.LONG_LE, L_OFFSET + 8);
     }
 
-    JavaHctr2.Schedules javaSchedules() {
+    PerThreadPool<JavaHctr2.Schedule> javaSchedules() {
         return javaSchedules;
     }
 

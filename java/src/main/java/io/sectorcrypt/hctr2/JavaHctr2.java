@@ -9,7 +9,8 @@ import java.security.GeneralSecurityException;
 import java.security.Provider;
 import java.security.Security;
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicReferenceArray;
+import io.sectorcrypt.xts.JdkAes;
+import io.sectorcrypt.xts.PerThreadPool;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -46,7 +47,6 @@ final class JavaHctr2 implements Hctr2Impl {
      * Names the JCA provider whose AES/ECB the engine composes HCTR2 on; the same property
      * as the pure-Java XTS engine, so one setting (e.g. BCFIPS) moves both.
      */
-    static final String AES_PROVIDER_PROPERTY = "sectorcrypt.java.aes.provider";
 
     /** Bytes per ECB call and per copy: a multiple of 16, big enough to amortise the call, small enough for L1/L2. */
     static final int CHUNK = 16 * 1024;
@@ -59,8 +59,8 @@ final class JavaHctr2 implements Hctr2Impl {
 
     @Override
     public void message(boolean encrypt, Hctr2Key key, MemorySegment tweak, MemorySegment src, MemorySegment dst) {
-        Schedules pool = key.javaSchedules();
-        Schedule s = pool.take(key);
+        PerThreadPool<Schedule> pool = key.javaSchedules();
+        Schedule s = pool.take();
         try {
             s.hashTweak(tweak, src.byteSize());
             s.crypt(encrypt, src, dst);
@@ -72,8 +72,8 @@ final class JavaHctr2 implements Hctr2Impl {
     @Override
     public void sectors(boolean encrypt, Hctr2Key key, MemorySegment src, MemorySegment dst,
                         long firstIv, long ivStep, int sectorSize, long count) {
-        Schedules pool = key.javaSchedules();
-        Schedule s = pool.take(key);
+        PerThreadPool<Schedule> pool = key.javaSchedules();
+        Schedule s = pool.take();
         try {
             for (long i = 0; i < count; i++) {
                 s.hashSectorTweak(firstIv + i * ivStep, sectorSize);
@@ -92,8 +92,8 @@ final class JavaHctr2 implements Hctr2Impl {
     static byte[] xctr(Hctr2Key key, byte[] nonce, byte[] in) {
         byte[] out = new byte[in.length];
         key.enter();
-        Schedules pool = key.javaSchedules();
-        Schedule s = pool.take(key);
+        PerThreadPool<Schedule> pool = key.javaSchedules();
+        Schedule s = pool.take();
         try {
             s.xctr((long) LONG.get(nonce, 0), (long) LONG.get(nonce, 8), MemorySegment.ofArray(in), 0,
                     MemorySegment.ofArray(out), 0, in.length, false);
@@ -102,61 +102,6 @@ final class JavaHctr2 implements Hctr2Impl {
             key.exit();
         }
         return out;
-    }
-
-    /** AES/ECB/NoPadding from the provider named by {@value #AES_PROVIDER_PROPERTY}, or the JCA's choice. */
-    static Cipher ecb() throws GeneralSecurityException {
-        String name = System.getProperty(AES_PROVIDER_PROPERTY);
-        if (name == null || name.isBlank()) {
-            return Cipher.getInstance("AES/ECB/NoPadding");
-        }
-        Provider provider = Security.getProvider(name.strip());
-        if (provider == null) {
-            throw new IllegalStateException("-D" + AES_PROVIDER_PROPERTY + "=" + name + ": no JCA provider of that name"
-                    + " is installed (for BCFIPS, start the FIPS crypto policy first: it installs the provider)");
-        }
-        return Cipher.getInstance("AES/ECB/NoPadding", provider);
-    }
-
-    /**
-     * JCA ciphers keep state and are not thread-safe: each thread takes one key's ciphers,
-     * POLYVAL accumulator and buffers from this pool and gives them back, so a key is
-     * usable from many threads at once (the pattern of the XTS pure-Java engine). When
-     * every slot is busy a new set is built; one given back to a full pool is wiped.
-     */
-    static final class Schedules {
-        private static final int SLOTS = Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1) * 2;
-        private final AtomicReferenceArray<Schedule> slots = new AtomicReferenceArray<>(SLOTS);
-
-        Schedule take(Hctr2Key key) {
-            int home = (int) Thread.currentThread().threadId();
-            for (int i = 0; i < SLOTS; i++) {
-                Schedule s = slots.getAndSet((home + i) & (SLOTS - 1), null);
-                if (s != null) {
-                    return s;
-                }
-            }
-            return Schedule.create(key);
-        }
-
-        void give(Schedule s) {
-            int home = (int) Thread.currentThread().threadId();
-            for (int i = 0; i < SLOTS; i++) {
-                if (slots.compareAndSet((home + i) & (SLOTS - 1), null, s)) {
-                    return;
-                }
-            }
-            s.wipe();
-        }
-
-        void clear() {
-            for (int i = 0; i < SLOTS; i++) {
-                Schedule s = slots.getAndSet(i, null);
-                if (s != null) {
-                    s.wipe();
-                }
-            }
-        }
     }
 
     /** One thread's working set for one key. */
@@ -188,9 +133,9 @@ final class JavaHctr2 implements Hctr2Impl {
                 // SecretKeySpec copies the bytes; the JDK's AES keeps its round keys on the heap,
                 // which no API can wipe (documented on Hctr2Key).
                 SecretKeySpec k = new SecretKeySpec(raw, "AES");
-                Cipher enc = ecb();
+                Cipher enc = JdkAes.ecb();
                 enc.init(Cipher.ENCRYPT_MODE, k);
-                Cipher dec = ecb();
+                Cipher dec = JdkAes.ecb();
                 dec.init(Cipher.DECRYPT_MODE, k);
                 return new Schedule(enc, dec, new Polyval(key.hashKeyLo(), key.hashKeyHi()), key.maskLo(), key.maskHi());
             } catch (GeneralSecurityException e) {
@@ -311,15 +256,8 @@ final class JavaHctr2 implements Hctr2Impl {
             }
         }
 
-        /** n bytes through ECB, out of place (the JDK copies an in-place input). doFinal: Bouncy Castle holds blocks back in update. */
         private static void aes(Cipher cipher, byte[] in, byte[] out, int n) {
-            try {
-                if (cipher.doFinal(in, 0, n, out, 0) != n) {
-                    throw new IllegalStateException("AES/ECB returned a short result");
-                }
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("AES/ECB failed: " + e.getMessage(), e);
-            }
+            JdkAes.ecb(cipher, in, out, n);
         }
 
         void wipe() {

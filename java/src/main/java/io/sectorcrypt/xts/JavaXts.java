@@ -29,7 +29,6 @@ final class JavaXts implements XtsImpl {
      * Names the JCA provider whose AES/ECB the engine composes XTS on (e.g. BCFIPS, for AES
      * inside a FIPS 140-3 validated module); unset, the JCA preference order decides.
      */
-    static final String AES_PROVIDER_PROPERTY = "sectorcrypt.java.aes.provider";
 
     /** Bytes per ECB call; a multiple of 16. Big enough to amortise the call, small enough for L1/L2. */
     static final int CHUNK = 16 * 1024;
@@ -65,8 +64,8 @@ final class JavaXts implements XtsImpl {
     private static void units(boolean encrypt, XtsKey key, byte[] srcArray, MemorySegment src, long srcBase,
                               byte[] dstArray, MemorySegment dst, long dstBase, long firstIv, long ivStep, int unitSize,
                               long count) {
-        Schedules pool = key.javaSchedules();
-        Schedule s = pool.take(key);
+        PerThreadPool<Schedule> pool = key.javaSchedules();
+        Schedule s = pool.take();
         try {
             for (long done = 0; done < count; ) {
                 int n = (int) Math.min(TWEAK_BATCH, count - done);
@@ -92,8 +91,8 @@ final class JavaXts implements XtsImpl {
 
     @Override
     public void cryptUnit(boolean encrypt, XtsKey key, MemorySegment tweak, MemorySegment src, MemorySegment dst) {
-        Schedules pool = key.javaSchedules();
-        Schedule s = pool.take(key);
+        PerThreadPool<Schedule> pool = key.javaSchedules();
+        Schedule s = pool.take();
         try {
             MemorySegment.copy(tweak, 0, s.unitTweakSegment, 0, 16);
             s.ecb(s.tweakCipher, s.unitTweaks, s.encryptedTweaks, 16);
@@ -226,48 +225,6 @@ final class JavaXts implements XtsImpl {
         LONG.set(b, off + 8, (long) LONG.get(b, off + 8) ^ tHi);
     }
 
-    /**
-     * JCA ciphers keep state and are not thread-safe: each thread takes one key's set of
-     * ciphers and buffers from this pool and gives it back, so a key is usable from many
-     * threads at once. Slots are hashed by thread and taken with an atomic swap, so the
-     * pool allocates nothing once warm; when every slot is busy a new set is built, and
-     * one given back to a full pool is dropped.
-     */
-    static final class Schedules {
-        private static final int SLOTS = Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1) * 2;
-        private final AtomicReferenceArray<Schedule> slots = new AtomicReferenceArray<>(SLOTS);
-
-        Schedule take(XtsKey key) {
-            int home = (int) Thread.currentThread().threadId();
-            for (int i = 0; i < SLOTS; i++) {
-                Schedule s = slots.getAndSet((home + i) & (SLOTS - 1), null);
-                if (s != null) {
-                    return s;
-                }
-            }
-            return Schedule.create(key);
-        }
-
-        void give(Schedule s) {
-            int home = (int) Thread.currentThread().threadId();
-            for (int i = 0; i < SLOTS; i++) {
-                if (slots.compareAndSet((home + i) & (SLOTS - 1), null, s)) {
-                    return;
-                }
-            }
-            s.wipeBuffers();
-        }
-
-        void clear() {
-            for (int i = 0; i < SLOTS; i++) {
-                Schedule s = slots.getAndSet(i, null);
-                if (s != null) {
-                    s.wipeBuffers();
-                }
-            }
-        }
-    }
-
     static final class Schedule {
         final Cipher encryptCipher;
         final Cipher decryptCipher;
@@ -302,11 +259,11 @@ final class JavaXts implements XtsImpl {
                 // heap, which no API can wipe: a documented limit of the pure-Java engine.
                 SecretKeySpec key1 = new SecretKeySpec(raw, 0, half, "AES");
                 SecretKeySpec key2 = new SecretKeySpec(raw, half, half, "AES");
-                Cipher enc = ecb();
+                Cipher enc = JdkAes.ecb();
                 enc.init(Cipher.ENCRYPT_MODE, key1);
-                Cipher dec = ecb();
+                Cipher dec = JdkAes.ecb();
                 dec.init(Cipher.DECRYPT_MODE, key1);
-                Cipher tweak = ecb();
+                Cipher tweak = JdkAes.ecb();
                 tweak.init(Cipher.ENCRYPT_MODE, key2);
                 return new Schedule(enc, dec, tweak);
             } catch (GeneralSecurityException e) {
@@ -316,29 +273,9 @@ final class JavaXts implements XtsImpl {
             }
         }
 
-        /** AES/ECB/NoPadding from the provider named by {@value #AES_PROVIDER_PROPERTY}, or the JCA's choice. */
-        static Cipher ecb() throws GeneralSecurityException {
-            String name = System.getProperty(AES_PROVIDER_PROPERTY);
-            if (name == null || name.isBlank()) {
-                return Cipher.getInstance("AES/ECB/NoPadding");
-            }
-            Provider provider = Security.getProvider(name.strip());
-            if (provider == null) {
-                throw new IllegalStateException("-D" + AES_PROVIDER_PROPERTY + "=" + name + ": no JCA provider of that name"
-                        + " is installed (for BCFIPS, start the FIPS crypto policy first: it installs the provider)");
-            }
-            return Cipher.getInstance("AES/ECB/NoPadding", provider);
-        }
-
-        /** n bytes through ECB. doFinal, not update: some providers (Bouncy Castle) hold a block back in update. */
+        /** n bytes through ECB ({@link JdkAes#ecb(Cipher, byte[], byte[], int)}). */
         void ecb(Cipher cipher, byte[] in, byte[] outBuf, int n) {
-            try {
-                if (cipher.doFinal(in, 0, n, outBuf, 0) != n) {
-                    throw new IllegalStateException("AES/ECB returned a short result");
-                }
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("AES/ECB failed: " + e.getMessage(), e);
-            }
+            JdkAes.ecb(cipher, in, outBuf, n);
         }
 
         /** One block of b in place, through the out buffer (an in-place update makes CipherCore copy). */

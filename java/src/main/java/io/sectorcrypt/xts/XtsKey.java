@@ -38,7 +38,8 @@ public final class XtsKey implements AutoCloseable {
      */
     private final MemorySegment nativeScheduleAlias;
     private final InFlightGuard guard = new InFlightGuard();
-    private final JavaXts.Schedules javaSchedules = new JavaXts.Schedules();
+    private final PerThreadPool<JavaXts.Schedule> javaSchedules = new PerThreadPool<>(
+            () -> JavaXts.Schedule.create(this), JavaXts.Schedule::wipeBuffers);
 
     private XtsKey(MemorySegment source, boolean allowEqualHalves) {
         Objects.requireNonNull(source, "key");
@@ -143,7 +144,7 @@ public final class XtsKey implements AutoCloseable {
         return nativeScheduleAlias;
     }
 
-    JavaXts.Schedules javaSchedules() {
+    PerThreadPool<JavaXts.Schedule> javaSchedules() {
         return javaSchedules;
     }
 

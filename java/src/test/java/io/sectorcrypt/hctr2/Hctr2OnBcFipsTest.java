@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * HCTR2 composed on Bouncy Castle FIPS's approved AES, as the pure-Java XTS engine can be
- * ({@value JavaHctr2#AES_PROVIDER_PROPERTY}=BCFIPS). HCTR2 itself is not an approved mode;
+ * ({@value io.sectorcrypt.xts.JdkAes#PROVIDER_PROPERTY}=BCFIPS). HCTR2 itself is not an approved mode;
  * this shows only that the AES under it can come from the validated module. Runs in the
  * FIPS surefire execution (BCFIPS approved-only, its own JVM).
  */
@@ -18,13 +18,13 @@ class Hctr2OnBcFipsTest {
 
     @AfterEach
     void clear() {
-        System.clearProperty(JavaHctr2.AES_PROVIDER_PROPERTY);
+        System.clearProperty(io.sectorcrypt.xts.JdkAes.PROVIDER_PROPERTY);
     }
 
     @Test
     void vectorsOnBcFipsAes() {
         CryptoPolicy.FIPS.start();
-        System.setProperty(JavaHctr2.AES_PROVIDER_PROPERTY, "BCFIPS");
+        System.setProperty(io.sectorcrypt.xts.JdkAes.PROVIDER_PROPERTY, "BCFIPS");
         for (Hctr2Vectors.Vector v : Hctr2VectorTest.hctr2().toList()) {
             try (Hctr2Key key = Hctr2Key.of(v.key())) {
                 Hctr2 hctr2 = Hctr2.of(key);

@@ -19,13 +19,13 @@ class JavaXtsOnBcFipsTest {
 
     @AfterEach
     void clear() {
-        System.clearProperty(JavaXts.AES_PROVIDER_PROPERTY);
+        System.clearProperty(JdkAes.PROVIDER_PROPERTY);
     }
 
     @Test
     void ieee1619VectorsOnBcFipsAes() {
         CryptoPolicy.FIPS.start();
-        System.setProperty(JavaXts.AES_PROVIDER_PROPERTY, "BCFIPS");
+        System.setProperty(JdkAes.PROVIDER_PROPERTY, "BCFIPS");
         for (Vector v : Vectors.lineFormat("ieee1619/ieee1619-xts.txt")) {
             boolean equalHalves = Arrays.equals(v.key(), 0, v.key().length / 2, v.key(), v.key().length / 2,
                     v.key().length);
@@ -36,7 +36,7 @@ class JavaXtsOnBcFipsTest {
                 assertArrayEquals(v.cipher(), out, v.name());
                 xts.decryptUnit(v.tweak(), out, 0, out, 0, out.length);
                 assertArrayEquals(v.plain(), out, v.name());
-                JavaXts.Schedule schedule = key.javaSchedules().take(key);
+                JavaXts.Schedule schedule = key.javaSchedules().take();
                 assertEquals("BCFIPS", schedule.aesProvider());
                 key.javaSchedules().give(schedule);
             }

@@ -228,14 +228,14 @@ class SectorCipherValidationTest {
 
     @Test
     void javaEngineOnAnUninstalledAesProvider() {
-        System.setProperty(JavaXts.AES_PROVIDER_PROPERTY, "NoSuchProvider");
+        System.setProperty(JdkAes.PROVIDER_PROPERTY, "NoSuchProvider");
         try (XtsKey fresh = XtsKey.of(DifferentialTest.randomKey(new SplittableRandom(2), 64))) {
             byte[] b = new byte[512];
             refused(IllegalStateException.class, "-Dsectorcrypt.java.aes.provider=NoSuchProvider: no JCA provider of"
                     + " that name is installed (for BCFIPS, start the FIPS crypto policy first: it installs the"
                     + " provider)", () -> SectorCipher.of(fresh, Engine.JAVA).encrypt(b, 0, b, 0, 512, 0, 512), b);
         } finally {
-            System.clearProperty(JavaXts.AES_PROVIDER_PROPERTY);
+            System.clearProperty(JdkAes.PROVIDER_PROPERTY);
         }
     }
 
