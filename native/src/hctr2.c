@@ -62,37 +62,20 @@ static int check_tier(int tier)
     return tier == SC_TIER_AESNI && (sc_cpu_tiers() & (1u << SC_TIER_AESNI)) ? SC_OK : SC_E_TIER;
 }
 
-static int ranges_overlap(const void *p, size_t p_len, const void *q, size_t q_len)
-{
-    uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
-    return a < b + q_len && b < a + p_len;
-}
-
-/* As in xts.c: in place is fine, other overlaps and output over the key are refused. */
-static int overlaps(const sc_hctr2_key *key, const uint8_t *in, const uint8_t *out, size_t total)
-{
-    if (ranges_overlap(out, total, key, sizeof *key))
-        return 1;
-    return in != out && ranges_overlap(in, total, out, total);
-}
-
 static int crypt_one(int encrypt, const sc_hctr2_key *key, int tier, const uint8_t *tweak, size_t tweak_len,
                      const uint8_t *in, uint8_t *out, size_t len)
 {
     int rc = check_key(key);
-    if (rc)
+    if (rc || (rc = check_tier(tier)) || (rc = sc_check_unit_len(len)))
         return rc;
-    if ((rc = check_tier(tier)))
-        return rc;
-    if (len < 16 || len > SC_MAX_UNIT_BYTES || tweak_len > SC_MAX_UNIT_BYTES)
+    if (tweak_len > SC_MAX_UNIT_BYTES)
         return SC_E_LENGTH;
     if (!in || !out || (tweak_len && !tweak))
         return SC_E_NULL;
-    if ((uintptr_t)in > UINTPTR_MAX - len || (uintptr_t)out > UINTPTR_MAX - len
-        || (tweak_len && (uintptr_t)tweak > UINTPTR_MAX - tweak_len))
+    if (tweak_len && (uintptr_t)tweak > UINTPTR_MAX - tweak_len)
         return SC_E_LENGTH;
-    if (overlaps(key, in, out, len))
-        return SC_E_OVERLAP;
+    if ((rc = sc_check_buffers(key, sizeof *key, in, out, len)))
+        return rc;
     sc_hctr2_crypt_aesni(key, encrypt, tweak, tweak_len, in, out, len);
     return SC_OK;
 }
@@ -101,25 +84,9 @@ static int crypt_units(int encrypt, const sc_hctr2_key *key, int tier, const uin
                        size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
 {
     int rc = check_key(key);
-    if (rc)
+    if (rc || (rc = check_tier(tier))
+        || (rc = sc_check_units(key, sizeof *key, in, out, unit_len, count, first_iv, iv_step)) || count == 0)
         return rc;
-    if ((rc = check_tier(tier)))
-        return rc;
-    if (unit_len < 16 || unit_len > SC_MAX_UNIT_BYTES)
-        return SC_E_LENGTH;
-    if (count == 0)
-        return SC_OK;
-    if (!in || !out)
-        return SC_E_NULL;
-    if (count > SIZE_MAX / unit_len || (uintptr_t)in > UINTPTR_MAX - count * unit_len
-        || (uintptr_t)out > UINTPTR_MAX - count * unit_len)
-        return SC_E_LENGTH;
-    /* The last IV, first_iv + (count - 1) * iv_step, must fit in plain64's 64 bits. */
-    if (iv_step == 0 || (count > 1 && (count - 1 > UINT64_MAX / iv_step
-                                       || (count - 1) * iv_step > UINT64_MAX - first_iv)))
-        return SC_E_RANGE;
-    if (overlaps(key, in, out, count * unit_len))
-        return SC_E_OVERLAP;
     sc_hctr2_crypt_units_aesni(key, encrypt, in, out, unit_len, count, first_iv, iv_step);
     return SC_OK;
 }

@@ -26,6 +26,21 @@ void sc_aes_enc_to_dec(uint8_t dec[15][16], const uint8_t enc[15][16], int round
 /* SC_OK for an expanded key; SC_E_NULL or SC_E_KEY_NOT_EXPANDED otherwise (xts.c). */
 int sc_check_key(const sc_xts_key *key);
 
+/* Argument checks shared by the XTS and HCTR2 entry points (check.c); each returns SC_OK or
+ * the first failing code, in the order the public header documents. key and key_size are
+ * the caller's expanded key struct, which output may not overlap. */
+/* SC_E_LENGTH unless 16 <= len <= SC_MAX_UNIT_BYTES: a data unit of 1 to 2^20 blocks
+ * (SP 800-38E for XTS; HCTR2 shares the bound). */
+int sc_check_unit_len(size_t len);
+/* One unit of len bytes at non-NULL in and out: SC_E_LENGTH if either runs past the end of
+ * the address space, SC_E_OVERLAP for overlap other than in place, or output over the key. */
+int sc_check_buffers(const void *key, size_t key_size, const uint8_t *in, const uint8_t *out, size_t len);
+/* A plain64 run of count units: the unit length, then (count > 0 only) SC_E_NULL,
+ * SC_E_LENGTH, SC_E_RANGE for a last IV past 2^64-1, SC_E_OVERLAP. SC_OK with count == 0
+ * means there is nothing to do. */
+int sc_check_units(const void *key, size_t key_size, const uint8_t *in, const uint8_t *out,
+                   size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
+
 /* Zeroing the compiler may not remove. */
 void sc_secure_zero(void *p, size_t n);
 

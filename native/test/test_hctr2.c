@@ -9,45 +9,7 @@
 #include "sectorcrypt.h"
 #include "internal.h"
 #include "ref_hctr2.h"
-
-static int failures, checks;
-
-#define EXPECT(cond, ...)                                                                \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            failures++;                                                                  \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                         \
-            fprintf(stderr, __VA_ARGS__);                                                \
-            fputc('\n', stderr);                                                         \
-        }                                                                                \
-    } while (0)
-
-/* xorshift64*: reproducible pseudo-random test data. */
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
-}
-static void fill(uint8_t *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rnd(); }
-
-/* Hex field of the converted file; "-" is empty. */
-static size_t unhex(uint8_t *out, size_t cap, const char *hex)
-{
-    size_t n = 0;
-    if (!strcmp(hex, "-"))
-        return 0;
-    for (; hex[0] && hex[1] && n < cap; hex += 2) {
-        unsigned v;
-        if (sscanf(hex, "%2x", &v) != 1)
-            break;
-        out[n++] = (uint8_t)v;
-    }
-    return n;
-}
+#include "test_support.h"
 
 static int counts[3];
 
@@ -166,12 +128,6 @@ static void test_random_messages(int rounds)
     }
 }
 
-static void plain64(uint8_t t[32], uint64_t iv)
-{
-    memset(t, 0, 32);
-    for (int i = 0; i < 8; i++) t[i] = (uint8_t)(iv >> (8 * i));
-}
-
 /* Sector batches equal one reference call per sector with the dm-crypt plain64 tweak. */
 static void test_random_units(int rounds)
 {
@@ -191,7 +147,7 @@ static void test_random_units(int rounds)
         fill(pt, total);
         memcpy(orig, pt, total);
         for (size_t u = 0; u < count; u++) {
-            plain64(tweak, first + u * step);
+            le_tweak(tweak, sizeof tweak, first + u * step);
             ref_hctr2(1, key, key_len, tweak, 32, pt + u * unit, ref + u * unit, unit);
         }
         sc_hctr2_key ks;
@@ -254,6 +210,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s HCTR2_VECTORS.txt\n", argv[0]);
         return 2;
     }
+    rnd_seed(0x243f6a8885a308d3ull);
     EXPECT(sc_hctr2_key_size() == sizeof(sc_hctr2_key) && sizeof(sc_hctr2_key) % 64 == 0, "key size");
     if (!(sc_cpu_tiers() & (1u << SC_TIER_AESNI))) {
         printf("no AES-NI tier on this CPU: HCTR2 tests skipped\n");

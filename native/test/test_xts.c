@@ -7,52 +7,13 @@
 
 #include "sectorcrypt.h"
 #include "ref_xts.h"
+#include "test_support.h"
 
-static int failures, checks;
 static const char *tier_names[] = { "", "aesni", "vaes256", "vaes512" };
-
-#define EXPECT(cond, ...)                                                                \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            failures++;                                                                  \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                         \
-            fprintf(stderr, __VA_ARGS__);                                                \
-            fputc('\n', stderr);                                                         \
-        }                                                                                \
-    } while (0)
-
-/* xorshift64*: reproducible pseudo-random test data. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
-}
-static void fill(uint8_t *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rnd(); }
 
 static void random_key(uint8_t *raw, size_t len)
 {
     do fill(raw, len); while (memcmp(raw, raw + len / 2, len / 2) == 0);
-}
-
-static void le_tweak(uint8_t t[16], uint64_t n)
-{
-    memset(t, 0, 16);
-    for (int i = 0; i < 8; i++) t[i] = (uint8_t)(n >> (8 * i));
-}
-
-static size_t unhex(uint8_t *out, const char *hex)
-{
-    size_t n = 0;
-    for (; hex[0] && hex[1] && hex[0] != '\n' && hex[0] != '\r'; hex += 2) {
-        unsigned v;
-        sscanf(hex, "%2x", &v);
-        out[n++] = (uint8_t)v;
-    }
-    return n;
 }
 
 /* Vector files in the "Name/Key1/Key2/Tweak/PT/CT" line format (IEEE 1619, plain64). */
@@ -68,12 +29,12 @@ static void test_vector_file(const char *path, int tier)
     char name[256] = "";
     while (fgets(line, sizeof line, f)) {
         if (!strncmp(line, "Name = ", 7)) { strncpy(name, line + 7, sizeof name - 1); name[strcspn(name, "\r\n")] = 0; }
-        else if (!strncmp(line, "Key1 = ", 7)) k1 = unhex(key, line + 7);
-        else if (!strncmp(line, "Key2 = ", 7)) k2 = unhex(key + k1, line + 7);
-        else if (!strncmp(line, "Tweak = ", 8)) unhex(tweak, line + 8);
-        else if (!strncmp(line, "PT = ", 5)) n = unhex(pt, line + 5);
+        else if (!strncmp(line, "Key1 = ", 7)) k1 = unhex(key, sizeof key, line + 7);
+        else if (!strncmp(line, "Key2 = ", 7)) k2 = unhex(key + k1, sizeof key - k1, line + 7);
+        else if (!strncmp(line, "Tweak = ", 8)) unhex(tweak, sizeof tweak, line + 8);
+        else if (!strncmp(line, "PT = ", 5)) n = unhex(pt, sizeof pt, line + 5);
         else if (!strncmp(line, "CT = ", 5)) {
-            unhex(ct, line + 5);
+            unhex(ct, sizeof ct, line + 5);
             count++;
             sc_xts_key ks;
             /* Vector 1 has key1 == key2, which only known-answer tests may use. */
@@ -156,7 +117,7 @@ static void test_random_batches(int tier, int rounds)
         uint8_t *pt = malloc(total), *out = in_place ? pt : malloc(total), *ref = malloc(total);
         fill(pt, total);
         for (size_t u = 0; u < count; u++) {
-            le_tweak(tweak, first + u * step);
+            le_tweak(tweak, sizeof tweak, first + u * step);
             ref_xts(1, key, key_len, tweak, pt + u * unit, ref + u * unit, unit);
         }
         sc_xts_key ks;
@@ -168,7 +129,7 @@ static void test_random_batches(int tier, int rounds)
         EXPECT(sc_xts_decrypt_units(&ks, tier, out, back, unit, count, first, step) == SC_OK, "batch rc");
         int same = 1;
         for (size_t u = 0; u < count && same; u++) {
-            le_tweak(tweak, first + u * step);
+            le_tweak(tweak, sizeof tweak, first + u * step);
             ref_xts(0, key, key_len, tweak, ref + u * unit, ref + u * unit, unit);
         }
         same = !memcmp(back, ref, total);
@@ -224,6 +185,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s VECTOR_FILE...\n", argv[0]);
         return 2;
     }
+    rnd_seed(0x9e3779b97f4a7c15ull);
     EXPECT(sc_abi_version() == SC_ABI_VERSION, "abi version");
     EXPECT(sc_xts_key_size() == sizeof(sc_xts_key) && sizeof(sc_xts_key) % 64 == 0, "key size");
     const uint32_t tiers = sc_cpu_tiers();
