@@ -50,6 +50,8 @@ final class EngineSelection {
     private static final Map<Engine, XtsImpl> IMPLS = new EnumMap<>(Engine.class);
     private static final boolean NATIVE_KEYS;
     private static final int CPU_FEATURES;
+    /** Why the native library cannot be used at all, or null when it loaded with the right ABI. */
+    private static final String LIBRARY_PROBLEM;
     private static final Engine BEST;
     private static final Engine SELECTED;
     private static final String SELECTION_ERROR;
@@ -90,6 +92,7 @@ final class EngineSelection {
         }
         final int features = detected & ~mask;
         CPU_FEATURES = features;
+        LIBRARY_PROBLEM = libraryProblem;
         int tiers = libraryProblem == null ? NativeXts.cpuTiers() : 0;
         NATIVE_KEYS = (tiers & (1 << NativeXts.SC_TIER_AESNI)) != 0 && missing(Engine.AESNI, features).isEmpty();
         Engine best = Engine.JAVA;
@@ -200,6 +203,16 @@ final class EngineSelection {
         return CPU_FEATURES;
     }
 
+    /** Why the native library cannot be used (absent, wrong ABI, failed to bind), or null if it can. */
+    static String libraryProblem() {
+        return LIBRARY_PROBLEM;
+    }
+
+    /** The {@value #MASK_PROPERTY} value that cannot be parsed, as a message; null if it parsed. */
+    static String maskError() {
+        return MASK_ERROR;
+    }
+
     static XtsImpl impl(Engine e) {
         if (MASK_ERROR != null) {
             throw new IllegalStateException(MASK_ERROR);
@@ -230,7 +243,11 @@ final class EngineSelection {
     }
 
     private static String missing(Engine e, int features) {
-        int lacking = requiredFeatures(e) & ~features;
+        return missing(requiredFeatures(e), features);
+    }
+
+    private static String missing(int required, int features) {
+        int lacking = required & ~features;
         StringBuilder names = new StringBuilder();
         name(names, lacking, NativeXts.SC_CPU_AES, "AES-NI");
         name(names, lacking, NativeXts.SC_CPU_PCLMULQDQ, "PCLMULQDQ");
@@ -252,16 +269,21 @@ final class EngineSelection {
      * @param detected the features the kernel detected
      */
     static String missingFeatures(Engine e, int features, int detected) {
+        return missingFeatures(requiredFeatures(e), features, detected);
+    }
+
+    /** As {@link #missingFeatures(Engine, int, int)} for a set of required SC_CPU_* / SC_OS_* bits. */
+    static String missingFeatures(int required, int features, int detected) {
         int osSupport = NativeXts.SC_OS_YMM | NativeXts.SC_OS_ZMM;
-        String absent = missing(e, detected | osSupport);
+        String absent = missing(required, detected | osSupport);
         if (!absent.isEmpty()) {
             return "the CPU lacks " + absent + " (no fix: a newer CPU, or a VM that passes these flags through)";
         }
-        String hidden = missing(e, features | osSupport);
+        String hidden = missing(required, features | osSupport);
         if (!hidden.isEmpty()) {
             return "-D" + MASK_PROPERTY + "=" + System.getProperty(MASK_PROPERTY) + " hides " + hidden;
         }
-        int lacking = requiredFeatures(e) & ~features;
+        int lacking = required & ~features;
         if ((lacking & NativeXts.SC_OS_YMM) != 0) {
             return "the OS does not save ymm registers (XCR0); enable AVX in the kernel or hypervisor";
         }

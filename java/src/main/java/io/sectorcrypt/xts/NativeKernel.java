@@ -1,0 +1,53 @@
+package io.sectorcrypt.xts;
+
+import java.lang.foreign.SymbolLookup;
+import java.util.Optional;
+
+/**
+ * The loaded native kernel and the CPU features {@link EngineSelection} sees, for the other
+ * native engines (HCTR2 in {@code io.sectorcrypt.hctr2}) so that one JVM loads the library
+ * once, checks its ABI once and honours one {@value EngineSelection#MASK_PROPERTY}. For the
+ * engines, not for applications.
+ */
+public final class NativeKernel {
+    /** SC_CPU_* bits of {@code include/sectorcrypt.h}. */
+    public static final int CPU_AES = NativeXts.SC_CPU_AES;
+    public static final int CPU_PCLMULQDQ = NativeXts.SC_CPU_PCLMULQDQ;
+    public static final int CPU_SSE41 = NativeXts.SC_CPU_SSE41;
+
+    private NativeKernel() {
+    }
+
+    /** The kernel, when it loaded with this jar's ABI version; empty otherwise ({@link #unavailableReason()}). */
+    public static Optional<SymbolLookup> lookup() {
+        return EngineSelection.libraryProblem() == null ? NativeLibrary.lookup() : Optional.empty();
+    }
+
+    /** Why {@link #lookup()} is empty, with the fix where there is one; null when it is not. */
+    public static String unavailableReason() {
+        return EngineSelection.libraryProblem();
+    }
+
+    /** Whether the kernel is absent for a normal reason (no build for this platform). */
+    public static boolean absenceIsExpected() {
+        return NativeLibrary.absenceIsExpected();
+    }
+
+    /** SC_CPU_* and SC_OS_* bits as the kernel detected them, less those {@value EngineSelection#MASK_PROPERTY} hides. */
+    public static int cpuFeatures() {
+        return EngineSelection.cpuFeatures();
+    }
+
+    /** The message for an unparseable {@value EngineSelection#MASK_PROPERTY}, or null. */
+    public static String maskError() {
+        return EngineSelection.maskError();
+    }
+
+    /**
+     * Names the features of {@code required} that the CPU lacks or the mask hides, e.g.
+     * "the CPU lacks PCLMULQDQ" or "-Dsectorcrypt.cpu.mask=aes hides AES-NI".
+     */
+    public static String missingFeatures(int required) {
+        return EngineSelection.missingFeatures(required, cpuFeatures(), NativeXts.cpuFeatures());
+    }
+}
