@@ -1,33 +1,47 @@
 package io.sectorcrypt.hctr2;
 
 /**
- * The HCTR2 implementations. Only the pure-Java one exists so far; the native kernel
- * (AES-NI/VAES with PCLMULQDQ) will join as further constants, chosen once per JVM after
- * its known-answer self-test the way {@link io.sectorcrypt.xts.Engine} chooses XTS tiers.
+ * The HCTR2 implementations, chosen once per JVM (after the native kernel's known-answer
+ * self-test) the way {@link io.sectorcrypt.xts.Engine} chooses XTS tiers;
+ * {@code -Dsectorcrypt.hctr2.engine=java|native} forces one (for tests and benchmarks).
  */
 public enum Hctr2Engine {
     /** Pure Java: the JDK's AES/ECB (AES-NI through HotSpot) and a constant-time POLYVAL in Java. */
-    JAVA("java", JavaHctr2.INSTANCE);
+    JAVA("java"),
+    /** Native, AES-NI + PCLMULQDQ on xmm registers ({@code native/src/hctr2_aesni.c}). */
+    NATIVE_AESNI("native-aesni");
 
     private final String id;
-    private final Hctr2Impl impl;
 
-    Hctr2Engine(String id, Hctr2Impl impl) {
+    Hctr2Engine(String id) {
         this.id = id;
-        this.impl = impl;
     }
 
-    /** Stable name for logs and reports: "java". */
+    /** Stable name for logs and reports: "java", "native-aesni". */
     public String id() {
         return id;
     }
 
-    /** The engine used by default: the fastest that runs here (today always {@link #JAVA}). */
+    /** Whether this engine can run here (native library, CPU, mask, self-test). */
+    public boolean isAvailable() {
+        return Hctr2Selection.unavailableReason(this) == null;
+    }
+
+    /** Why this engine cannot run here; null if it can. */
+    public String unavailableReason() {
+        return Hctr2Selection.unavailableReason(this);
+    }
+
+    /**
+     * The engine used by default: native-aesni where it runs, else java; or the one forced
+     * with {@code -Dsectorcrypt.hctr2.engine}. Throws {@link IllegalStateException} if a
+     * forced engine cannot run here.
+     */
     public static Hctr2Engine selected() {
-        return JAVA;
+        return Hctr2Selection.selected();
     }
 
     Hctr2Impl impl() {
-        return impl;
+        return Hctr2Selection.impl(this);
     }
 }

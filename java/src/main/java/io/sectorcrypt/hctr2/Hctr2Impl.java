@@ -3,12 +3,11 @@ package io.sectorcrypt.hctr2;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One HCTR2 implementation: the seam where a native kernel slots in beside
- * {@link JavaHctr2}. Callers ({@link Hctr2}) have validated every argument (lengths,
- * bounds, overlap, the sector run) and hold the key open for the whole call, so an
- * implementation checks nothing again.
+ * One HCTR2 implementation: {@link JavaHctr2} or {@link NativeHctr2}. Callers
+ * ({@link Hctr2}) have validated every argument (lengths, bounds, overlap, the sector run)
+ * and hold the key open for the whole call, so an implementation checks nothing again.
  */
-sealed interface Hctr2Impl permits JavaHctr2 {
+sealed interface Hctr2Impl permits JavaHctr2, NativeHctr2 {
 
     /** One message of {@code src.byteSize()} bytes (16 .. 2^24) under the given tweak (0 .. 2^24 bytes). */
     void message(boolean encrypt, Hctr2Key key, MemorySegment tweak, MemorySegment src, MemorySegment dst);

@@ -22,7 +22,9 @@ import javax.crypto.spec.SecretKeySpec;
  * on other threads have ended; the zeroed memory is freed once the key is unreachable.
  * The pure-Java engine works on the JDK's AES, which keeps its round keys on the heap
  * where no API can wipe them, and on a per-thread copy of h, which close() zeroes: the
- * same documented limit as the XTS pure-Java engine.
+ * same documented limit as the XTS pure-Java engine. Where the native engine runs, the
+ * kernel's expanded key (sc_hctr2_key, aligned as sc_hctr2_key_align() asks) sits beside
+ * them off-heap, and close() wipes it too (sc_hctr2_key_wipe, then a zero fill).
  *
  * <p>A key is immutable and may be used from any number of threads at once; use after
  * close throws {@link IllegalStateException}. Key bytes never appear in
@@ -41,6 +43,10 @@ public final class Hctr2Key implements AutoCloseable {
 
     private final int size;
     private final MemorySegment material;
+    /** The kernel's expanded key (sc_hctr2_key), or null where the native engine cannot run. */
+    private final MemorySegment nativeKey;
+    /** A zero-length global alias of {@link #nativeKey} for downcalls (as XtsKey: no arena acquire per call). */
+    private final MemorySegment nativeKeyAlias;
     private final Guard guard = new Guard();
     private final PerThreadPool<JavaHctr2.Schedule> javaSchedules = new PerThreadPool<>(
             () -> JavaHctr2.Schedule.create(this), JavaHctr2.Schedule::wipe);
@@ -55,7 +61,9 @@ public final class Hctr2Key implements AutoCloseable {
         this.size = (int) length;
         // An automatic arena, as XtsKey: close() zeroes the bytes itself once the guard has
         // seen every use end; the GC frees the zeroed memory later.
-        this.material = Arena.ofAuto().allocate(64, 64);
+        Arena arena = Arena.ofAuto();
+        this.material = arena.allocate(64, 64);
+        MemorySegment expanded = null;
         byte[] raw = null;
         byte[] constants = new byte[32];
         byte[] derived = new byte[32];
@@ -70,6 +78,9 @@ public final class Hctr2Key implements AutoCloseable {
                 throw new IllegalStateException("AES/ECB returned a short result");
             }
             MemorySegment.copy(MemorySegment.ofArray(derived), 0, material, H_OFFSET, 32);
+            if (Hctr2Selection.nativeAvailable()) {
+                expanded = NativeHctr2.expand(arena, material.asSlice(0, length));
+            }
         } catch (GeneralSecurityException e) {
             material.fill((byte) 0);
             throw new IllegalStateException("the JCA provides no usable AES/ECB/NoPadding: " + e.getMessage(), e);
@@ -82,6 +93,8 @@ public final class Hctr2Key implements AutoCloseable {
             }
             Arrays.fill(derived, (byte) 0);
         }
+        this.nativeKey = expanded;
+        this.nativeKeyAlias = expanded == null ? null : MemorySegment.ofAddress(expanded.address());
     }
 
     /** Copies a 16- or 32-byte AES key. */
@@ -109,11 +122,14 @@ public final class Hctr2Key implements AutoCloseable {
         return guard.closed;
     }
 
-    /** Waits for operations in progress, then zeroes K, h and L. Idempotent; any thread. */
+    /** Waits for operations in progress, then zeroes K, h, L and the native expanded key. Idempotent; any thread. */
     @Override
     public void close() {
         if (!guard.close()) {
             return;
+        }
+        if (nativeKey != null) {
+            NativeHctr2.wipe(nativeKey);
         }
         material.fill((byte) 0);
         javaSchedules.clear();
@@ -178,6 +194,17 @@ public final class Hctr2Key implements AutoCloseable {
 
     long maskHi() {
         return material.get(JavaHctr2.LONG_LE, L_OFFSET + 8);
+    }
+
+    /**
+     * The expanded native key for downcalls. Valid between enter() and exit(); throws if the
+     * native engine could not run when this key was made.
+     */
+    MemorySegment nativeKey() {
+        if (nativeKeyAlias == null) {
+            throw new IllegalStateException("this Hctr2Key holds no native key: the native HCTR2 engine cannot run here");
+        }
+        return nativeKeyAlias;
     }
 
     PerThreadPool<JavaHctr2.Schedule> javaSchedules() {
