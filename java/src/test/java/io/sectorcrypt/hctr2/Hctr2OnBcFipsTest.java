@@ -27,7 +27,7 @@ class Hctr2OnBcFipsTest {
         System.setProperty(io.sectorcrypt.xts.JdkAes.PROVIDER_PROPERTY, "BCFIPS");
         for (Hctr2Vectors.Vector v : Hctr2VectorTest.hctr2().toList()) {
             try (Hctr2Key key = Hctr2Key.of(v.key())) {
-                Hctr2 hctr2 = Hctr2.of(key);
+                Hctr2 hctr2 = Hctr2.of(key, Hctr2Engine.JAVA, io.sectorcrypt.xts.IvConvention.PLAIN64);
                 byte[] out = new byte[v.in().length];
                 hctr2.encrypt(v.tweak(), v.in(), 0, out, 0, out.length);
                 assertArrayEquals(v.out(), out, v.name());

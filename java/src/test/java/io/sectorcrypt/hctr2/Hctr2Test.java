@@ -15,11 +15,22 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The message and sector APIs beyond the vectors: dm-crypt tweaks, wide-block diffusion, round trips, refusals, secrecy. */
+/**
+ * The message and sector APIs beyond the vectors: dm-crypt tweaks, wide-block diffusion,
+ * round trips, refusals, secrecy; on every engine that runs here.
+ */
+@ParameterizedClass
+@MethodSource("io.sectorcrypt.hctr2.Hctr2Engines#available")
 class Hctr2Test {
+    @Parameter
+    Hctr2Engine engine;
+
     private static final SplittableRandom RANDOM = new SplittableRandom(20211441);
 
     private static byte[] random(int n) {
@@ -45,7 +56,7 @@ class Hctr2Test {
         long firstIv = firstSector * (sectorSize / 512);
         byte[] plain = random(sectors * sectorSize);
         try (Hctr2Key key = Hctr2Key.of(random(32))) {
-            Hctr2 hctr2 = Hctr2.of(key);
+            Hctr2 hctr2 = Hctr2.of(key, engine, IvConvention.PLAIN64);
             byte[] expected = new byte[plain.length];
             for (int i = 0; i < sectors; i++) {
                 long iv = firstIv + (long) i * (sectorSize / 512);
@@ -71,7 +82,7 @@ class Hctr2Test {
     void ivLargeSectorsCountsWholeSectors() {
         byte[] plain = random(3 * 4096);
         try (Hctr2Key key = Hctr2Key.of(random(16))) {
-            Hctr2 large = Hctr2.of(key, Hctr2Engine.JAVA, IvConvention.IV_LARGE_SECTORS);
+            Hctr2 large = Hctr2.of(key, engine, IvConvention.IV_LARGE_SECTORS);
             byte[] out = new byte[plain.length];
             large.encryptSectors(plain, 0, out, 0, plain.length, 7, 4096);
             byte[] third = new byte[4096];
@@ -89,7 +100,7 @@ class Hctr2Test {
     @ValueSource(ints = {16, 17, 31, 512, 4096, 4100})
     void oneBitChangesEveryCiphertextBlock(int length) {
         try (Hctr2Key key = Hctr2Key.of(random(32))) {
-            Hctr2 hctr2 = Hctr2.of(key);
+            Hctr2 hctr2 = Hctr2.of(key, engine, IvConvention.PLAIN64);
             byte[] tweak = random(32);
             byte[] plain = random(length);
             byte[] c1 = new byte[length];
@@ -119,7 +130,7 @@ class Hctr2Test {
             byte[] tweak = random(RANDOM.nextInt(80));
             byte[] plain = random(length);
             try (Hctr2Key key = Hctr2Key.of(random(RANDOM.nextBoolean() ? 16 : 32))) {
-                Hctr2 hctr2 = Hctr2.of(key);
+                Hctr2 hctr2 = Hctr2.of(key, engine, IvConvention.PLAIN64);
                 byte[] c = new byte[length + 3];
                 hctr2.encrypt(tweak, plain, 0, c, 3, length);
                 assertFalse(Arrays.equals(plain, 0, length, c, 3, 3 + length));
@@ -134,7 +145,7 @@ class Hctr2Test {
     @Test
     void chunkBoundariesMatchInPlaceAndOffHeap() {
         try (Hctr2Key key = Hctr2Key.of(random(32)); Arena arena = Arena.ofConfined()) {
-            Hctr2 hctr2 = Hctr2.of(key);
+            Hctr2 hctr2 = Hctr2.of(key, engine, IvConvention.PLAIN64);
             byte[] tweak = random(32);
             for (int length : new int[] {JavaHctr2.CHUNK + 15, JavaHctr2.CHUNK + 16, JavaHctr2.CHUNK + 17,
                     2 * JavaHctr2.CHUNK + 16, 3 * JavaHctr2.CHUNK + 1}) {
@@ -154,7 +165,7 @@ class Hctr2Test {
     @Test
     void refusesBadInputsWithClearMessages() {
         try (Hctr2Key key = Hctr2Key.of(new byte[32])) {
-            Hctr2 hctr2 = Hctr2.of(key);
+            Hctr2 hctr2 = Hctr2.of(key, engine, IvConvention.PLAIN64);
             byte[] buf = new byte[8192];
             var e = assertThrows(IllegalArgumentException.class, () -> hctr2.encrypt(new byte[32], buf, 0, buf, 0, 15));
             assertTrue(e.getMessage().contains("16 .. 16777216"), e.getMessage());
@@ -186,7 +197,7 @@ class Hctr2Test {
     void closedKeyIsRefusedAndZeroed() {
         byte[] raw = random(32);
         Hctr2Key key = Hctr2Key.of(raw);
-        Hctr2 hctr2 = Hctr2.of(key);
+        Hctr2 hctr2 = Hctr2.of(key, engine, IvConvention.PLAIN64);
         byte[] buf = new byte[64];
         hctr2.encrypt(new byte[0], buf, 0, buf, 0, 64);
         assertTrue(key.hasKeyMaterial(raw));
@@ -196,6 +207,10 @@ class Hctr2Test {
         var e = assertThrows(IllegalStateException.class, () -> hctr2.encrypt(new byte[0], buf, 0, buf, 0, 64));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
         assertEquals("Hctr2Key[HCTR2-AES-256, closed]", key.toString());
+        if (engine == Hctr2Engine.NATIVE_AESNI) {
+            byte[] expanded = key.nativeKey().reinterpret(NativeHctr2.keySize()).toArray(ValueLayout.JAVA_BYTE);
+            assertArrayEquals(new byte[expanded.length], expanded, "the native expanded key is wiped");
+        }
     }
 
     @Test
@@ -203,7 +218,7 @@ class Hctr2Test {
         byte[] raw = random(32);
         String hex = HexFormat.of().formatHex(raw);
         try (Hctr2Key key = Hctr2Key.of(raw)) {
-            Hctr2 hctr2 = Hctr2.of(key);
+            Hctr2 hctr2 = Hctr2.of(key, engine, IvConvention.PLAIN64);
             StringBuilder text = new StringBuilder(key.toString()).append(hctr2);
             for (Runnable bad : new Runnable[] {
                     () -> hctr2.encrypt(new byte[0], new byte[8], 0, new byte[8], 0, 8),
