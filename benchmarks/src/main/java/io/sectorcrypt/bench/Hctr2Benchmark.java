@@ -1,6 +1,7 @@
 package io.sectorcrypt.bench;
 
 import io.sectorcrypt.hctr2.Hctr2;
+import io.sectorcrypt.hctr2.Hctr2Engine;
 import io.sectorcrypt.hctr2.Hctr2Key;
 import io.sectorcrypt.xts.Engine;
 import io.sectorcrypt.xts.SectorCipher;
@@ -36,8 +37,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class Hctr2Benchmark {
-    /** "hctr2-java" (io.sectorcrypt.hctr2) or "xts-java" (io.sectorcrypt.xts, Engine.JAVA). */
-    @Param({"hctr2-java", "xts-java"})
+    /**
+     * "hctr2-java" or "hctr2-native" (io.sectorcrypt.hctr2, Hctr2Engine.JAVA / NATIVE_AESNI), or
+     * "xts-java" or "xts-aesni" (io.sectorcrypt.xts, Engine.JAVA / AESNI: the same xmm tier as native HCTR2).
+     */
+    @Param({"hctr2-java", "hctr2-native", "xts-java", "xts-aesni"})
     public String cipher;
 
     @Param({"4096"})
@@ -61,15 +65,18 @@ public class Hctr2Benchmark {
         segment = arena.allocate((long) sectorSize * batch, 64);
         ivStep = BenchKeys.ivConvention(sectorSize).ivStep(sectorSize);
         switch (cipher) {
-            case "hctr2-java" -> {
+            case "hctr2-java", "hctr2-native" -> {
                 hctr2Key = Hctr2Key.of(BenchKeys.key(32));
-                hctr2 = Hctr2.of(hctr2Key);
+                hctr2 = Hctr2.of(hctr2Key, cipher.equals("hctr2-java") ? Hctr2Engine.JAVA : Hctr2Engine.NATIVE_AESNI,
+                        BenchKeys.ivConvention(sectorSize));
             }
-            case "xts-java" -> {
+            case "xts-java", "xts-aesni" -> {
                 xtsKey = XtsKey.of(BenchKeys.key(64));
-                xts = SectorCipher.of(xtsKey, Engine.JAVA, BenchKeys.ivConvention(sectorSize));
+                xts = SectorCipher.of(xtsKey, cipher.equals("xts-java") ? Engine.JAVA : Engine.AESNI,
+                        BenchKeys.ivConvention(sectorSize));
             }
-            default -> throw new IllegalArgumentException("unknown cipher " + cipher + "; hctr2-java or xts-java");
+            default -> throw new IllegalArgumentException("unknown cipher " + cipher
+                    + "; hctr2-java, hctr2-native, xts-java or xts-aesni");
         }
     }
 
