@@ -1,5 +1,8 @@
 package io.sectorcrypt.hctr2;
 
+import static io.sectorcrypt.xts.Checks.arrayRange;
+import static io.sectorcrypt.xts.Checks.output;
+
 import io.sectorcrypt.xts.IvConvention;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -32,9 +35,6 @@ import java.util.Objects;
  * }</pre>
  */
 public final class Hctr2 {
-    private static final String PARTIAL_OVERLAP = "src and dst overlap without being the same memory; pass the same"
-            + " region for in-place operation, or regions that do not overlap";
-
     private final Hctr2Key key;
     private final Hctr2Engine engine;
     private final Hctr2Impl impl;
@@ -176,31 +176,6 @@ public final class Hctr2 {
         arrayRange("dst", dst, dstOffset, length);
         sectors(encrypt, MemorySegment.ofArray(src).asSlice(srcOffset, length),
                 MemorySegment.ofArray(dst).asSlice(dstOffset, length), firstIv, sectorSize);
-    }
-
-    /** dst writable and as long as src; the two the same memory or disjoint. */
-    private static void output(MemorySegment src, MemorySegment dst) {
-        Objects.requireNonNull(src, "src");
-        Objects.requireNonNull(dst, "dst");
-        if (dst.byteSize() != src.byteSize()) {
-            throw new IllegalArgumentException("dst is " + dst.byteSize() + " bytes but src is " + src.byteSize()
-                    + "; they must be the same length");
-        }
-        if (dst.isReadOnly()) {
-            throw new IllegalArgumentException("dst is read-only");
-        }
-        // Same length, so the overlap covers all of src only if dst starts where src does.
-        if (src.asOverlappingSlice(dst).filter(overlap -> overlap.byteSize() != src.byteSize()).isPresent()) {
-            throw new IllegalArgumentException(PARTIAL_OVERLAP);
-        }
-    }
-
-    private static void arrayRange(String name, byte[] array, int offset, int length) {
-        Objects.requireNonNull(array, name);
-        if (offset < 0 || length < 0 || offset > array.length - length) {
-            throw new IndexOutOfBoundsException(name + " range [" + offset + ", " + offset + " + " + length
-                    + ") is outside its array of " + array.length + " bytes");
-        }
     }
 
     @Override

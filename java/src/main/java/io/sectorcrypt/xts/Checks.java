@@ -5,9 +5,11 @@ import java.util.Objects;
 
 /**
  * Argument checks made in Java before any downcall, each with a message that says what
- * was wrong and what is allowed. The kernel checks again, but never has to refuse.
+ * was wrong and what is allowed. The kernel checks again, but never has to refuse. The
+ * buffer checks ({@link #output}, {@link #arrayRange}) serve the HCTR2 engines too; for the
+ * engines, not for applications.
  */
-final class Checks {
+public final class Checks {
     static final int MAX_UNIT_BYTES = XtsLimits.MAX_UNIT_BYTES;
     static final int MIN_UNIT_BYTES = XtsLimits.MIN_UNIT_BYTES;
     static final int TWEAK_BYTES = XtsLimits.TWEAK_BYTES;
@@ -45,7 +47,7 @@ final class Checks {
      * dst must be writable and as long as src; the two may be the same memory (in place)
      * but may not overlap otherwise: the output would overwrite input not yet read.
      */
-    static void output(MemorySegment src, MemorySegment dst) {
+    public static void output(MemorySegment src, MemorySegment dst) {
         Objects.requireNonNull(src, "src");
         Objects.requireNonNull(dst, "dst");
         if (dst.byteSize() != src.byteSize()) {
@@ -62,7 +64,7 @@ final class Checks {
     }
 
     /** Offset and length within an array of the given length. */
-    static void arrayRange(String name, byte[] array, int offset, int length) {
+    public static void arrayRange(String name, byte[] array, int offset, int length) {
         Objects.requireNonNull(array, name);
         if (offset < 0 || length < 0 || offset > array.length - length) {
             throw new IndexOutOfBoundsException(name + " range [" + offset + ", " + offset + " + " + length
