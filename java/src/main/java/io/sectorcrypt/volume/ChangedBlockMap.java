@@ -239,7 +239,7 @@ final class ChangedBlockMap {
                 b.putLong(cur.get(w));
             }
             try {
-                writeFully(channel, b.flip(), HEADER_BYTES + 8L * lowWord);
+                FileIo.writeAt(channel, b.flip(), HEADER_BYTES + 8L * lowWord);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot update the changed-block map " + file + " of " + name, e);
             }
@@ -380,7 +380,7 @@ final class ChangedBlockMap {
         for (int i = 0; i < bits.length(); i++) {
             b.putLong(bits.get(i));
         }
-        writeFully(ch, b.flip(), 0);
+        FileIo.writeAt(ch, b.flip(), 0);
         ch.truncate(b.limit());
         ch.force(true);
     }
@@ -420,17 +420,9 @@ final class ChangedBlockMap {
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long at) throws IOException {
-        while (b.hasRemaining()) {
-            if (ch.read(b, at + b.position()) < 0) {
-                throw new java.io.EOFException("the changed-block map ends early");
-            }
-        }
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer b, long at) throws IOException {
-        int start = b.position();
-        while (b.hasRemaining()) {
-            ch.write(b, at + b.position() - start);
+        int want = b.remaining();
+        if (FileIo.readAt(ch, b, at) < want) {
+            throw new java.io.EOFException("the changed-block map ends early");
         }
     }
 }

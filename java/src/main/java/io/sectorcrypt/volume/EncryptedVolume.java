@@ -704,12 +704,7 @@ public final class EncryptedVolume implements AutoCloseable {
                     manager.policy());
             writer.copyAll(ranges, sectorSize, progress);
             activeSnapshot = null;
-            if (map.length > 0) {
-                ByteBuffer b = ByteBuffer.wrap(map);
-                while (b.hasRemaining()) {
-                    out.write(b, mapOffset + b.position());
-                }
-            }
+            FileIo.writeAt(out, ByteBuffer.wrap(map), mapOffset);
             VolumeFiles.extend(out, kind == SnapshotKind.FULL ? outOffset + frozenSize : mapOffset + map.length);
             out.close();
             VolumeFiles.publish(temp, target);

@@ -7,8 +7,6 @@ import io.sectorcrypt.volume.luks2.Luks2Header;
 import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -23,7 +21,6 @@ import java.util.List;
  */
 final class SnapshotFile implements AutoCloseable {
     private static final int CHUNK = ChangedBlockMap.CHUNK_BYTES;
-    private static final MemorySegment ZEROS = Arena.global().allocate(CHUNK, 4096);
 
     private final String name;
     private final FileChannel channel;
@@ -95,10 +92,8 @@ final class SnapshotFile implements AutoCloseable {
                     + (t.mapOffset() + t.mapBytes()));
         }
         ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(t.mapBytes())).order(ByteOrder.LITTLE_ENDIAN);
-        while (b.hasRemaining()) {
-            if (ch.read(b, t.mapOffset() + b.position()) < 0) {
-                throw new Luks2FormatException(name + " is cut short inside its chunk map");
-            }
+        if (FileIo.readAt(ch, b, t.mapOffset()) < t.mapBytes()) {
+            throw new Luks2FormatException(name + " is cut short inside its chunk map");
         }
         if (!SnapshotToken.sha256Hex(b.array()).equals(t.mapSha256())) {
             throw new Luks2FormatException(name + ": its chunk map does not match its SHA-256 (the file is damaged)");
@@ -190,21 +185,9 @@ final class SnapshotFile implements AutoCloseable {
     /** Copies slot {@code slot} ({@code length} bytes) to {@code to} in {@code out}, unless it is all zeros. */
     private void copyChunk(long slot, int length, ByteBuffer buf, FileChannel out, long to) throws IOException {
         long from = header.metadata().segment().offset() + slot * CHUNK;
-        buf.clear().limit(length);
-        while (buf.hasRemaining()) {
-            if (channel.read(buf, from + buf.position()) < 0) {
-                if (chunks != null) {
-                    throw new Luks2FormatException(name + " is cut short at chunk slot " + slot);
-                }
-                break; // a full snapshot's sparse tail: zeros
-            }
-        }
-        int got = buf.position();
-        buf.flip();
-        if (got > 0 && MemorySegment.mismatch(MemorySegment.ofBuffer(buf), 0, got, ZEROS, 0, got) != -1) {
-            while (buf.hasRemaining()) {
-                out.write(buf, to + buf.position());
-            }
+        // A full snapshot's sparse tail reads as zeros; an incremental one's slots were all written.
+        if (FileIo.copyUnlessZero(channel, from, length, buf, out, to) < length && chunks != null) {
+            throw new Luks2FormatException(name + " is cut short at chunk slot " + slot);
         }
     }
 
@@ -213,13 +196,8 @@ final class SnapshotFile implements AutoCloseable {
         for (int slot : meta.keyslots()) {
             Luks2Metadata.KeyslotArea a = meta.keyslotArea(slot);
             ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(a.size()));
-            while (b.hasRemaining() && from.read(b, a.offset() + b.position()) >= 0) {
-                // until full, or the end of the file
-            }
-            b.flip();
-            while (b.hasRemaining()) {
-                to.write(b, a.offset() + b.position());
-            }
+            FileIo.readAt(from, b, a.offset()); // until full, or the end of the file
+            FileIo.writeAt(to, b.flip(), a.offset());
         }
     }
 

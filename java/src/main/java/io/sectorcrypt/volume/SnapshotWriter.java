@@ -2,8 +2,6 @@ package io.sectorcrypt.volume;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -23,7 +21,6 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 final class SnapshotWriter {
     private static final int CHUNK = ChangedBlockMap.CHUNK_BYTES;
-    private static final MemorySegment ZEROS = Arena.global().allocate(CHUNK, 4096);
     private static final ThreadLocal<ByteBuffer> BUFFER = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(CHUNK));
 
@@ -166,21 +163,10 @@ final class SnapshotWriter {
 
     private void copy(long chunk, long index) {
         int length = (int) Math.min(CHUNK, size - chunk * CHUNK);
-        ByteBuffer b = BUFFER.get().clear().limit(length);
         long from = sourceOffset + chunk * CHUNK;
         long to = outOffset + (packed ? index : chunk) * CHUNK;
         try {
-            while (b.hasRemaining()) {
-                if (source.read(b, from + b.position()) < 0) {
-                    break; // past the end of a shorter file: zeros, which need no copy
-                }
-            }
-            int got = b.position();
-            if (got > 0 && MemorySegment.mismatch(MemorySegment.ofBuffer(b.flip()), 0, got, ZEROS, 0, got) != -1) {
-                while (b.hasRemaining()) {
-                    out.write(b, to + b.position());
-                }
-            }
+            FileIo.copyUnlessZero(source, from, length, BUFFER.get(), out, to);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot copy chunk " + chunk + " of " + name + " into its snapshot", e);
         }
