@@ -15,12 +15,14 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
- * A throw-away local vault (key-file credentials: no passphrase KDF) with one platform key and
- * one encryption set, and a volume manager over it: what the volume benchmarks need, set up in
+ * A throw-away local vault (key-file credentials: no passphrase KDF) with one platform key, a
+ * single-layer set {@value #SET} and a DOUBLE set {@value #DOUBLE_SET} (XTS then HCTR2, both
+ * under the platform key), and a volume manager over it: what the volume benchmarks need, set up in
  * milliseconds. Everything lives in one directory that {@link #close} deletes.
  */
 final class BenchVolumes implements AutoCloseable {
     static final String SET = "bench";
+    static final String DOUBLE_SET = "bench-double";
     private static final String VAULT_ID = "bench-vault";
     private static final String IDENTITY = "bench";
 
@@ -37,9 +39,11 @@ final class BenchVolumes implements AutoCloseable {
                 LocalKeyVault.Options.defaults().withOperator("bench").withNewVaultId(VAULT_ID));
         vault.createKey("platform", KeyType.AES_256, null);
         vault.grant("platform", IDENTITY, Permission.all());
-        VolumeManager.Builder b = VolumeManager.builder(KeyManager.builder().vault(vault));
+        VolumeManager.Builder b = VolumeManager.builder(KeyManager.builder().vault(vault).platformKey(VAULT_ID,
+                "platform", IDENTITY));
         volumes = (queue ? b : b.withoutQueue()).build();
         volumes.keys().putSet(DiskEncryptionSet.platform(SET, VAULT_ID, "platform", IDENTITY));
+        volumes.keys().putSet(DiskEncryptionSet.doubleEncryption(DOUBLE_SET, VAULT_ID, "platform", IDENTITY));
     }
 
     /** A fresh directory under {@code parent} (the system temporary directory if null). */

@@ -39,7 +39,8 @@ import org.openjdk.jmh.infra.ThreadParams;
  * <ul>
  *   <li>{@code target}: {@code raw} (the plain file), {@code volume} (the manager's sector
  *       queue, its default) or {@code volume-noqueue} ({@code withoutQueue()}: every byte on
- *       the calling thread), or {@code raw-xts}: the plain file with the engine called directly
+ *       the calling thread), {@code volume-double} (a DOUBLE disk: XTS then HCTR2, with the
+ *       queue), or {@code raw-xts}: the plain file with the engine called directly
  *       on the calling thread (decrypt in place after the read, encrypt into a second buffer
  *       before the write): what a volume could reach if its own bookkeeping cost nothing.</li>
  *   <li>{@code pattern}: {@code seq-1m}, each thread walks its own half of the file in 1 MiB
@@ -65,7 +66,7 @@ public class VolumeBench {
     static final int RAND_BYTES = 4096;
     static final String DIR_PROPERTY = "sectorcrypt.bench.dir";
 
-    @Param({"raw", "raw-xts", "volume", "volume-noqueue"})
+    @Param({"raw", "raw-xts", "volume", "volume-noqueue", "volume-double"})
     public String target;
 
     @Param({"seq-1m", "rand-4k"})
@@ -136,14 +137,16 @@ public class VolumeBench {
                         }
                     }
                 }
-                case "volume", "volume-noqueue" -> {
-                    volumes = new BenchVolumes(dir, target.equals("volume"));
-                    volume = volumes.volumes.create(dir.resolve("volume.luks"), VolumeSpec.of(size, BenchVolumes.SET));
+                case "volume", "volume-noqueue", "volume-double" -> {
+                    volumes = new BenchVolumes(dir, !target.equals("volume-noqueue"));
+                    volume = volumes.volumes.create(dir.resolve("volume.luks"), VolumeSpec.of(size,
+                            target.equals("volume-double") ? BenchVolumes.DOUBLE_SET : BenchVolumes.SET));
                     for (long pos = 0; pos < size; pos += SEQ_BYTES) {
                         volume.write(pos, chunk);
                     }
                 }
-                default -> throw new IllegalArgumentException("target: raw, raw-xts, volume or volume-noqueue, not " + target);
+                default -> throw new IllegalArgumentException("target: raw, raw-xts, volume, volume-noqueue or"
+                        + " volume-double, not " + target);
             }
         }
     }

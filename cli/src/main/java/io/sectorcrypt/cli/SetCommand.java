@@ -25,24 +25,36 @@ import picocli.CommandLine.Spec;
 @Command(name = "set", description = "Disk encryption sets: which vault key wraps the keys of a group of disks.",
         subcommands = {SetCommand.Create.class, SetCommand.ListSets.class, SetCommand.Show.class})
 final class SetCommand {
-    /** The embedded platform key, made on first use. */
+    /** The embedded platform key, made on first use; it also wraps the outer layer of DOUBLE sets' disks. */
     static final String PLATFORM_KEY = "platform";
+    /** The identity the key manager acts as when it wraps and unwraps DOUBLE disks' outer layer. */
+    static final String PLATFORM_IDENTITY = "platform:outer-layer";
 
     private SetCommand() {
     }
 
+    /**
+     * A key manager over the embedded vault, its platform key wrapping DOUBLE disks' outer
+     * layer: every command that handles disks builds its manager here.
+     */
+    static KeyManager.Builder keyManager(LocalKeyVault v) {
+        return KeyManager.builder().vault(v).platformKey(v.id(), PLATFORM_KEY, PLATFORM_IDENTITY);
+    }
+
     @Command(name = "create", description = "Create an encryption set. platform: the embedded platform key (AES-256,"
-            + " made on first use) or --key; customer: your RSA key (--key), made with 'keys create'.")
+            + " made on first use) or --key; customer: your RSA key (--key), made with 'keys create'; double: two"
+            + " layers, XTS under --key (platform or RSA; default the platform key) and HCTR2 under the platform key.")
     static final class Create extends KeysCommand.VaultCommand {
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
 
-        @Option(names = "--type", paramLabel = "platform|customer", defaultValue = "platform",
-                description = "platform (the default: a platform-managed key) or customer (your RSA key).")
+        @Option(names = "--type", paramLabel = "platform|customer|double", defaultValue = "platform",
+                description = "platform (the default: a platform-managed key), customer (your RSA key) or double"
+                        + " (a second, HCTR2 layer under the platform key over the XTS layer under --key).")
         String type;
 
-        @Option(names = "--key", paramLabel = "KEY", description = "The vault key (customer: required; platform:"
-                + " default '" + PLATFORM_KEY + "').")
+        @Option(names = "--key", paramLabel = "KEY", description = "The vault key (customer: required; platform"
+                + " and double: default '" + PLATFORM_KEY + "').")
         String key;
 
         @Option(names = "--key-version", paramLabel = "N|latest", defaultValue = "latest",
@@ -59,8 +71,8 @@ final class SetCommand {
             encryptionType = switch (type.toLowerCase(Locale.ROOT)) {
                 case "platform" -> EncryptionType.PLATFORM;
                 case "customer" -> EncryptionType.CUSTOMER;
-                case "double" -> throw new CliException("--type double (a second, HCTR2 layer) is not available yet");
-                default -> throw new CliException("--type must be platform or customer, not '" + type + "'");
+                case "double" -> EncryptionType.DOUBLE;
+                default -> throw new CliException("--type must be platform, customer or double, not '" + type + "'");
             };
             if (encryptionType == EncryptionType.CUSTOMER && key == null) {
                 throw new CliException("--type customer needs --key KEY: an RSA key made with 'keys create KEY --type"
@@ -91,27 +103,37 @@ final class SetCommand {
         @Override
         void run(LocalKeyVault v) {
             boolean made = false;
-            if (encryptionType == EncryptionType.PLATFORM && key.equals(PLATFORM_KEY) && !exists(v, key)) {
-                v.createKey(key, KeyType.AES_256, null);
+            boolean doubleSet = encryptionType == EncryptionType.DOUBLE;
+            if ((encryptionType == EncryptionType.PLATFORM && key.equals(PLATFORM_KEY) || doubleSet)
+                    && !exists(v, PLATFORM_KEY)) {
+                v.createKey(PLATFORM_KEY, KeyType.AES_256, null);
                 made = true;
+            }
+            if (doubleSet) {
+                v.grant(PLATFORM_KEY, PLATFORM_IDENTITY, Permission.all());
             }
             String identity = SetStore.identityOf(name);
             DiskEncryptionSet set = new DiskEncryptionSet(name, encryptionType, v.id(), key, pinned, identity);
             v.grant(key, identity, Permission.all());
-            try (KeyManager check = KeyManager.builder().vault(v).store(new NoDisks()).build()) {
-                check.putSet(set); // the key exists, fits the type, and the pinned version exists
+            try (KeyManager check = keyManager(v).store(new NoDisks()).build()) {
+                check.putSet(set); // the keys exist, fit the type, and the pinned version exists
             } catch (RuntimeException e) {
                 v.revoke(key, identity);
                 throw e;
             }
             new SetStore(Home.sets()).write(set);
-            out().println("created encryption set '" + name + "': " + type.toLowerCase(Locale.ROOT) + " key '" + key
-                    + "'" + (made ? " (made now, AES-256)" : "") + ", " + (pinned == 0 ? "following its newest version"
-                            : "pinned to version " + pinned) + ", in vault '" + v.id() + "'; identity '" + identity
-                    + "' may get, wrapKey, unwrapKey");
+            out().println("created encryption set '" + name + "': " + (doubleSet ? "double: inner XTS layer under"
+                    + " key '" : type.toLowerCase(Locale.ROOT) + " key '") + key + "'" + (made && key.equals(PLATFORM_KEY) ? " (made now, AES-256)" : "") + ", "
+                    + (pinned == 0 ? "following its newest version" : "pinned to version " + pinned) + ", in vault '"
+                    + v.id() + "'; identity '" + identity + "' may get, wrapKey, unwrapKey");
+            if (doubleSet) {
+                out().println("outer layer: HCTR2-AES-256 keys wrapped by platform key '" + PLATFORM_KEY + "'"
+                        + (made && !key.equals(PLATFORM_KEY) ? " (made now, AES-256)" : "") + " (its newest version),"
+                        + " as identity '" + PLATFORM_IDENTITY + "'");
+            }
         }
 
-        private static boolean exists(LocalKeyVault v, String key) {
+        static boolean exists(LocalKeyVault v, String key) {
             try {
                 v.show(key);
                 return true;

@@ -74,7 +74,7 @@ final class VolumeCommand {
         @Override
         public Integer call() {
             vault.with(this::check, null, v -> {
-                try (VolumeManager volumes = VolumeManager.builder(KeyManager.builder().vault(v)
+                try (VolumeManager volumes = VolumeManager.builder(SetCommand.keyManager(v)
                         .policy(vault.cryptoPolicy())).policy(vault.cryptoPolicy()).build()) {
                     run(v, volumes);
                 } catch (Luks2FormatException | VolumeInUseException | KeyUnavailableException e) {
@@ -215,9 +215,13 @@ final class VolumeCommand {
         void run(LocalKeyVault v, VolumeManager volumes) {
             register(v, volumes, options.set, "--set");
             try (EncryptedVolume vol = options.create(volumes, path, volumeSpec)) {
+                VolumeInfo info = vol.info();
                 out().println("created " + path + ": " + vol.size() + " bytes in " + vol.sectorSize()
-                        + "-byte sectors, aes-xts-plain64 (XTS-AES-256), encryption set '" + vol.setId() + "', LUKS2 "
-                        + vol.diskId() + (vol.info().keyslots().isEmpty() ? "" : ", recovery passphrase in keyslot 0"));
+                        + "-byte sectors, aes-xts-plain64 (XTS-AES-256)" + (info.outerCipher() == null ? ""
+                                : " under " + info.outerCipher() + " (HCTR2-AES-256, DOUBLE)") + ", encryption set '"
+                        + vol.setId() + "', LUKS2 " + vol.diskId() + (info.keyslots().isEmpty() ? ""
+                                : ", recovery passphrase in keyslot 0" + (info.outerCipher() == null ? ""
+                                        : " (it opens the inner layer only)")));
             }
         }
     }
@@ -263,7 +267,12 @@ final class VolumeCommand {
                 out.println("uuid:        " + info.uuid() + (info.label().isEmpty() ? "" : " (label " + info.label()
                         + ")"));
                 out.println("size:        " + info.size() + " bytes, " + info.sectorSize() + "-byte sectors");
-                out.println("cipher:      " + info.cipher() + " (XTS-AES-256, IV in 512-byte units)");
+                out.println("cipher:      " + info.cipher() + " (XTS-AES-256, IV in 512-byte units)"
+                        + (info.outerCipher() == null ? "" : ", the inner layer"));
+                if (info.outerCipher() != null) {
+                    out.println("outer layer: " + info.outerCipher() + " (HCTR2-AES-256 over the XTS ciphertext, the"
+                            + " same IVs; DOUBLE encryption)");
+                }
                 out.println("data offset: " + info.dataOffset() + (info.detachedHeader() ? " (detached header)" : ""));
                 out.println("header:      seqid " + info.seqid() + ", " + info.headerBytes() + " bytes per copy");
                 out.println("set:         " + (info.setId() == null ? "(none: not a SectorCrypt volume)"

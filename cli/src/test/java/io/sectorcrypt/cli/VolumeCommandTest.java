@@ -202,6 +202,43 @@ class VolumeCommandTest {
     }
 
     @Test
+    void aDoubleSetGivesEachDiskAnOuterHctr2LayerUnderThePlatformKey() throws IOException {
+        ok("keys", "create", "cmk", "--type", "rsa", "--size", "2048");
+        String created = ok("set", "create", "dd", "--type", "double", "--key", "cmk").out();
+        assertTrue(created.contains("outer layer: HCTR2-AES-256 keys wrapped by platform key 'platform' (made now,"
+                + " AES-256) (its newest version), as identity 'platform:outer-layer'"), created);
+        assertTrue(ok("set", "create", "dp", "--type", "double").out().contains(
+                "created encryption set 'dp': double: inner XTS layer under key 'platform', following"));
+        assertEquals("--type must be platform, customer or double, not 'triple'", fails("set", "create", "t",
+                "--type", "triple"));
+        Path disk = dir.resolve("disk.img");
+        assertTrue(ok("volume", "create", disk.toString(), "--size", "4M", "--set", "dd").out().contains(
+                "aes-xts-plain64 (XTS-AES-256) under capi:hctr2(aes)-plain64 (HCTR2-AES-256, DOUBLE)"));
+        byte[] data = new byte[300_000];
+        new Random(4).nextBytes(data);
+        Path in = Files.write(dir.resolve("in.bin"), data);
+        ok("volume", "write", disk.toString(), "--offset", "1234", in.toString());
+        Path out = dir.resolve("out.bin");
+        ok("volume", "read", disk.toString(), "--offset", "1234", "--length", Integer.toString(data.length),
+                out.toString());
+        assertArrayEquals(data, Files.readAllBytes(out));
+        String info = ok("volume", "info", disk.toString()).out();
+        for (String line : new String[] {"outer layer: capi:hctr2(aes)-plain64",
+                "key:         customer DEK wrapped with RSA-OAEP-256 by key 'cmk' version 1",
+                "key:         infrastructure DEK wrapped with AES-KWP by key 'platform' version 1",
+                "sectorcrypt-outer-layer"}) {
+            assertTrue(info.contains(line), line + " in " + info);
+        }
+        ok("volume", "rotate", disk.toString(), "--new-key-version");
+        info = ok("volume", "info", disk.toString()).out();
+        assertTrue(info.contains("customer DEK wrapped with RSA-OAEP-256 by key 'cmk' version 2")
+                && info.contains("infrastructure DEK wrapped with AES-KWP by key 'platform' version 1"), info);
+        ok("keys", "revoke", "platform", "platform:outer-layer");
+        String refused = fails("volume", "read", disk.toString(), "--offset", "0", "--length", "1", "-");
+        assertTrue(refused.contains("platform"), "the outer layer's key is refused: " + refused);
+    }
+
+    @Test
     void aDiskMadeByCryptsetupIsAdoptedAndStillOpensWithItsPassphrase() throws Exception {
         ok("set", "create", "gold", "--type", "platform");
         byte[] raw = new byte[1 << 20];

@@ -1,6 +1,7 @@
 package io.sectorcrypt.hctr2;
 
 import io.sectorcrypt.xts.JdkAes;
+import io.sectorcrypt.xts.KeyClosedException;
 import io.sectorcrypt.xts.PerThreadPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -9,6 +10,7 @@ import java.security.GeneralSecurityException;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -27,7 +29,7 @@ import javax.crypto.spec.SecretKeySpec;
  * them off-heap, and close() wipes it too (sc_hctr2_key_wipe, then a zero fill).
  *
  * <p>A key is immutable and may be used from any number of threads at once; use after
- * close throws {@link IllegalStateException}. Key bytes never appear in
+ * close throws {@link KeyClosedException}. Key bytes never appear in
  * {@link #toString()}, in exception messages or in logs. The caller's array is copied, not
  * kept: zero it once the key is built.
  */
@@ -161,6 +163,24 @@ public final class Hctr2Key implements AutoCloseable {
         }
     }
 
+    /**
+     * Lends the raw AES key K to {@code use} as a read-only off-heap segment, valid only
+     * during the call: for wrapping this key under a key-encryption key (the outer layer of
+     * a DOUBLE disk) and for its digest, so that the key has one home. {@code use} must not
+     * keep, log or copy the segment beyond what the wrapping primitive itself needs.
+     *
+     * @throws KeyClosedException if the key is closed
+     */
+    public <R> R withKeyBytes(Function<MemorySegment, R> use) {
+        Objects.requireNonNull(use, "use");
+        enter();
+        try {
+            return use.apply(material.asSlice(0, size).asReadOnly());
+        } finally {
+            exit();
+        }
+    }
+
     /** Starts a use: the key stays open until {@link #exit()}. Throws if closed. */
     void enter() {
         guard.enter();
@@ -226,8 +246,7 @@ public final class Hctr2Key implements AutoCloseable {
             inFlight.incrementAndGet();
             if (closed) {
                 inFlight.decrementAndGet();
-                throw new IllegalStateException("the Hctr2Key is closed: its key material was zeroed;"
-                        + " open a new Hctr2Key");
+                throw new KeyClosedException("Hctr2Key");
             }
         }
 

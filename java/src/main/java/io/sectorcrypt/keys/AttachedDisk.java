@@ -1,30 +1,40 @@
 package io.sectorcrypt.keys;
 
+import io.sectorcrypt.hctr2.Hctr2Key;
 import io.sectorcrypt.xts.XtsKey;
+import java.lang.foreign.MemorySegment;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A disk whose data-encryption keys the key manager has unwrapped and caches. Every I/O
- * path asks it for the key ({@link #key()}, or {@link #key(DiskKeys.Role)} for DOUBLE) each
+ * path asks it for the key ({@link #key()}, and {@link #outerKey()} on a DOUBLE disk) each
  * time: while the cache is fresh that is a read of one volatile field and a clock read; once
  * the cache time (TTL) ends the manager asks the vault again, and if the key has been
  * revoked meanwhile the disk stops: its keys are zeroed and every call throws
  * {@link KeyUnavailableException} until the disk is attached again.
  *
- * <p>An {@link XtsKey} handed out stays valid until the disk stops or is detached; an
- * operation already running on it then finishes first (XtsKey.close waits for it).
+ * <p>A key handed out stays valid until the disk stops or is detached; an operation already
+ * running on it then finishes first (close waits for it).
  */
 public final class AttachedDisk {
     /**
-     * A disk's unwrapped keys and until when they may be used without asking the vault. The
-     * {@link XtsKey}s are the DEKs' one home: re-wrapping borrows their bytes through
-     * {@link XtsKey#withKeyBytes}, so no second raw copy is cached beside them.
+     * A disk's unwrapped keys and until when they may be used without asking the vault: its
+     * XTS key, and the outer layer's HCTR2 key on a DOUBLE disk (else null). The key objects
+     * are the DEKs' one home: re-wrapping borrows their bytes ({@code withKeyBytes}), so no
+     * second raw copy is cached beside them.
      */
-    record Cache(Map<DiskKeys.Role, XtsKey> keys, Instant validUntil) {
+    record Cache(DiskKeys.Role xtsRole, XtsKey xts, Hctr2Key outer, Instant validUntil) {
+        Cache withValidUntil(Instant until) {
+            return new Cache(xtsRole, xts, outer, until);
+        }
+
         void close() {
-            keys.values().forEach(XtsKey::close);
+            xts.close();
+            if (outer != null) {
+                outer.close();
+            }
         }
     }
 
@@ -51,27 +61,36 @@ public final class AttachedDisk {
         return setId;
     }
 
-    /** The layers of this disk: one, or customer then platform for DOUBLE. */
+    /** The layers of this disk, inner first: its XTS layer, then INFRASTRUCTURE on a DOUBLE disk. */
     public List<DiskKeys.Role> roles() {
         return roles;
     }
 
-    /** The key of a single-layer disk (PLATFORM or CUSTOMER). */
-    public XtsKey key() {
-        if (roles.size() != 1) {
-            throw new IllegalStateException("disk '" + diskId + "' has two key layers (DOUBLE): ask for key(role)");
-        }
-        return key(roles.get(0));
+    /** Whether this is a DOUBLE disk, whose data has the outer HCTR2 layer over the XTS one. */
+    public boolean hasOuterLayer() {
+        return roles.size() == 2;
     }
 
-    /** The key of one layer; throws {@link KeyUnavailableException} once the disk is stopped. */
-    public XtsKey key(DiskKeys.Role role) {
-        Cache c = usableCache();
-        XtsKey k = c.keys().get(role);
-        if (k == null) {
-            throw new IllegalArgumentException("disk '" + diskId + "' has no " + role + " layer");
+    /**
+     * The disk's XTS key: its only key, or the inner layer's on a DOUBLE disk.
+     *
+     * @throws KeyUnavailableException once the disk is stopped
+     */
+    public XtsKey key() {
+        return usableCache().xts();
+    }
+
+    /**
+     * The outer layer's HCTR2-AES-256 key of a DOUBLE disk.
+     *
+     * @throws IllegalStateException if the disk has no outer layer
+     * @throws KeyUnavailableException once the disk is stopped
+     */
+    public Hctr2Key outerKey() {
+        if (!hasOuterLayer()) {
+            throw new IllegalStateException("disk '" + diskId + "' has one key layer: no outer (HCTR2) key");
         }
-        return k;
+        return usableCache().outer();
     }
 
     /** Whether the disk is stopped (its key unavailable) until attached again. */
@@ -115,8 +134,7 @@ public final class AttachedDisk {
     }
 
     synchronized void extend(Instant validUntil) {
-        Cache c = cache;
-        cache = new Cache(c.keys(), validUntil);
+        cache = cache.withValidUntil(validUntil);
     }
 
     /** Zeroes the keys and records why; later uses throw. Returns false if already stopped. */
@@ -130,15 +148,23 @@ public final class AttachedDisk {
     }
 
     /**
-     * The key of a layer for re-wrapping, or null once stopped. It may be closed by the time
-     * the caller borrows its bytes (the disk stopped meanwhile): {@link XtsKey#withKeyBytes}
-     * then throws and the caller unwraps from the vault instead.
+     * Lends one layer's DEK bytes to {@code use} for re-wrapping; null once stopped (or if
+     * the disk has no such layer). The key may close before its bytes are lent (the disk
+     * stopped meanwhile): then {@link io.sectorcrypt.xts.KeyClosedException} is thrown and
+     * the caller unwraps from the vault instead.
      */
-    synchronized XtsKey keyForRewrap(DiskKeys.Role role) {
-        if (stopped != null) {
-            return null;
+    <R> R lendKeyBytes(DiskKeys.Role role, Function<MemorySegment, R> use) {
+        Cache c;
+        synchronized (this) {
+            if (stopped != null) {
+                return null;
+            }
+            c = cache;
         }
-        return cache.keys().get(role);
+        if (role == DiskKeys.Role.INFRASTRUCTURE) {
+            return c.outer() == null ? null : c.outer().withKeyBytes(use);
+        }
+        return role == c.xtsRole() ? c.xts().withKeyBytes(use) : null;
     }
 
     @Override

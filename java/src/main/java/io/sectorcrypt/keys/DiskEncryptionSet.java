@@ -9,8 +9,9 @@ import java.util.OptionalInt;
  * re-wrapped automatically), and the identity the key manager acts as towards the vault.
  *
  * <p>The key's type must fit the encryption type: an AES-256 platform key for
- * {@link EncryptionType#PLATFORM}, an RSA customer key for {@link EncryptionType#CUSTOMER}
- * and {@link EncryptionType#DOUBLE} (whose second layer uses the key manager's platform key).
+ * {@link EncryptionType#PLATFORM}, an RSA customer key for {@link EncryptionType#CUSTOMER};
+ * either for {@link EncryptionType#DOUBLE}, where it wraps the inner (XTS) layer and the key
+ * manager's platform key wraps the outer (HCTR2) layer.
  *
  * @param pinnedVersion 0 for "latest", else the version every disk is wrapped under
  */
@@ -38,7 +39,10 @@ public record DiskEncryptionSet(String id, EncryptionType type, String vaultId, 
         return new DiskEncryptionSet(id, EncryptionType.CUSTOMER, vaultId, keyName, 0, identity);
     }
 
-    /** A double-encryption set: this customer key plus the key manager's platform key. */
+    /**
+     * A double-encryption set: this key (customer RSA or platform AES) wraps each disk's XTS
+     * key, the key manager's platform key its outer HCTR2 key.
+     */
     public static DiskEncryptionSet doubleEncryption(String id, String vaultId, String keyName, String identity) {
         return new DiskEncryptionSet(id, EncryptionType.DOUBLE, vaultId, keyName, 0, identity);
     }

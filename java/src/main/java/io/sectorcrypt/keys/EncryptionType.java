@@ -7,8 +7,9 @@ public enum EncryptionType {
     /** One DEK wrapped under the customer's RSA key (RSA-OAEP-256 where the vault can). */
     CUSTOMER,
     /**
-     * Two independent DEKs, one per layer: the customer layer under the customer's RSA key
-     * and the platform layer under the platform key. Data is sealed twice.
+     * Two independent DEKs, one per layer, and data sealed twice: the disk's XTS key under the
+     * set's own key (platform AES or customer RSA), and an outer HCTR2-AES-256 key always
+     * under the key manager's platform key. A stored sector is HCTR2(outer, XTS(inner, data)).
      */
     DOUBLE
 }

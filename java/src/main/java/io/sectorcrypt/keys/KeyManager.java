@@ -1,6 +1,7 @@
 package io.sectorcrypt.keys;
 
 import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.hctr2.Hctr2Key;
 import io.sectorcrypt.xts.KeyClosedException;
 import io.sectorcrypt.xts.XtsKey;
 import java.lang.System.Logger.Level;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +32,11 @@ import java.util.concurrent.TimeUnit;
  * default) on a {@link Clock}.
  *
  * <ul>
- * <li><b>DEKs</b>: 64 bytes (XTS-AES-256) per layer from the policy's approved DRBG; key1 ≠
- * key2 is checked (IEEE 1619-2018 5.1, FIPS 140-3 IG C.I). DOUBLE sets get two independent
- * DEKs.
+ * <li><b>DEKs</b>: from the policy's approved DRBG. The disk's XTS-AES-256 key is 64 bytes,
+ * key1 ≠ key2 checked (IEEE 1619-2018 5.1, FIPS 140-3 IG C.I). DOUBLE sets give each disk a
+ * second, independent DEK for the outer layer: an HCTR2-AES-256 key (32 bytes), always
+ * wrapped under the manager's platform key ({@link Builder#platformKey}), while the inner
+ * XTS key is wrapped by the set's own key, platform or customer.
  * <li><b>Revocation</b>: when a key version is disabled, expired or deleted, or the set's
  * identity loses access, attached disks keep working until their cache time ends; the next
  * use then fails with {@link KeyUnavailableException}, the keys are zeroed and a
@@ -55,6 +57,8 @@ public final class KeyManager implements AutoCloseable {
     public static final Duration DEFAULT_ROTATION_WINDOW = Duration.ofHours(1);
     public static final Duration DEFAULT_EXPIRY_LEAD_TIME = Duration.ofDays(30);
     static final int DEK_BYTES = XtsKey.AES_256_XTS_KEY_BYTES;
+    /** What each DOUBLE set's own key (found by putSet) wraps: PLATFORM or CUSTOMER. */
+    private final ConcurrentHashMap<String, DiskKeys.Role> doubleInnerRoles = new ConcurrentHashMap<>();
 
     /** Where one layer's DEK is wrapped: a key, the identity used for it, a pinned version or 0. */
     private record Source(String vaultId, String keyName, String identity, int pinned) {
@@ -142,7 +146,10 @@ public final class KeyManager implements AutoCloseable {
             return this;
         }
 
-        /** The platform key DOUBLE sets use for their second layer (always its latest version). */
+        /**
+         * The platform key that wraps the outer (HCTR2) layer of every DOUBLE set's disks,
+         * always its latest version; DOUBLE sets need it.
+         */
         public Builder platformKey(String vaultId, String keyName, String identity) {
             this.platformKey = new Source(Names.vaultId(vaultId), Names.keyName(keyName), Names.identity(identity), 0);
             return this;
@@ -189,19 +196,29 @@ public final class KeyManager implements AutoCloseable {
      */
     public void putSet(DiskEncryptionSet set) {
         Objects.requireNonNull(set, "set");
-        for (Map.Entry<DiskKeys.Role, Source> layer : sources(set).entrySet()) {
+        DiskKeys.Role doubleInner = null;
+        if (set.type() == EncryptionType.DOUBLE) {
+            KeyInfo own = vault(set.vaultId()).describe(set.identity(), set.keyName());
+            doubleInner = own.type().isCustomerKey() ? DiskKeys.Role.CUSTOMER : DiskKeys.Role.PLATFORM;
+        }
+        for (Map.Entry<DiskKeys.Role, Source> layer : sources(set, doubleInner).entrySet()) {
             Source s = layer.getValue();
             KeyInfo info = vault(s.vaultId()).describe(s.identity(), s.keyName());
             boolean wantCustomer = layer.getKey() == DiskKeys.Role.CUSTOMER;
             if (info.type().isCustomerKey() != wantCustomer) {
                 throw new IllegalArgumentException("encryption set '" + set.id() + "' is " + set.type() + ": key '"
                         + s.keyName() + "' must be " + (wantCustomer ? "an RSA customer key (" + KeyType.CUSTOMER_SIZES
-                                + ")" : "an AES-256 platform key") + ", but it is " + info.type().label());
+                                + ")" : "an AES-256 platform key") + ", but it is " + info.type().label()
+                        + (layer.getKey() == DiskKeys.Role.INFRASTRUCTURE ? " (the key manager's platform key, which"
+                                + " wraps the outer layer)" : ""));
             }
             if (s.pinned() != 0 && info.version(s.pinned()).isEmpty()) {
                 throw new IllegalArgumentException("encryption set '" + set.id() + "' pins version " + s.pinned()
                         + " of key '" + s.keyName() + "', which does not exist");
             }
+        }
+        if (doubleInner != null) {
+            doubleInnerRoles.put(set.id(), doubleInner);
         }
         sets.put(set.id(), set);
     }
@@ -218,7 +235,7 @@ public final class KeyManager implements AutoCloseable {
         List<DiskKeys.Layer> layers = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
             for (Map.Entry<DiskKeys.Role, Source> layer : sources(set).entrySet()) {
-                MemorySegment dek = newDek(arena);
+                MemorySegment dek = newDek(arena, layer.getKey());
                 try {
                     layers.add(wrapLayer(layer.getKey(), layer.getValue(), dek));
                 } finally {
@@ -237,7 +254,7 @@ public final class KeyManager implements AutoCloseable {
      */
     public XtsKey newEphemeralKey() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment dek = newDek(arena);
+            MemorySegment dek = newDek(arena, DiskKeys.Role.PLATFORM);
             try {
                 return XtsKey.of(dek);
             } finally {
@@ -349,7 +366,7 @@ public final class KeyManager implements AutoCloseable {
     public int rotate(String setId, int version) {
         DiskEncryptionSet pinned = requireSet(setId).pinnedTo(version);
         putSet(pinned);
-        DiskKeys.Role role = pinned.type() == EncryptionType.PLATFORM ? DiskKeys.Role.PLATFORM : DiskKeys.Role.CUSTOMER;
+        DiskKeys.Role role = ownRole(pinned);
         return rotateLayer(pinned, role, sources(pinned).get(role));
     }
 
@@ -416,7 +433,7 @@ public final class KeyManager implements AutoCloseable {
             AttachedDisk disk = attach(diskId);
             DiskKeys.Layer layer;
             try {
-                layer = disk.key(keys.layers().get(0).role()).withKeyBytes(dek -> wrapLayer(only.getKey(), s, dek));
+                layer = disk.key().withKeyBytes(dek -> wrapLayer(only.getKey(), s, dek));
             } catch (KeyVaultException e) {
                 throw new KeyUnavailableException(diskId, to.id(), s.vaultId(), s.keyName(), "cannot wrap the disk's"
                         + " key for its new encryption set: " + e.getMessage(), e);
@@ -540,21 +557,20 @@ public final class KeyManager implements AutoCloseable {
     }
 
     /**
-     * Wraps an attached disk's DEK under {@code target} straight from its {@link XtsKey}, the
+     * Wraps an attached disk's DEK under {@code target} straight from its key object, the
      * DEK's one home; null when the disk is not attached or is stopped, or its key closed
      * before the bytes were lent (then no wrap was attempted and the caller unwraps the
      * stored copy instead). A stop that comes while the vault wraps waits for the wrap to
-     * end (XtsKey.close waits for the loan), so the bytes stay valid throughout.
+     * end (a key's close waits for the loan), so the bytes stay valid throughout.
      */
     private WrappedKey wrapFromAttached(String diskId, DiskKeys.Role role, KeyVault vault, Source source,
             int target) {
         AttachedDisk disk = attached.get(diskId);
-        XtsKey key = disk == null ? null : disk.keyForRewrap(role);
-        if (key == null) {
+        if (disk == null) {
             return null;
         }
         try {
-            return key.withKeyBytes(dek -> vault.wrap(source.identity(), source.keyName(), target, dek));
+            return disk.lendKeyBytes(role, dek -> vault.wrap(source.identity(), source.keyName(), target, dek));
         } catch (KeyClosedException e) {
             return null;
         }
@@ -588,23 +604,34 @@ public final class KeyManager implements AutoCloseable {
     }
 
     /**
-     * Unwraps every layer into an {@link XtsKey}: the vault's output lives in a confined arena
-     * only until XtsKey has copied it, and is zeroed before that arena closes.
+     * Unwraps every layer into its key object (an {@link XtsKey}, and an {@link Hctr2Key}
+     * for the outer layer of a DOUBLE disk): the vault's output lives in a confined arena
+     * only until the key object has copied it, and is zeroed before that arena closes.
      */
     private AttachedDisk.Cache unwrapAll(DiskEncryptionSet set, DiskKeys keys) {
-        Map<DiskKeys.Role, XtsKey> xts = new EnumMap<>(DiskKeys.Role.class);
+        XtsKey xts = null;
+        Hctr2Key outer = null;
         try (Arena arena = Arena.ofConfined()) {
-            for (DiskKeys.Layer layer : keys.layers()) {
-                MemorySegment dek = unwrapLayer(set, keys.diskId(), layer, arena);
+            MemorySegment dek = unwrapLayer(set, keys.diskId(), keys.xtsLayer(), arena);
+            try {
+                xts = XtsKey.of(dek);
+            } finally {
+                dek.fill((byte) 0);
+            }
+            if (keys.hasOuterLayer()) {
+                MemorySegment outerDek = unwrapLayer(set, keys.diskId(), keys.layer(DiskKeys.Role.INFRASTRUCTURE),
+                        arena);
                 try {
-                    xts.put(layer.role(), XtsKey.of(dek));
+                    outer = Hctr2Key.of(outerDek);
                 } finally {
-                    dek.fill((byte) 0);
+                    outerDek.fill((byte) 0);
                 }
             }
-            return new AttachedDisk.Cache(xts, now().plus(cacheTtl));
+            return new AttachedDisk.Cache(keys.xtsLayer().role(), xts, outer, now().plus(cacheTtl));
         } catch (RuntimeException e) {
-            xts.values().forEach(XtsKey::close);
+            if (xts != null) {
+                xts.close();
+            }
             throw e;
         }
     }
@@ -620,10 +647,11 @@ public final class KeyManager implements AutoCloseable {
             }
             try {
                 MemorySegment dek = vault.unwrap(source.identity(), copy, arena);
-                if (dek.byteSize() != DEK_BYTES) {
+                if (dek.byteSize() != layer.role().dekBytes()) {
                     dek.fill((byte) 0);
-                    throw new KeyVaultException(KeyVaultException.Reason.UNWRAP_FAILED, "the unwrapped key of disk '"
-                            + diskId + "' is " + dek.byteSize() + " bytes, not " + DEK_BYTES);
+                    throw new KeyVaultException(KeyVaultException.Reason.UNWRAP_FAILED, "the unwrapped "
+                            + layer.role().label() + " key of disk '" + diskId + "' is " + dek.byteSize()
+                            + " bytes, not " + layer.role().dekBytes());
                 }
                 return dek;
             } catch (KeyVaultException e) {
@@ -638,13 +666,19 @@ public final class KeyManager implements AutoCloseable {
     // -- helpers -----------------------------------------------------------------------
 
     /**
-     * 64 bytes from the DRBG into off-heap memory, refusing equal halves (IEEE 1619-2018
-     * 5.1, FIPS 140-3 IG C.I: key1 ≠ key2).
+     * A new DEK for a layer from the DRBG into off-heap memory: 64 bytes for an XTS layer,
+     * refusing equal halves (IEEE 1619-2018 5.1, FIPS 140-3 IG C.I: key1 ≠ key2), or 32
+     * bytes for the outer HCTR2 layer.
      */
-    private MemorySegment newDek(Arena arena) {
-        byte[] bytes = new byte[DEK_BYTES];
+    private MemorySegment newDek(Arena arena, DiskKeys.Role role) {
+        byte[] bytes = new byte[role.dekBytes()];
         policy.randomSecret(bytes);
         try {
+            if (!role.isXts()) {
+                MemorySegment dek = arena.allocate(bytes.length);
+                dek.copyFrom(MemorySegment.ofArray(bytes));
+                return dek;
+            }
             return checkedDek(bytes, arena);
         } finally {
             Arrays.fill(bytes, (byte) 0);
@@ -712,23 +746,37 @@ public final class KeyManager implements AutoCloseable {
                 .version();
     }
 
+    /** Where each layer of a registered set's disks is wrapped, inner layer first. */
     private Map<DiskKeys.Role, Source> sources(DiskEncryptionSet set) {
+        return sources(set, set.type() == EncryptionType.DOUBLE ? ownRole(set) : null);
+    }
+
+    private Map<DiskKeys.Role, Source> sources(DiskEncryptionSet set, DiskKeys.Role doubleInner) {
         Source own = new Source(set.vaultId(), set.keyName(), set.identity(), set.pinnedVersion());
-        Map<DiskKeys.Role, Source> sources = new EnumMap<>(DiskKeys.Role.class);
+        Map<DiskKeys.Role, Source> sources = new LinkedHashMap<>();
         switch (set.type()) {
             case PLATFORM -> sources.put(DiskKeys.Role.PLATFORM, own);
             case CUSTOMER -> sources.put(DiskKeys.Role.CUSTOMER, own);
             case DOUBLE -> {
                 if (platformKey == null) {
                     throw new IllegalArgumentException("encryption set '" + set.id() + "' is DOUBLE: configure the key"
-                            + " manager's platform key (Builder.platformKey) for its second layer");
+                            + " manager's platform key (Builder.platformKey), which wraps its disks' outer layer");
                 }
-                sources.put(DiskKeys.Role.CUSTOMER, own);
-                sources.put(DiskKeys.Role.PLATFORM, platformKey);
+                sources.put(doubleInner, own);
+                sources.put(DiskKeys.Role.INFRASTRUCTURE, platformKey);
             }
             default -> throw new IllegalStateException(set.type().toString());
         }
         return sources;
+    }
+
+    /** The role of the layer a registered set's own key wraps: its disks' XTS key. */
+    private DiskKeys.Role ownRole(DiskEncryptionSet set) {
+        return switch (set.type()) {
+            case PLATFORM -> DiskKeys.Role.PLATFORM;
+            case CUSTOMER -> DiskKeys.Role.CUSTOMER;
+            case DOUBLE -> Objects.requireNonNull(doubleInnerRoles.get(set.id()), "DOUBLE set not registered");
+        };
     }
 
     private KeyVault vault(String id) {

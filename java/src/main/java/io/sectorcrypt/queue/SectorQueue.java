@@ -1,6 +1,6 @@
 package io.sectorcrypt.queue;
 
-import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.SectorTransform;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.Objects;
@@ -206,7 +206,7 @@ public final class SectorQueue implements AutoCloseable {
      * Encrypts {@code sectorCount} sectors of src into dst, on the queue; waits at most
      * {@code maxWait} for room. The future completes when every sector is written.
      */
-    public CompletableFuture<Void> encrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst,
+    public CompletableFuture<Void> encrypt(SectorTransform cipher, MemorySegment src, MemorySegment dst,
                                            long firstIv, int sectorSize, long sectorCount, Duration maxWait)
             throws InterruptedException, TimeoutException {
         SectorRequest request = new SectorRequest().encrypt(cipher, src, dst, firstIv, sectorSize, sectorCount);
@@ -214,8 +214,8 @@ public final class SectorQueue implements AutoCloseable {
         return request.future();
     }
 
-    /** Decrypts like {@link #encrypt(SectorCipher, MemorySegment, MemorySegment, long, int, long, Duration)}. */
-    public CompletableFuture<Void> decrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst,
+    /** Decrypts like {@link #encrypt(SectorTransform, MemorySegment, MemorySegment, long, int, long, Duration)}. */
+    public CompletableFuture<Void> decrypt(SectorTransform cipher, MemorySegment src, MemorySegment dst,
                                            long firstIv, int sectorSize, long sectorCount, Duration maxWait)
             throws InterruptedException, TimeoutException {
         SectorRequest request = new SectorRequest().decrypt(cipher, src, dst, firstIv, sectorSize, sectorCount);

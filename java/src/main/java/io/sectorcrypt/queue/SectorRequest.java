@@ -1,6 +1,6 @@
 package io.sectorcrypt.queue;
 
-import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.SectorTransform;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
  * of {@code sectorSize} bytes, the first with IV {@code firstIv} in the cipher's
  * {@link io.sectorcrypt.xts.IvConvention}, from the start of src into
  * the start of dst (the same memory for in place). Exactly as
- * {@link SectorCipher#encrypt(MemorySegment, MemorySegment, long, int)} would on those bytes.
+ * {@link SectorTransform#encrypt(MemorySegment, MemorySegment, long, int)} would on those bytes.
  *
  * <p>A request is reusable: fill it, submit it, and once it has completed (its callback has
  * been called, or its future completed) fill and submit it again. A server that keeps one
@@ -57,7 +57,7 @@ public final class SectorRequest {
     // ---- The I/O: written by the owner while the request is idle. ----
     private final SectorCallback callback;
     private Direction direction;
-    private SectorCipher cipher;
+    private SectorTransform cipher;
     private MemorySegment src;
     private MemorySegment dst;
     private long firstIv;
@@ -110,13 +110,13 @@ public final class SectorRequest {
     }
 
     /** Sets this request to encrypt; returns it. */
-    public SectorRequest encrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst, long firstIv,
+    public SectorRequest encrypt(SectorTransform cipher, MemorySegment src, MemorySegment dst, long firstIv,
                                  int sectorSize, long sectorCount) {
         return fill(Direction.ENCRYPT, cipher, src, dst, firstIv, sectorSize, sectorCount);
     }
 
     /** Sets this request to decrypt; returns it. */
-    public SectorRequest decrypt(SectorCipher cipher, MemorySegment src, MemorySegment dst, long firstIv,
+    public SectorRequest decrypt(SectorTransform cipher, MemorySegment src, MemorySegment dst, long firstIv,
                                  int sectorSize, long sectorCount) {
         return fill(Direction.DECRYPT, cipher, src, dst, firstIv, sectorSize, sectorCount);
     }
@@ -126,7 +126,7 @@ public final class SectorRequest {
      * queue checks the rest when the request is submitted and completes it exceptionally,
      * saying what was wrong, if it cannot run.
      */
-    public SectorRequest fill(Direction direction, SectorCipher cipher, MemorySegment src, MemorySegment dst,
+    public SectorRequest fill(Direction direction, SectorTransform cipher, MemorySegment src, MemorySegment dst,
                               long firstIv, int sectorSize, long sectorCount) {
         requireIdle("refilled");
         this.direction = Objects.requireNonNull(direction, "direction");
@@ -153,7 +153,7 @@ public final class SectorRequest {
         return direction;
     }
 
-    public SectorCipher cipher() {
+    public SectorTransform cipher() {
         return cipher;
     }
 

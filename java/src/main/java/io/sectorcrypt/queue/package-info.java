@@ -1,7 +1,7 @@
 /**
  * Parallel sector I/O: {@link io.sectorcrypt.queue.SectorQueue} carries
  * {@link io.sectorcrypt.queue.SectorRequest}s from any number of threads to worker threads
- * that run them on a {@link io.sectorcrypt.xts.SectorCipher}.
+ * that run them on a {@link io.sectorcrypt.xts.SectorTransform} (an XTS {@link io.sectorcrypt.xts.SectorCipher}, or a chain of layers).
  *
  * <h2>Who writes what (memory layout)</h2>
  * <table>

@@ -3,12 +3,16 @@ package io.sectorcrypt.volume;
 import io.sectorcrypt.keys.AttachedDisk;
 import io.sectorcrypt.keys.DiskKeys;
 import io.sectorcrypt.keys.KeyUnavailableException;
+import io.sectorcrypt.hctr2.Hctr2;
+import io.sectorcrypt.hctr2.Hctr2Engine;
+import io.sectorcrypt.hctr2.Hctr2Key;
 import io.sectorcrypt.queue.SectorQueue;
 import io.sectorcrypt.volume.luks2.Luks2Header;
 import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import io.sectorcrypt.xts.IvConvention;
 import io.sectorcrypt.xts.KeyClosedException;
 import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.xts.SectorTransform;
 import io.sectorcrypt.xts.XtsKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -98,7 +102,7 @@ public final class EncryptedVolume implements AutoCloseable {
      */
     private static final AtomicInteger LARGE_IO_IN_FLIGHT = new AtomicInteger();
 
-    private record CachedCipher(XtsKey key, SectorCipher cipher) {
+    private record CachedCipher(XtsKey key, Hctr2Key outerKey, SectorTransform cipher) {
     }
 
     private final VolumeManager manager;
@@ -267,7 +271,7 @@ public final class EncryptedVolume implements AutoCloseable {
         long stamp = enter();
         boolean large = beginLarge(dst.byteSize());
         try {
-            SectorCipher c = cipher(); // a stopped disk fails every read, holes included
+            SectorTransform c = cipher(); // a stopped disk fails every read, holes included
             long first = offset / sectorSize;
             long last = (offset + dst.byteSize() - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, false)) {
@@ -302,7 +306,7 @@ public final class EncryptedVolume implements AutoCloseable {
         dst.position(dst.limit());
     }
 
-    private void readUnaligned(SectorCipher c, long offset, MemorySegment dst, long first, long last) {
+    private void readUnaligned(SectorTransform c, long offset, MemorySegment dst, long first, long last) {
         long done = 0;
         long sector = first;
         while (sector <= last) {
@@ -318,7 +322,7 @@ public final class EncryptedVolume implements AutoCloseable {
     }
 
     /** Reads whole sectors of ciphertext into {@code dst} and decrypts them there with {@code c}. */
-    private void readSectors(SectorCipher c, long firstSector, MemorySegment dst) {
+    private void readSectors(SectorTransform c, long firstSector, MemorySegment dst) {
         long position = dataOffset + firstSector * sectorSize;
         ByteBuffer b = dst.asByteBuffer();
         try {
@@ -445,7 +449,7 @@ public final class EncryptedVolume implements AutoCloseable {
         long stamp = enter();
         boolean large = beginLarge(length);
         try {
-            SectorCipher c = cipher(); // fail before anything is written if the key is gone
+            SectorTransform c = cipher(); // fail before anything is written if the key is gone
             long first = offset / sectorSize;
             long last = (offset + length - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, true)) {
@@ -841,19 +845,25 @@ public final class EncryptedVolume implements AutoCloseable {
      * for one more attempt (throwing {@link KeyUnavailableException} if the disk stopped); a
      * second closing in one I/O is passed on.
      */
-    private SectorCipher afterKeyClosed(KeyClosedException e, int attempt) {
+    private SectorTransform afterKeyClosed(KeyClosedException e, int attempt) {
         if (attempt > 0) {
             throw e;
         }
         return cipher();
     }
 
-    /** The cipher of the disk's current key (a stopped disk asks the vault again: {@link VolumeKey.Managed}). */
-    private SectorCipher cipher() {
+    /**
+     * The transform of the disk's current keys: XTS, then HCTR2 on a DOUBLE disk (a stopped
+     * disk asks the vault again: {@link VolumeKey.Managed}).
+     */
+    private SectorTransform cipher() {
         XtsKey key = volumeKey.key();
+        Hctr2Key outerKey = volumeKey.outerKey();
         CachedCipher c = cipher;
-        if (c == null || c.key() != key) {
-            c = new CachedCipher(key, SectorCipher.of(key, IvConvention.PLAIN64));
+        if (c == null || c.key() != key || c.outerKey() != outerKey) {
+            SectorCipher xts = SectorCipher.of(key, IvConvention.PLAIN64);
+            c = new CachedCipher(key, outerKey, outerKey == null ? xts
+                    : new XtsThenHctr2(xts, Hctr2.of(outerKey, Hctr2Engine.selected(), IvConvention.PLAIN64)));
             cipher = c;
         }
         return c.cipher();
@@ -870,12 +880,12 @@ public final class EncryptedVolume implements AutoCloseable {
      * retried once with a fresh key, which then throws {@link KeyUnavailableException}; an
      * in-place call fails, and its caller writes nothing.
      */
-    private void crypt(SectorCipher cipher, boolean encrypt, MemorySegment src, MemorySegment dst,
+    private void crypt(SectorTransform cipher, boolean encrypt, MemorySegment src, MemorySegment dst,
             long firstSector) {
         MemorySegment out = dst == null ? src : dst.asSlice(0, src.byteSize());
         long firstIv = ivTweak + firstSector * ivStep;
         for (int attempt = 0;; attempt++) {
-            SectorCipher c = attempt == 0 ? cipher : cipher();
+            SectorTransform c = attempt == 0 ? cipher : cipher();
             try {
                 if (onQueue(src, out)) {
                     long count = src.byteSize() / sectorSize;

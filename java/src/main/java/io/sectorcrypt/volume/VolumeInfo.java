@@ -13,11 +13,14 @@ import java.util.Map;
  * @param dataOffset  where the ciphertext starts in the data file or device, bytes
  * @param headerBytes one copy of the header (binary header and JSON area), bytes
  * @param seqid       the header's update counter
+ * @param cipher      segment 0's cipher: the data cipher, or the inner layer's on a DOUBLE disk
+ * @param outerCipher the outer layer's cipher on a DOUBLE disk ({@code capi:hctr2(aes)-plain64}),
+ *                    else null
  * @param setId       the encryption set (null for a LUKS2 disk without our envelope)
  * @param layers      per key layer: its role and its wrapped copies, newest first
  */
 public record VolumeInfo(String path, String uuid, String label, boolean detachedHeader, long size, int sectorSize,
-        long dataOffset, long headerBytes, long seqid, String cipher, String setId, List<Layer> layers,
+        long dataOffset, long headerBytes, long seqid, String cipher, String outerCipher, String setId, List<Layer> layers,
         List<Integer> keyslots, Map<Integer, String> tokens) {
     /** One wrapped copy of a DEK: the algorithm and the key version that unwraps it. */
     public record WrappedCopy(String algorithm, String vault, String key, int version) {
@@ -32,7 +35,7 @@ public record VolumeInfo(String path, String uuid, String label, boolean detache
      * starts at 0; {@code uuid} is the disk id it was made with.
      */
     static VolumeInfo temporary(String path, String diskId, long size, int sectorSize) {
-        return new VolumeInfo(path, diskId, "", false, size, sectorSize, 0, 0, 0, Luks2Metadata.CIPHER, null,
+        return new VolumeInfo(path, diskId, "", false, size, sectorSize, 0, 0, 0, Luks2Metadata.CIPHER, null, null,
                 List.of(), List.of(), Map.of());
     }
 
@@ -41,10 +44,10 @@ public record VolumeInfo(String path, String uuid, String label, boolean detache
         Luks2Metadata.CryptSegment seg = m.segment();
         DiskKeys keys = m.envelope().orElse(null);
         List<Layer> layers = keys == null ? List.of() : keys.layers().stream().map(l -> new Layer(
-                l.role().name().toLowerCase(java.util.Locale.ROOT), l.copies().stream().map(w -> new WrappedCopy(w.algorithm()
+                l.role().label(), l.copies().stream().map(w -> new WrappedCopy(w.algorithm()
                         .label(), w.vaultId(), w.keyName(), w.keyVersion())).toList())).toList();
         return new VolumeInfo(path, header.uuid(), header.binary().label(), detached, size, seg.sectorSize(),
                 seg.offset(), header.binary().hdrSize(), header.binary().seqid(), Luks2Metadata.CIPHER,
-                keys == null ? null : keys.setId(), layers, m.keyslots(), m.tokenTypes());
+                OuterLayerToken.read(m, path).isPresent() ? OuterLayerToken.OUTER_CIPHER : null, keys == null ? null : keys.setId(), layers, m.keyslots(), m.tokenTypes());
     }
 }

@@ -1,10 +1,12 @@
 package io.sectorcrypt.volume;
 
+import io.sectorcrypt.hctr2.Hctr2Key;
 import io.sectorcrypt.keys.AttachedDisk;
 import io.sectorcrypt.keys.KeyUnavailableException;
 import io.sectorcrypt.volume.luks2.Luks2Header;
 import io.sectorcrypt.xts.XtsKey;
 import java.time.Duration;
+import java.util.function.Function;
 
 /**
  * Where an {@link EncryptedVolume}'s key comes from. {@link #key()} is asked on every I/O, so
@@ -19,6 +21,14 @@ sealed interface VolumeKey permits VolumeKey.Managed, VolumeKey.Ephemeral {
      * @throws KeyUnavailableException if the key cannot be used now
      */
     XtsKey key();
+
+    /**
+     * The outer layer's HCTR2 key of a DOUBLE disk, the same object until it changes; null
+     * for a single-layer disk. Asked right after {@link #key()}, on the same I/O.
+     *
+     * @throws KeyUnavailableException if the key cannot be used now
+     */
+    Hctr2Key outerKey();
 
     /** Lets go of the key as the volume closes: its bytes are zeroed unless someone else holds them. */
     void release();
@@ -49,10 +59,19 @@ sealed interface VolumeKey permits VolumeKey.Managed, VolumeKey.Ephemeral {
 
         @Override
         public XtsKey key() {
+            return fromDisk(AttachedDisk::key);
+        }
+
+        @Override
+        public Hctr2Key outerKey() {
+            return disk.hasOuterLayer() ? fromDisk(AttachedDisk::outerKey) : null;
+        }
+
+        private <K> K fromDisk(Function<AttachedDisk, K> get) {
             AttachedDisk d = disk;
             for (int attempt = 0;; attempt++) {
                 try {
-                    return d.key();
+                    return get.apply(d);
                 } catch (KeyUnavailableException e) {
                     // Once more if a move to another set dropped the fresh disk too before its
                     // first use; a stopped disk fails in reattach (or after these few tries).
@@ -112,6 +131,11 @@ sealed interface VolumeKey permits VolumeKey.Managed, VolumeKey.Ephemeral {
         @Override
         public XtsKey key() {
             return key;
+        }
+
+        @Override
+        public Hctr2Key outerKey() {
+            return null;
         }
 
         @Override

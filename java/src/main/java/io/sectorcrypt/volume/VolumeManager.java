@@ -156,6 +156,10 @@ public final class VolumeManager implements AutoCloseable {
      * holds no LUKS header), with its header at its start or in {@code spec}'s detached header
      * file. Nothing appears at {@code path} until the volume is complete.
      *
+     * <p>A DOUBLE set's volume gets a second, outer layer: its data is HCTR2-AES-256 over the
+     * XTS ciphertext (see {@link OuterLayerToken}), and its header carries both wrapped DEKs,
+     * the layers' token and the {@value Luks2Metadata#OUTER_LAYER_REQUIREMENT} requirement.
+     *
      * @throws IllegalArgumentException if the path exists (and is not a block device), the
      *         set is not registered, or the device is too small
      * @throws io.sectorcrypt.keys.KeyUnavailableException if the set's key cannot wrap
@@ -169,7 +173,9 @@ public final class VolumeManager implements AutoCloseable {
      * Creates a volume as {@link #create(Path, VolumeSpec)}, with a recovery passphrase in
      * LUKS2 keyslot 0 (a standard {@code luks2} keyslot: argon2id, or pbkdf2 under the FIPS
      * policy; AF split into 4000 stripes; aes-xts-plain64) so that stock cryptsetup can open
-     * the disk without SectorCrypt or its vault. The caller zeroes the passphrase.
+     * the disk without SectorCrypt or its vault. The caller zeroes the passphrase. On a
+     * DOUBLE disk the keyslot holds the inner (XTS) key only: cryptsetup can check that layer,
+     * but reading the data also needs the outer key, which only the platform key unwraps.
      *
      * @param recoveryKdf the keyslot's KDF costs, or null for {@link KdfParameters#production}
      * @throws IllegalArgumentException also if the passphrase is empty, or too short for FIPS
@@ -214,6 +220,9 @@ public final class VolumeManager implements AutoCloseable {
             Luks2Metadata metadata = Luks2Metadata.create(HEADER_SIZE, KEYSLOTS_SIZE,
                     new Luks2Metadata.CryptSegment(dataOffset, spec.size(), 0, spec.sectorSize()), digest)
                     .withEnvelope(wrapped);
+            if (disk.hasOuterLayer()) {
+                metadata = OuterLayerToken.apply(metadata, disk.outerKey(), policy);
+            }
             PassphraseKeyslot recovery = null;
             if (recoveryPassphrase != null) {
                 long areaOffset = metadata.freeKeyslotArea(PassphraseKeyslot.areaSize(XtsKey.AES_256_XTS_KEY_BYTES));
@@ -818,13 +827,28 @@ public final class VolumeManager implements AutoCloseable {
         return size;
     }
 
-    /** Attaches a disk's keys and checks them against the header's LUKS2 digest. */
+    /**
+     * Attaches a disk's keys and checks them against the header: the XTS key against the
+     * LUKS2 digest of segment 0, and on a DOUBLE disk the outer key against the digest in
+     * its {@link OuterLayerToken}.
+     */
     AttachedDisk attachVerified(String diskId, String name, Luks2Metadata metadata) {
+        Optional<OuterLayerToken> outer = OuterLayerToken.read(metadata, name);
         AttachedDisk disk = keys.attach(diskId);
+        String wrong = null;
         if (!disk.key().withKeyBytes(k -> metadata.digest().matches(k, policy))) {
+            wrong = "the key its envelope token unwraps does not match the header's LUKS2 digest";
+        } else if (disk.hasOuterLayer() != outer.isPresent()) {
+            wrong = "its keys have " + disk.roles().size() + " layer(s) but its header describes "
+                    + (outer.isPresent() ? 2 : 1);
+        } else if (outer.isPresent() && !outer.get().matches(disk.outerKey(), policy)) {
+            wrong = "the outer key its envelope token unwraps does not match the digest of its "
+                    + OuterLayerToken.TYPE + " token";
+        }
+        if (wrong != null) {
             keys.detach(diskId);
-            throw new Luks2FormatException(name + ": the key its envelope token unwraps does not match the header's"
-                    + " LUKS2 digest (the token belongs to another disk, or the header was altered)");
+            throw new Luks2FormatException(name + ": " + wrong + " (the token belongs to another disk, or the header"
+                    + " was altered)");
         }
         return disk;
     }

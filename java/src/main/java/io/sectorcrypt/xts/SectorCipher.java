@@ -26,7 +26,7 @@ import java.util.Objects;
  * }
  * }</pre>
  */
-public final class SectorCipher {
+public final class SectorCipher implements SectorTransform {
     private final XtsKey key;
     private final Engine engine;
     private final XtsImpl impl;
@@ -89,6 +89,7 @@ public final class SectorCipher {
     }
 
     /** How this cipher counts sector IVs. */
+    @Override
     public IvConvention ivConvention() {
         return ivConvention;
     }
@@ -103,11 +104,13 @@ public final class SectorCipher {
      *         read-only or partly overlaps src, or the IVs break {@link IvConvention#checkRun}
      * @throws KeyClosedException if the key is closed
      */
+    @Override
     public void encrypt(MemorySegment src, MemorySegment dst, long firstIv, int sectorSize) {
         sectors(true, src, dst, firstIv, sectorSize);
     }
 
     /** Decrypts whole sectors from src into dst, as {@link #encrypt(MemorySegment, MemorySegment, long, int)}. */
+    @Override
     public void decrypt(MemorySegment src, MemorySegment dst, long firstIv, int sectorSize) {
         sectors(false, src, dst, firstIv, sectorSize);
     }

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sectorcrypt.hctr2.Hctr2;
+import io.sectorcrypt.hctr2.Hctr2Key;
+
 import io.sectorcrypt.xts.KeyClosedException;
 import io.sectorcrypt.xts.SectorCipher;
 import io.sectorcrypt.xts.XtsKey;
@@ -101,18 +104,70 @@ class KeyManagerTest {
         assertEquals(64, manager.attach("d").key().size());
     }
 
+    /** One 32-byte message sealed with an HCTR2 key: equal outputs mean equal keys. */
+    static byte[] seal(Hctr2Key key) {
+        byte[] out = new byte[32];
+        Hctr2.of(key).encrypt(new byte[0], new byte[32], 0, out, 0, 32);
+        return out;
+    }
+
     @Test
     void doubleEncryptionHasTwoIndependentLayers() {
         manager.putSet(DiskEncryptionSet.doubleEncryption("set-d", "test-vault", "customer", "set-c"));
         manager.createDisk("d", "set-d");
+        manager.createDisk("e", "set-d");
         DiskKeys keys = store.read("d").orElseThrow();
+        assertEquals(List.of(DiskKeys.Role.CUSTOMER, DiskKeys.Role.INFRASTRUCTURE), keys.layers().stream()
+                .map(DiskKeys.Layer::role).toList(), "the XTS layer first, the outer one second");
         assertEquals(WrapAlgorithm.RSA_OAEP_256, keys.layer(DiskKeys.Role.CUSTOMER).current().algorithm());
-        assertEquals(WrapAlgorithm.AES_KWP, keys.layer(DiskKeys.Role.PLATFORM).current().algorithm());
+        WrappedKey outer = keys.layer(DiskKeys.Role.INFRASTRUCTURE).current();
+        assertEquals(List.of(WrapAlgorithm.AES_KWP, "platform"), List.of(outer.algorithm(), outer.keyName()),
+                "the outer layer is always under the manager's platform key");
         AttachedDisk disk = manager.attach("d");
-        assertFalse(java.util.Arrays.equals(seal(disk.key(DiskKeys.Role.CUSTOMER)),
-                seal(disk.key(DiskKeys.Role.PLATFORM))));
-        assertEquals("disk 'd' has two key layers (DOUBLE): ask for key(role)",
-                assertThrows(IllegalStateException.class, disk::key).getMessage());
+        assertTrue(disk.hasOuterLayer());
+        assertEquals(List.of("XTS-AES-256", "HCTR2-AES-256"), List.of(disk.key().algorithm(),
+                disk.outerKey().algorithm()));
+        AttachedDisk other = manager.attach("e");
+        assertFalse(java.util.Arrays.equals(seal(disk.outerKey()), seal(other.outerKey())), "independent outer DEKs");
+        assertFalse(java.util.Arrays.equals(seal(disk.key()), seal(other.key())), "independent inner DEKs");
+        byte[] sealed = seal(disk.outerKey());
+        manager.detach("d");
+        assertThrows(KeyUnavailableException.class, disk::outerKey);
+        assertArrayEquals(sealed, seal(manager.attach("d").outerKey()), "the same outer key after re-attaching");
+        assertEquals("disk 'x' has one key layer: no outer (HCTR2) key", assertThrows(IllegalStateException.class,
+                () -> {
+                    manager.createDisk("x", "set-p");
+                    manager.attach("x").outerKey();
+                }).getMessage());
+    }
+
+    @Test
+    void aDoubleSetUnderAPlatformKeyWrapsItsInnerLayerAsPlatform() {
+        manager.putSet(DiskEncryptionSet.doubleEncryption("set-dp", "test-vault", "platform", "engine"));
+        manager.createDisk("d", "set-dp");
+        assertEquals(List.of(DiskKeys.Role.PLATFORM, DiskKeys.Role.INFRASTRUCTURE), store.read("d").orElseThrow()
+                .layers().stream().map(DiskKeys.Layer::role).toList());
+        AttachedDisk disk = manager.attach("d");
+        assertEquals(32, disk.outerKey().size());
+        vault.newVersion("platform");
+        assertEquals(1, manager.rotate("set-dp", 2), "rotating the set's own key re-wraps the inner layer");
+        DiskKeys keys = store.read("d").orElseThrow();
+        assertEquals(List.of(2, 1), List.of(keys.layer(DiskKeys.Role.PLATFORM).current().keyVersion(),
+                keys.layer(DiskKeys.Role.INFRASTRUCTURE).current().keyVersion()),
+                "only the inner layer: the outer one follows the platform key at the next maintenance");
+        manager.maintain();
+        assertEquals(2, store.read("d").orElseThrow().layer(DiskKeys.Role.INFRASTRUCTURE).current().keyVersion());
+    }
+
+    @Test
+    void aDoubleSetNeedsThePlatformKeyConfigured() {
+        try (KeyManager noPlatform = KeyManager.builder().vault(vault).store(store).clock(clock)
+                .policy(TestVaults.policy()).build()) {
+            assertEquals("encryption set 'set-d' is DOUBLE: configure the key manager's platform key"
+                    + " (Builder.platformKey), which wraps its disks' outer layer", assertThrows(
+                            IllegalArgumentException.class, () -> noPlatform.putSet(DiskEncryptionSet.doubleEncryption(
+                                    "set-d", "test-vault", "customer", "set-c"))).getMessage());
+        }
     }
 
     @ParameterizedTest
@@ -398,20 +453,20 @@ class KeyManagerTest {
         manager.putSet(DiskEncryptionSet.doubleEncryption("set-d", "test-vault", "customer", "set-d"));
         manager.createDisk("d", "set-d");
         AttachedDisk disk = manager.attach("d");
-        byte[] outer = seal(disk.key(DiskKeys.Role.CUSTOMER));
-        byte[] inner = seal(disk.key(DiskKeys.Role.PLATFORM));
+        byte[] inner = seal(disk.key());
+        byte[] outer = seal(disk.outerKey());
         vault.newVersion("customer");
         vault.newVersion("platform");
         assertTrue(manager.rewrapDisk("d"));
         DiskKeys keys = store.read("d").orElseThrow();
-        for (DiskKeys.Role role : DiskKeys.Role.values()) {
+        for (DiskKeys.Role role : List.of(DiskKeys.Role.CUSTOMER, DiskKeys.Role.INFRASTRUCTURE)) {
             assertEquals(List.of(2), keys.layer(role).copies().stream().map(WrappedKey::keyVersion).toList(),
                     role + " layer");
         }
         manager.detach("d");
         disk = manager.attach("d");
-        assertArrayEquals(outer, seal(disk.key(DiskKeys.Role.CUSTOMER)));
-        assertArrayEquals(inner, seal(disk.key(DiskKeys.Role.PLATFORM)));
+        assertArrayEquals(inner, seal(disk.key()));
+        assertArrayEquals(outer, seal(disk.outerKey()));
     }
 
     @Test

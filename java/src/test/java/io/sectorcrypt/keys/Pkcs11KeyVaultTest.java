@@ -217,16 +217,16 @@ class Pkcs11KeyVaultTest {
             m.putSet(DiskEncryptionSet.doubleEncryption("set", vaultId, "cust", "set"));
             m.createDisk("d", "set");
             AttachedDisk disk = m.attach("d");
-            byte[] sealed = KeyManagerTest.seal(disk.key(DiskKeys.Role.CUSTOMER));
+            byte[] sealed = KeyManagerTest.seal(disk.key());
             vault.newVersion("cust");
             m.maintain();
             vault.setEnabled("cust", 1, false);
             clock.advance(KeyManager.DEFAULT_CACHE_TTL);
-            assertArrayEquals(sealed, KeyManagerTest.seal(disk.key(DiskKeys.Role.CUSTOMER)),
+            assertArrayEquals(sealed, KeyManagerTest.seal(disk.key()),
                     "re-wrapped under version 2 in the token, so disabling version 1 does not stop the disk");
             vault.revoke("cust", "set");
             clock.advance(KeyManager.DEFAULT_CACHE_TTL);
-            assertThrows(KeyUnavailableException.class, () -> disk.key(DiskKeys.Role.CUSTOMER));
+            assertThrows(KeyUnavailableException.class, () -> disk.key());
         }
         assertTrue(vault.auditLog().verify().intact());
     }

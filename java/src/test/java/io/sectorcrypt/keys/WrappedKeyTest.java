@@ -88,7 +88,7 @@ class WrappedKeyTest {
     void diskKeysRoundTripAndRejectDamage() {
         DiskKeys keys = new DiskKeys("disk-1", "set-1", List.of(
                 new DiskKeys.Layer(DiskKeys.Role.CUSTOMER, List.of(SAMPLE, SAMPLE)),
-                new DiskKeys.Layer(DiskKeys.Role.PLATFORM, List.of(new WrappedKey(WrapAlgorithm.AES_KWP, "p", "k", 2,
+                new DiskKeys.Layer(DiskKeys.Role.INFRASTRUCTURE, List.of(new WrappedKey(WrapAlgorithm.AES_KWP, "p", "k", 2,
                         bytes(72, 1))))));
         byte[] e = keys.encode();
         assertEquals(keys, DiskKeys.decode(e));

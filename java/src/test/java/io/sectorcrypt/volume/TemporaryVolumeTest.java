@@ -268,7 +268,7 @@ class TemporaryVolumeTest {
                     assertThrows(IllegalStateException.class, v::setId).getMessage());
             VolumeInfo info = v.info();
             assertEquals(new VolumeInfo(disk.toString(), v.diskId(), "", false, 1 << 20, 512, 0, 0, 0,
-                    "aes-xts-plain64", null, List.of(), List.of(), Map.of()), info);
+                    "aes-xts-plain64", null, null, List.of(), List.of(), Map.of()), info);
             assertEquals("disk '" + v.diskId() + "' has no keys in the store", assertThrows(
                     IllegalArgumentException.class, () -> f.volumes.keys().attach(v.diskId())).getMessage());
             assertThrows(IllegalArgumentException.class, () -> f.volumes.keys().rewrapDisk(v.diskId()));

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * A vault with a platform key and a customer RSA key, a volume manager over it with a
- * settable clock, and the cryptsetup oracle.
+ * settable clock and the sets "plat", "cust" and "dbl" (DOUBLE), and the cryptsetup oracle.
  */
 final class VolumeFixture implements AutoCloseable {
     static final String VAULT_ID = "test-vault";
@@ -82,9 +82,12 @@ final class VolumeFixture implements AutoCloseable {
             vault.grant("customer", IDENTITY, Permission.all());
         }
         volumes = tune.apply(VolumeManager.builder(KeyManager.builder().vault(vault).clock(clock)
-                .policy(CryptoPolicy.configured())).reattachInterval(Duration.ZERO)).build();
+                .policy(CryptoPolicy.configured()).platformKey(VAULT_ID, "platform", IDENTITY))
+                .reattachInterval(Duration.ZERO)).build();
         volumes.keys().putSet(DiskEncryptionSet.platform("plat", VAULT_ID, "platform", IDENTITY));
         volumes.keys().putSet(DiskEncryptionSet.customer("cust", VAULT_ID, "customer", IDENTITY));
+        // DOUBLE: the customer key wraps the inner XTS layer, the platform key the outer HCTR2 one.
+        volumes.keys().putSet(DiskEncryptionSet.doubleEncryption("dbl", VAULT_ID, "customer", IDENTITY));
     }
 
     /** The DEK of a volume, unwrapped from its token through the vault: the test's own oracle. */

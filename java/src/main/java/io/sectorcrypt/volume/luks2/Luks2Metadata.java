@@ -35,7 +35,8 @@ import java.util.TreeMap;
  * {@link Luks2FormatException} and never garbage: the five top-level objects (3); object
  * names are decimal (3); {@code config.json_size} matches the binary header and
  * {@code keyslots_size} is 4096-aligned (3.5); no {@code requirements} this implementation
- * does not know (3.5: such a device must not be activated), and no unfinished cryptsetup
+ * does not know (3.5: such a device must not be activated; the one it knows is
+ * {@value #OUTER_LAYER_REQUIREMENT}, which it sets itself on DOUBLE disks), and no unfinished cryptsetup
  * reencryption (its requirement, or a keyslot of type {@code reencrypt}, is refused with a
  * message that says so); exactly one {@code crypt}
  * segment "0" with {@code aes-xts-plain64}, a sector size of 512..4096 and no integrity
@@ -50,7 +51,7 @@ import java.util.TreeMap;
  * <pre>{@code
  * {"type": "sectorcrypt-envelope", "keyslots": [], "format": 1,
  *  "disk": "<the header's UUID>", "encryption_set": "<set id>",
- *  "layers": [{"role": "platform" | "customer",
+ *  "layers": [{"role": "platform" | "customer" | "infrastructure",
  *              "wrapped": [{"algorithm": "AES-KWP" | "RSA-OAEP-256" | "RSA-OAEP",
  *                           "vault": "...", "key": "...", "version": 1, "data": "<base64>"}]}]}
  * }</pre>
@@ -65,6 +66,13 @@ public final class Luks2Metadata {
     static final int MAX_TOKENS = 32;
     static final int MAX_DIGESTS = 32;
     static final int ENVELOPE_FORMAT = 1;
+    /**
+     * The mandatory requirement (LUKS2 3.5) of a DOUBLE disk, whose data area holds a second,
+     * outer layer over segment 0's cipher: cryptsetup parses and dumps such a header and
+     * tests its passphrases, but refuses to activate it, so no tool that knows only the
+     * inner layer reads the disk as if it had no other.
+     */
+    public static final String OUTER_LAYER_REQUIREMENT = "sectorcrypt-outer-layer";
     private static final String[] TOP_LEVEL = {"keyslots", "tokens", "segments", "digests", "config"};
     /** The requirement cryptsetup sets while a reencryption runs: online-reencrypt, -v2, -v3. */
     private static final String REENCRYPT_REQUIREMENT = "online-reencrypt";
@@ -132,6 +140,7 @@ public final class Luks2Metadata {
     private final Luks2Digest digest;
     private final Map<Integer, KeyslotArea> keyslotAreas;
     private final Optional<Integer> envelopeTokenId;
+    private final boolean outerLayerRequired;
     private final Optional<DiskKeys> envelope;
 
     private Luks2Metadata(ObjectNode root, long hdrSize) {
@@ -148,7 +157,7 @@ public final class Luks2Metadata {
         this.keyslotsSize = Luks2Json.uint64(config, "keyslots_size", "config");
         need(keyslotsSize % 4096 == 0 && keyslotsSize <= (1L << 40), "config.keyslots_size " + keyslotsSize
                 + " is not a 4096-aligned size");
-        checkRequirements(config);
+        this.outerLayerRequired = checkRequirements(config);
         checkNames("keyslots", MAX_KEYSLOTS);
         checkNames("tokens", MAX_TOKENS);
         checkNames("digests", MAX_DIGESTS);
@@ -299,6 +308,23 @@ public final class Luks2Metadata {
         return digest;
     }
 
+    /** Whether config.requirements.mandatory holds {@value #OUTER_LAYER_REQUIREMENT} (a DOUBLE disk). */
+    public boolean requiresOuterLayer() {
+        return outerLayerRequired;
+    }
+
+    /** The same metadata with the {@value #OUTER_LAYER_REQUIREMENT} requirement set or cleared. */
+    public Luks2Metadata withOuterLayerRequirement(boolean required) {
+        ObjectNode copy = root.deepCopy();
+        ObjectNode config = (ObjectNode) copy.get("config");
+        if (required) {
+            config.putObject("requirements").putArray("mandatory").add(OUTER_LAYER_REQUIREMENT);
+        } else {
+            config.remove("requirements");
+        }
+        return wrap(copy, hdrSize);
+    }
+
     /** The disk's wrapped keys, if this volume has an envelope token. */
     public Optional<DiskKeys> envelope() {
         return envelope;
@@ -349,7 +375,7 @@ public final class Luks2Metadata {
         ArrayNode layers = token.putArray("layers");
         for (DiskKeys.Layer layer : keys.layers()) {
             ObjectNode l = layers.addObject();
-            l.put("role", layer.role().name().toLowerCase(java.util.Locale.ROOT));
+            l.put("role", layer.role().label());
             ArrayNode wrapped = l.putArray("wrapped");
             for (WrappedKey w : layer.copies()) {
                 ObjectNode c = wrapped.addObject();
@@ -568,12 +594,8 @@ public final class Luks2Metadata {
         List<DiskKeys.Layer> parsed = new ArrayList<>();
         for (JsonNode l : layers) {
             String role = text(l, "role", ctx);
-            DiskKeys.Role r = switch (role) {
-                case "platform" -> DiskKeys.Role.PLATFORM;
-                case "customer" -> DiskKeys.Role.CUSTOMER;
-                default -> throw new Luks2FormatException(ctx + " has a layer of unknown role '" + shortText(role)
-                        + "'");
-            };
+            DiskKeys.Role r = DiskKeys.Role.ofLabel(role);
+            need(r != null, ctx + " has a layer of unknown role '" + shortText(role) + "'");
             JsonNode wrapped = l.get("wrapped");
             need(wrapped != null && wrapped.isArray() && !wrapped.isEmpty() && wrapped.size() <= 2, ctx
                     + " needs one or two wrapped copies per layer");
@@ -596,10 +618,11 @@ public final class Luks2Metadata {
         }
     }
 
-    private static void checkRequirements(ObjectNode config) {
+    /** Checks the requirements; returns whether the one set is {@value #OUTER_LAYER_REQUIREMENT}. */
+    private static boolean checkRequirements(ObjectNode config) {
         JsonNode req = config.get("requirements");
         if (req == null) {
-            return;
+            return false;
         }
         List<String> found = new ArrayList<>();
         JsonNode list = req.isObject() ? req.get("mandatory") : req;
@@ -618,8 +641,10 @@ public final class Luks2Metadata {
             // cryptsetup 2.2+ marks a disk under reencryption so that older tools keep away from it.
             need(!r.startsWith(REENCRYPT_REQUIREMENT), REENCRYPTION_UNFINISHED + " (requirement " + r + ")");
         }
-        need(found.isEmpty(), "the device requires " + found + ", which SectorCrypt does not support; it must"
-                + " not be opened (LUKS2 3.5)");
+        boolean outer = found.equals(List.of(OUTER_LAYER_REQUIREMENT));
+        need(outer || found.isEmpty(), "the device requires " + found + ", which SectorCrypt does not support; it"
+                + " must not be opened (LUKS2 3.5)");
+        return outer;
     }
 
     private void checkNames(String object, int max) {
