@@ -6,7 +6,8 @@
 # must decrypt our data area (OpenSSL EVP_aes_256_xts, IV in 512-byte units); a volume with
 # a detached header is decrypted back to the image by cryptsetup's offline reencrypt; a full
 # snapshot opens and decrypts in cryptsetup too, and a chain of snapshots restores exactly; a
-# disk that cryptsetup encrypted in place is adopted and reads back as the image.
+# disk that cryptsetup encrypted in place is adopted and reads back as the image; a DOUBLE
+# disk keeps its outer layer where cryptsetup can see it and not strip it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/jdk.sh
@@ -96,6 +97,24 @@ cryptsetup open --test-passphrase --key-file "$work/recovery.key" "$work/luks.im
   || fail "cryptsetup refused the passphrase of the adopted disk"
 sc volume read "$work/luks.img" --offset 0 --length $((4 * mib)) "$work/adopted.img" >/dev/null
 cmp "$work/adopted.img" <(head -c $((4 * mib)) "$work/raw.img") || fail "the adopted disk reads other data"
+# DOUBLE: an outer HCTR2 layer (platform key) over the XTS layer (customer key). cryptsetup
+# parses the header, sees the requirement that keeps it from activating the disk as plain
+# XTS, and opens the recovery keyslot (the inner key); that key alone must not decrypt the
+# data area (the outer layer is there), and the image comes back through both layers.
+sc set create twice --type double --key cmk >/dev/null
+sc volume import "$work/raw.img" "$work/double.img" --set twice --recovery-passphrase-file "$work/recovery" >/dev/null
+dump_ok "$work/double.img"
+grep -q "Requirements:.*sectorcrypt-outer-layer" "$work/dump.txt" || fail "no outer-layer requirement in luksDump"
+grep -q "sectorcrypt-outer-layer" <(sc volume info "$work/double.img") || fail "volume info shows no outer layer"
+cryptsetup open --test-passphrase --key-file "$work/recovery.key" "$work/double.img" \
+  || fail "cryptsetup refused the recovery passphrase of the DOUBLE disk"
+if (key_decrypts_data "$work/double.img") 2>/dev/null; then
+  fail "the inner key alone decrypts the DOUBLE disk's data area: its outer layer is missing"
+fi
+sc volume export "$work/double.img" "$work/double-back.img" >/dev/null
+cmp "$work/raw.img" "$work/double-back.img" || fail "the DOUBLE disk exported other data"
+rm -f "$work/double.img" "$work/double-back.img"
+
 # A block device (a loop device over a file): created in place, written, read, parsed by cryptsetup.
 truncate -s $((48 * mib)) "$work/loop.img"
 if dev=$(losetup -f --show "$work/loop.img" 2>/dev/null); then
@@ -111,4 +130,4 @@ else
   echo "check-volumes: no loop device here; skipped the block-device step" >&2
 fi
 sc keys audit verify >/dev/null || fail "the audit chain is broken"
-echo "check-volumes: import, rotate, export, snapshots, adopt and cryptsetup's checks passed"
+echo "check-volumes: import, rotate, export, snapshots, adopt, DOUBLE and cryptsetup's checks passed"
