@@ -73,6 +73,41 @@ class DoubleKeyManagerReviewTest {
         assertDoesNotThrow(manager::maintain, "maintenance goes on for the other sets");
     }
 
+    /**
+     * The same replacement with no disk attached: the next maintenance run throws (DiskKeys.layer
+     * finds no PLATFORM layer on the disk) out of maintain(), so the sets after it are never
+     * maintained: here the PLATFORM set's disk is never moved to the platform key's new version.
+     */
+    @Test
+    void aDoubleSetReplacedWithAKeyOfTheOtherTypeDoesNotStopMaintenanceOfOtherSets() {
+        manager.createDisk("d", "dbl");
+        manager.createDisk("p", "set-p");
+        try {
+            manager.putSet(DiskEncryptionSet.doubleEncryption("dbl", "test-vault", "platform", "engine"));
+        } catch (IllegalArgumentException refused) {
+            return; // refusing the replacement is a fine outcome
+        }
+        vault.newVersion("platform");
+        assertDoesNotThrow(manager::maintain);
+        assertEquals(2, store.read("p").orElseThrow().layer(DiskKeys.Role.PLATFORM).current().keyVersion());
+    }
+
+    /** The same hole before DOUBLE: a single-layer set replaced by one of the other type (PLATFORM -> CUSTOMER). */
+    @Test
+    void aPlatformSetReplacedWithACustomerSetIsRefusedOrHandled() {
+        manager.createDisk("p", "set-p");
+        AttachedDisk disk = manager.attach("p");
+        try {
+            manager.putSet(DiskEncryptionSet.customer("set-p", "test-vault", "customer", "set-c"));
+        } catch (IllegalArgumentException refused) {
+            return;
+        }
+        clock.advance(TTL.plusSeconds(1));
+        RuntimeException e = assertThrows(RuntimeException.class, disk::key);
+        assertEquals(KeyUnavailableException.class, e.getClass(), "a disk whose set no longer fits stops cleanly: " + e);
+        assertDoesNotThrow(manager::maintain);
+    }
+
     /** The outer HCTR2 key handed out is zeroed (closed) on detach, and on a revocation of the platform key. */
     @Test
     void theOuterKeyIsClosedOnDetachAndOnPlatformKeyRevocation() {
