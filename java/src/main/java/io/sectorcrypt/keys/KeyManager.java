@@ -201,7 +201,21 @@ public final class KeyManager implements AutoCloseable {
             KeyInfo own = vault(set.vaultId()).describe(set.identity(), set.keyName());
             doubleInner = own.type().isCustomerKey() ? DiskKeys.Role.CUSTOMER : DiskKeys.Role.PLATFORM;
         }
-        for (Map.Entry<DiskKeys.Role, Source> layer : sources(set, doubleInner).entrySet()) {
+        Map<DiskKeys.Role, Source> wanted = sources(set, doubleInner);
+        DiskEncryptionSet registered = sets.get(set.id());
+        if (registered != null) {
+            // Its disks' records name the role of each layer: a replacement that changes them
+            // (a DOUBLE set's key of the other type, or PLATFORM <-> CUSTOMER) would leave every
+            // disk of the set unusable and its rotation failing.
+            List<DiskKeys.Role> before = List.copyOf(sources(registered).keySet());
+            List<DiskKeys.Role> after = List.copyOf(wanted.keySet());
+            if (!before.equals(after)) {
+                throw new IllegalArgumentException("encryption set '" + set.id() + "' wraps its disks' key layers as "
+                        + before + "; a replacement wrapping them as " + after + " would leave its disks unusable:"
+                        + " create another set and move the disks to it");
+            }
+        }
+        for (Map.Entry<DiskKeys.Role, Source> layer : wanted.entrySet()) {
             Source s = layer.getValue();
             KeyInfo info = vault(s.vaultId()).describe(s.identity(), s.keyName());
             boolean wantCustomer = layer.getKey() == DiskKeys.Role.CUSTOMER;
