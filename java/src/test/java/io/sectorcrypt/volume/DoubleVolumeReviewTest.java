@@ -7,7 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sectorcrypt.hctr2.Hctr2;
 import io.sectorcrypt.keys.AttachedDisk;
 import io.sectorcrypt.xts.SectorCipher;
+import io.sectorcrypt.crypto.CryptoPolicy;
+import io.sectorcrypt.volume.luks2.KdfParameters;
+import io.sectorcrypt.volume.luks2.Luks2Header;
+import io.sectorcrypt.volume.luks2.Luks2Metadata;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -213,6 +219,38 @@ class DoubleVolumeReviewTest {
                 assertArrayEquals(image, back);
                 assertEquals("capi:hctr2(aes)-plain64", r.info().outerCipher());
             }
+        }
+    }
+
+    private static void editHeader(Path disk, java.util.function.UnaryOperator<Luks2Metadata> edit) throws IOException {
+        try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            Luks2Header h = Luks2Header.read(ch, disk.toString(), CryptoPolicy.configured());
+            h.update(edit.apply(h.metadata()));
+        }
+    }
+
+    /**
+     * A DOUBLE disk whose envelope token was lost (hand-edited, or restored from an old header
+     * backup) still has its outer-layer token and requirement, and its data still has the
+     * outer layer. adopt() only checks that there is no envelope: it unlocks the recovery
+     * keyslot (the inner key), imports it into a single-layer set and writes a one-layer
+     * envelope into the header, and only then does open() refuse the half-DOUBLE header. The
+     * header was changed by an operation that failed, and the disk can no longer even be
+     * adopted again ("already has a SectorCrypt envelope token"). adopt should refuse up front.
+     */
+    @Test
+    void adoptingADoubleDiskThatLostItsEnvelopeIsRefusedBeforeTheHeaderIsWritten() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        char[] passphrase = "a recovery passphrase for the inner layer".toCharArray();
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            f.volumes.create(disk, VolumeSpec.of(1 << 20, "dbl"), passphrase.clone(),
+                    KdfParameters.minimal(CryptoPolicy.configured())).close();
+            editHeader(disk, m -> m.withoutToken(Luks2Metadata.ENVELOPE_TOKEN_TYPE));
+            byte[] before = dataArea(disk, 0, 64 * 1024);
+            RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                    () -> f.volumes.adopt(disk, null, "plat", passphrase.clone()).close());
+            assertArrayEquals(before, dataArea(disk, 0, 64 * 1024),
+                    "a refused adopt leaves the header as it was (it threw " + e + ")");
         }
     }
 }
