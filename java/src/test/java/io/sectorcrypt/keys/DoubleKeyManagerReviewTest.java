@@ -136,4 +136,45 @@ class DoubleKeyManagerReviewTest {
         assertEquals(List.of(DiskKeys.Role.CUSTOMER, DiskKeys.Role.INFRASTRUCTURE),
                 after.layers().stream().map(DiskKeys.Layer::role).toList());
     }
+
+    /**
+     * A DOUBLE disk made before the outer HCTR2 layer (format 1 records: layers CUSTOMER then
+     * PLATFORM, both XTS keys; KeyManager.createDisk made them for DOUBLE sets) no longer
+     * decodes: DiskKeys now insists the second layer is INFRASTRUCTURE, with the same format
+     * byte. Its record makes store.read throw InvalidWrappedKeyException, which maintain()
+     * does not catch: one such disk stops the rotation of every other disk and set. (Whether
+     * old records should be migrated or refused with a clear message is the maintainers'
+     * call; maintenance of the other disks must go on.)
+     */
+    @Test
+    void aDoubleDiskRecordFromBeforeTheOuterLayerDoesNotStopMaintenanceOfOtherDisks() throws Exception {
+        manager.createDisk("old", "dbl");
+        manager.createDisk("p", "set-p");
+        Path file;
+        try (var files = java.nio.file.Files.list(tmp.resolve("disks"))) {
+            file = files.filter(f -> f.getFileName().toString().startsWith("old")).findFirst().orElseThrow();
+        }
+        byte[] b = java.nio.file.Files.readAllBytes(file);
+        int at = 5;
+        at += 1 + Byte.toUnsignedInt(b[at]); // disk id
+        at += 1 + Byte.toUnsignedInt(b[at]); // set id
+        at += 1; // layer count
+        assertEquals(1, b[at], "the first layer is CUSTOMER");
+        int copies = b[at + 1];
+        at += 2;
+        for (int i = 0; i < copies; i++) {
+            at += 2 + (((b[at] & 0xff) << 8) | (b[at + 1] & 0xff));
+        }
+        assertEquals(3, b[at], "the second layer is INFRASTRUCTURE");
+        b[at] = 2; // the layout before 47abc1a: CUSTOMER then PLATFORM
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(b, 0, b.length - 4);
+        java.nio.ByteBuffer.wrap(b).putInt(b.length - 4, (int) crc.getValue());
+        java.nio.file.Files.write(file, b);
+
+        vault.newVersion("platform");
+        assertDoesNotThrow(manager::maintain);
+        assertEquals(2, store.read("p").orElseThrow().layer(DiskKeys.Role.PLATFORM).current().keyVersion(),
+                "the PLATFORM set's disk moved to the new version");
+    }
 }
