@@ -511,7 +511,16 @@ public final class KeyManager implements AutoCloseable {
             int target = targetVersion(source);
             int rewrapped = 0;
             for (String diskId : store.diskIds()) {
-                Optional<DiskKeys> keys = store.read(diskId);
+                Optional<DiskKeys> keys;
+                try {
+                    keys = store.read(diskId);
+                } catch (InvalidWrappedKeyException e) {
+                    // One unreadable record (damaged, or a DOUBLE disk of the layout before the
+                    // outer HCTR2 layer) must not stop the rotation of every other disk.
+                    LOG.log(Level.WARNING, "encryption set {0}: skipped disk {1}, whose key record cannot be read: {2}",
+                            set.id(), diskId, e.getMessage());
+                    continue;
+                }
                 if (keys.isPresent() && keys.get().setId().equals(set.id())
                         && rewrap(set, keys.get(), role, source, target)) {
                     rewrapped++;
