@@ -53,4 +53,27 @@ class VolumeCommandReviewTest {
         assertTrue(info.contains("infrastructure DEK wrapped with AES-KWP by key 'platform' version 2"), info);
         assertFalse(said.contains("nothing to do"), "the outer layer was re-wrapped, yet rotate said: " + said);
     }
+
+    /**
+     * An operator revokes the outer-layer identity's access to the platform key (stopping
+     * every DOUBLE disk, e.g. during an incident); then anyone creating another DOUBLE set
+     * silently grants it again ('set create' grants platform:outer-layer unconditionally), and
+     * every DOUBLE disk reads again. The output does not say that access was restored.
+     */
+    @Test
+    void creatingAnotherDoubleSetDoesNotUndoARevocationOfTheOuterLayerIdentity() throws Exception {
+        ok("keys", "create", "cmk", "--type", "rsa", "--size", "2048");
+        ok("set", "create", "dd", "--type", "double", "--key", "cmk");
+        Path disk = dir.resolve("disk.img");
+        ok("volume", "create", disk.toString(), "--size", "4M", "--set", "dd");
+        Path in = java.nio.file.Files.writeString(dir.resolve("in.txt"), "secret");
+        ok("volume", "write", disk.toString(), "--offset", "0", in.toString());
+        ok("keys", "revoke", "platform", "platform:outer-layer");
+        CliRun refused = CliRun.of("volume", "read", disk.toString(), "--offset", "0", "--length", "6", "-");
+        assertEquals(1, refused.exitCode(), "the revocation stops the DOUBLE disk: " + refused.out());
+        CliRun another = CliRun.of("set", "create", "other", "--type", "double", "--key", "cmk");
+        CliRun after = CliRun.of("volume", "read", disk.toString(), "--offset", "0", "--length", "6", "-");
+        assertEquals(1, after.exitCode(), "creating set 'other' (exit " + another.exitCode() + ": " + another.out()
+                + another.err() + ") re-granted the revoked identity: the DOUBLE disk reads again: " + after.out());
+    }
 }
