@@ -253,4 +253,23 @@ class DoubleVolumeReviewTest {
                     "a refused adopt leaves the header as it was (it threw " + e + ")");
         }
     }
+
+    /** Closing a DOUBLE volume zeroes both of its cached keys, the outer HCTR2 key included. */
+    @Test
+    void closingAVolumeClosesItsOuterKey() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        try (VolumeFixture f = new VolumeFixture(dir)) {
+            io.sectorcrypt.hctr2.Hctr2Key outer;
+            io.sectorcrypt.xts.XtsKey inner;
+            try (EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "dbl"))) {
+                v.write(0, new byte[4096], 0, 4096);
+                AttachedDisk keys = f.volumes.keys().attach(v.diskId());
+                outer = keys.outerKey();
+                inner = keys.key();
+            }
+            assertTrue(outer.isClosed(), "the outer key was zeroed");
+            assertTrue(inner.isClosed(), "the inner key was zeroed");
+            assertTrue(!outer.toString().matches(".*[0-9a-f]{32}.*"), outer.toString());
+        }
+    }
 }
