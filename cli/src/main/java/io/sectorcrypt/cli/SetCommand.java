@@ -109,7 +109,15 @@ final class SetCommand {
                 v.createKey(PLATFORM_KEY, KeyType.AES_256, null);
                 made = true;
             }
-            if (doubleSet) {
+            if (doubleSet && !v.show(PLATFORM_KEY).access().containsKey(PLATFORM_IDENTITY)) {
+                // The first DOUBLE set sets the identity up; if other DOUBLE sets exist, its access
+                // was revoked on purpose (which stops all their disks): do not undo that silently.
+                if (new SetStore(Home.sets()).all().stream().anyMatch(s -> s.type() == EncryptionType.DOUBLE)) {
+                    throw new CliException("identity '" + PLATFORM_IDENTITY + "' has no access to key '"
+                            + PLATFORM_KEY + "' (revoked?), so the disks of the DOUBLE sets are stopped; grant it"
+                            + " again first if that is intended: 'sectorcrypt keys grant " + PLATFORM_KEY + " "
+                            + PLATFORM_IDENTITY + "'");
+                }
                 v.grant(PLATFORM_KEY, PLATFORM_IDENTITY, Permission.all());
             }
             String identity = SetStore.identityOf(name);

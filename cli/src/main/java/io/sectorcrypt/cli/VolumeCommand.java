@@ -552,18 +552,40 @@ final class VolumeCommand {
                     }
                     v.newVersion(set.keyName());
                 }
-                int before = currentVersion(vol);
-                volumes.keys().rewrapDisk(vol.diskId());
-                int after = currentVersion(vol);
-                out().println(before == after ? path + " is already wrapped under key '" + set.keyName() + "' version "
-                        + after + ": nothing to do (add a version with --new-key-version)"
-                        : "re-wrapped " + path + " from key '" + set.keyName() + "' version " + before + " to version "
-                                + after + "; no data was re-encrypted");
+                List<VolumeInfo.Layer> before = vol.info().layers();
+                boolean changed = volumes.keys().rewrapDisk(vol.diskId());
+                List<VolumeInfo.Layer> after = vol.info().layers();
+                int xtsBefore = currentVersion(before.get(0));
+                int xtsAfter = currentVersion(after.get(0));
+                if (!changed) {
+                    out().println(path + " is already wrapped under key '" + set.keyName() + "' version " + xtsAfter
+                            + ": nothing to do (add a version with --new-key-version)");
+                    return;
+                }
+                String keyBefore = before.get(0).wrapped().get(0).key();
+                String keyAfter = after.get(0).wrapped().get(0).key();
+                if (!keyBefore.equals(keyAfter)) {
+                    out().println("re-wrapped " + path + " from key '" + keyBefore + "' version " + xtsBefore
+                            + " to key '" + keyAfter + "' version " + xtsAfter + "; no data was re-encrypted");
+                } else if (xtsBefore != xtsAfter) {
+                    out().println("re-wrapped " + path + " from key '" + keyAfter + "' version " + xtsBefore
+                            + " to version " + xtsAfter + "; no data was re-encrypted");
+                }
+                // A DOUBLE disk's outer layer follows the platform key on its own.
+                for (int i = 1; i < Math.min(before.size(), after.size()); i++) {
+                    VolumeInfo.WrappedCopy was = before.get(i).wrapped().get(0);
+                    VolumeInfo.WrappedCopy now = after.get(i).wrapped().get(0);
+                    if (was.version() != now.version() || !was.key().equals(now.key())) {
+                        out().println("re-wrapped the " + after.get(i).role() + " (outer) layer of " + path
+                                + " from key '" + was.key() + "' version " + was.version() + " to key '" + now.key()
+                                + "' version " + now.version() + "; no data was re-encrypted");
+                    }
+                }
             }
         }
 
-        private static int currentVersion(EncryptedVolume vol) {
-            return vol.info().layers().get(0).wrapped().get(0).version();
+        private static int currentVersion(VolumeInfo.Layer layer) {
+            return layer.wrapped().get(0).version();
         }
     }
 

@@ -201,7 +201,21 @@ public final class KeyManager implements AutoCloseable {
             KeyInfo own = vault(set.vaultId()).describe(set.identity(), set.keyName());
             doubleInner = own.type().isCustomerKey() ? DiskKeys.Role.CUSTOMER : DiskKeys.Role.PLATFORM;
         }
-        for (Map.Entry<DiskKeys.Role, Source> layer : sources(set, doubleInner).entrySet()) {
+        Map<DiskKeys.Role, Source> wanted = sources(set, doubleInner);
+        DiskEncryptionSet registered = sets.get(set.id());
+        if (registered != null) {
+            // Its disks' records name the role of each layer: a replacement that changes them
+            // (a DOUBLE set's key of the other type, or PLATFORM <-> CUSTOMER) would leave every
+            // disk of the set unusable and its rotation failing.
+            List<DiskKeys.Role> before = List.copyOf(sources(registered).keySet());
+            List<DiskKeys.Role> after = List.copyOf(wanted.keySet());
+            if (!before.equals(after)) {
+                throw new IllegalArgumentException("encryption set '" + set.id() + "' wraps its disks' key layers as "
+                        + before + "; a replacement wrapping them as " + after + " would leave its disks unusable:"
+                        + " create another set and move the disks to it");
+            }
+        }
+        for (Map.Entry<DiskKeys.Role, Source> layer : wanted.entrySet()) {
             Source s = layer.getValue();
             KeyInfo info = vault(s.vaultId()).describe(s.identity(), s.keyName());
             boolean wantCustomer = layer.getKey() == DiskKeys.Role.CUSTOMER;
@@ -497,7 +511,16 @@ public final class KeyManager implements AutoCloseable {
             int target = targetVersion(source);
             int rewrapped = 0;
             for (String diskId : store.diskIds()) {
-                Optional<DiskKeys> keys = store.read(diskId);
+                Optional<DiskKeys> keys;
+                try {
+                    keys = store.read(diskId);
+                } catch (InvalidWrappedKeyException e) {
+                    // One unreadable record (damaged, or a DOUBLE disk of the layout before the
+                    // outer HCTR2 layer) must not stop the rotation of every other disk.
+                    LOG.log(Level.WARNING, "encryption set {0}: skipped disk {1}, whose key record cannot be read: {2}",
+                            set.id(), diskId, e.getMessage());
+                    continue;
+                }
                 if (keys.isPresent() && keys.get().setId().equals(set.id())
                         && rewrap(set, keys.get(), role, source, target)) {
                     rewrapped++;

@@ -479,6 +479,13 @@ public final class VolumeManager implements AutoCloseable {
                 throw new Luks2FormatException(name + " already has a SectorCrypt envelope token (encryption set '"
                         + m.envelope().get().setId() + "'): it is adopted; open it");
             }
+            if (m.requiresOuterLayer() || m.token(OuterLayerToken.TYPE).isPresent()) {
+                // Its data has an outer HCTR2 layer whose key no keyslot holds: importing the
+                // keyslot's (inner) key would write a one-layer envelope that open then refuses.
+                throw new Luks2FormatException(name + " is a DOUBLE disk's (its header has the "
+                        + Luks2Metadata.OUTER_LAYER_REQUIREMENT + " requirement or token): its data has an outer"
+                        + " layer whose key no keyslot holds, so it cannot be adopted");
+            }
             dataSize(name, m, data.size(), header != null);
             List<Integer> slots = passphraseKeyslots(name, m);
             String uuid = h.uuid();
