@@ -168,7 +168,7 @@ SC_API int sc_selftest(int tier);
 
 /*
  * An expanded HCTR2 key: the AES encryption and decryption schedules, the POLYVAL key
- * h = E_K(0^128) with its powers h^1..h^16 (up to sixteen blocks hashed per reduction), and
+ * h = E_K(0^128) with its powers h^1..h^32 (up to 32 blocks hashed per reduction), and
  * L = E_K(1) (little-endian 1). Holds key material: the owner wipes it (sc_hctr2_key_wipe
  * or its own zeroing) before releasing the memory. Callers should use sc_hctr2_key_size()
  * rather than sizeof: the layout is the kernel's and may change.
@@ -176,10 +176,10 @@ SC_API int sc_selftest(int tier);
 typedef struct sc_hctr2_key {
     uint8_t enc[15][16];
     uint8_t dec[15][16];
-    /* h_pow[i] = h^(16-i) for i < 16, in POLYVAL's Montgomery form (highest power first, so
-     * one vector load gives the powers of consecutive blocks); rows 16..19 are zero, so a
-     * group of fewer than 16 blocks may load whole vectors past h^1. */
-    uint8_t h_pow[20][16];
+    /* h_pow[i] = h^(32-i) for i < 32, in POLYVAL's Montgomery form (highest power first, so
+     * one vector load gives the powers of consecutive blocks); rows 32..35 are zero, so a
+     * group of fewer blocks may load whole vectors past h^1. */
+    uint8_t h_pow[36][16];
     uint8_t L[16];
     uint32_t rounds; /* 10 (AES-128) or 14 (AES-256); anything else means "not expanded" */
     uint32_t check;  /* SC_HCTR2_KEY_CHECK (internal) when expanded */

@@ -59,6 +59,7 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
 #pragma GCC unroll 8
         for (int j = 0; j < NB; j++)
             x[j] = FN(xor2)(sk, _mm_add_epi64(ctr, _mm_set_epi64x(0, j)));
+#pragma GCC unroll 14
         for (int r = 1; r < nr; r++) {
             const __m128i rk = FN(ld)(k->enc[r]);
 #pragma GCC unroll 8

@@ -47,8 +47,8 @@ void sc_secure_zero(void *p, size_t n);
 /* Marks an expanded sc_hctr2_key. */
 #define SC_HCTR2_KEY_CHECK 0x48435432u /* "HCT2" */
 
-/* Powers of h in sc_hctr2_key.h_pow: up to 16 blocks hashed per reduction. */
-#define SC_HCTR2_NPOW 16
+/* Powers of h in sc_hctr2_key.h_pow: up to 32 blocks hashed per reduction. */
+#define SC_HCTR2_NPOW 32
 
 /* One HCTR2 tier's entry points (hctr2_entry.inc, stamped out by hctr2_aesni.c,
  * hctr2_vaes256.c and hctr2_vaes512.c); the public functions in hctr2.c validate first.
@@ -72,7 +72,7 @@ extern const sc_hctr2_ops sc_ops_hctr2_vaes512;
 /* The ops of an HCTR2 tier this CPU runs, or NULL (hctr2.c). */
 const sc_hctr2_ops *sc_hctr2_ops_for(int tier);
 
-/* h^1..h^16 into key->h_pow from h in HPOW(key, 1) (key expansion, AES-NI tier code). */
+/* h^1..h^32 into key->h_pow from h in HPOW(key, 1) (key expansion, AES-NI tier code). */
 void sc_hctr2_powers_aesni(sc_hctr2_key *key);
 
 #endif
