@@ -28,6 +28,10 @@
 #define V_CLMUL(a, b, imm) _mm512_clmulepi64_epi128((a), (b), (imm))
 #define V_ADD64(a, b) _mm512_add_epi64((a), (b))
 #define V_SEQ(n) _mm512_set_epi64(0, (long long)(n) + 3, 0, (long long)(n) + 2, 0, (long long)(n) + 1, 0, (long long)(n))
+#define V_FROM128(x) _mm512_inserti32x4(_mm512_setzero_si512(), (x), 0)
+#define V_BSLLI8(x) _mm512_bslli_epi128((x), 8)
+#define V_BSRLI8(x) _mm512_bsrli_epi128((x), 8)
+#define V_SWAP64(x) _mm512_shuffle_epi32((x), (_MM_PERM_ENUM)0x4e)
 #define V_FOLD(v) fold_hctr2_vaes512(v)
 /* Masked loads and stores touch only the blocks asked for (no fault, no access past them). */
 #define V_LOAD_BLOCKS(p, nb) _mm512_maskz_loadu_epi64(block_mask_hctr2_vaes512(nb), (const void *)(p))
