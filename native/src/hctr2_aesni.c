@@ -38,10 +38,18 @@ static __m128i hash_message_hctr2_aesni(const sc_hctr2_key *k, __m128i acc, cons
  * the output when hash is set: the second hash of either direction is over what XCTR
  * produces (V when encrypting, N when decrypting). Each group's input is loaded before its
  * output is stored, so in == out works.
+ *
+ * With nx set (sector runs), it also runs the next sector's first hash, over pad1 of the
+ * len bytes at nx, from the state *nx_acc, and leaves the result there: one more group of
+ * 8 blocks per AES group, so the carry-less multiplier has work while the AES units make
+ * keystream (HCTR2 is two-pass within a message, but the next message's first pass does not
+ * depend on this one). nx never overlaps out: the entry points refuse any overlap of in and
+ * out other than in == out, and nx is a later sector's input.
  */
 INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, const uint8_t *in, uint8_t *out,
-                         size_t len, __m128i acc, int hash)
+                         size_t len, __m128i acc, int hash, const uint8_t *nx, __m128i *nx_acc)
 {
+    __m128i acc2 = nx ? *nx_acc : _mm_setzero_si128();
     const size_t nblocks = len / 16, tail = len % 16;
     __m128i ctr = _mm_set_epi64x(0, 1);
     const __m128i step = _mm_set_epi64x(0, NB);
@@ -54,7 +62,7 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
     for (; nblocks - i >= NB; i += NB) {
         const int pending = hash && i > 0;
         const uint8_t *prev = out + 16 * (i - NB);
-        FN(prod256) p = FN(prod_zero)();
+        FN(prod256) p = FN(prod_zero)(), p2 = FN(prod_zero)();
         const __m128i sk = FN(xor2)(S, FN(ld)(k->enc[0]));
 #pragma GCC unroll 8
         for (int j = 0; j < NB; j++)
@@ -72,6 +80,12 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
                     b = FN(xor2)(b, acc);
                 FN(clmul_acc)(&p, b, FN(ld)(HPOW(k, NB - r + 1)));
             }
+            if (nx && r <= NB) {
+                __m128i b = FN(ld)(nx + 16 * (i + (size_t)r - 1));
+                if (r == 1)
+                    b = FN(xor2)(b, acc2);
+                FN(clmul_acc)(&p2, b, FN(ld)(HPOW(k, NB - r + 1)));
+            }
         }
         const __m128i klast = FN(ld)(k->enc[nr]);
 #pragma GCC unroll 8
@@ -80,8 +94,12 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
                _mm_aesenclast_si128(x[j], FN(xor2)(klast, FN(ld)(in + 16 * (i + (size_t)j)))));
         if (pending)
             acc = FN(reduce)(p);
+        if (nx)
+            acc2 = FN(reduce)(p2);
         ctr = _mm_add_epi64(ctr, step);
     }
+    if (nx)
+        *nx_acc = hash_message_hctr2_aesni(k, acc2, nx + 16 * i, len - 16 * i);
     if (hash && i > 0)
         acc = FN(hash_blocks_xmm)(k, acc, out + 16 * (i - NB), NB);
     const int rest = (int)(nblocks - i);
@@ -102,8 +120,11 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
 
 
 #define HASH_MESSAGE(k, acc, p, len) hash_message_hctr2_aesni((k), (acc), (p), (len))
-#define XCTR_HASH(k, nr, S, in, out, len, acc) xctr_hash_hctr2_aesni((k), (nr), (S), (in), (out), (len), (acc), 1)
-#define XCTR_ONLY(k, nr, S, in, out, len) xctr_hash_hctr2_aesni((k), (nr), (S), (in), (out), (len), _mm_setzero_si128(), 0)
+#define XCTR_HASH(k, nr, S, in, out, len, acc) xctr_hash_hctr2_aesni((k), (nr), (S), (in), (out), (len), (acc), 1, NULL, NULL)
+#define XCTR_HASH_NEXT(k, nr, S, in, out, len, acc, nx, nx_acc) \
+    xctr_hash_hctr2_aesni((k), (nr), (S), (in), (out), (len), (acc), 1, (nx), (nx_acc))
+#define XCTR_ONLY(k, nr, S, in, out, len) \
+    xctr_hash_hctr2_aesni((k), (nr), (S), (in), (out), (len), _mm_setzero_si128(), 0, NULL, NULL)
 #include "hctr2_entry.inc"
 
 /* h^(i+1) = dot(h^i, h): Montgomery powers, so dot(x, h^n) is n chained steps. The table
