@@ -180,6 +180,9 @@ typedef struct sc_hctr2_key {
      * one vector load gives the powers of consecutive blocks); rows 32..35 are zero, so a
      * group of fewer blocks may load whole vectors past h^1. */
     uint8_t h_pow[36][16];
+    /* h_kar[i]: the two 64-bit halves of h_pow[i] XORed, in both halves (Karatsuba's middle
+     * factor, precomputed). */
+    uint8_t h_kar[36][16];
     uint8_t L[16];
     uint32_t rounds; /* 10 (AES-128) or 14 (AES-256); anything else means "not expanded" */
     uint32_t check;  /* SC_HCTR2_KEY_CHECK (internal) when expanded */

@@ -22,9 +22,24 @@
  * POLYVAL reduction in the fused loop. */
 #define NB 8
 
+/* 16 blocks with one reduction, Karatsuba: three carry-less multiplies per block instead
+ * of four (lo, hi, and (a0^a1)(b0^b1) for the middle). */
+INLINE __m128i hash16_hctr2_aesni(const sc_hctr2_key *k, __m128i acc, const uint8_t *p)
+{
+    FN(prod256) q = FN(prod_zero)();
+    FN(kclmul_acc)(&q, FN(xor2)(FN(ld)(p), acc), FN(ld)(HPOW(k, 16)), FN(ld)(HKAR(k, 16)));
+#pragma GCC unroll 16
+    for (int j = 1; j < 16; j++)
+        FN(kclmul_acc)(&q, FN(ld)(p + 16 * j), FN(ld)(HPOW(k, 16 - j)), FN(ld)(HKAR(k, 16 - j)));
+    return FN(kreduce)(q);
+}
+
 /* POLYVAL over pad1(X): whole blocks, then the partial block if any. */
 static __m128i hash_message_hctr2_aesni(const sc_hctr2_key *k, __m128i acc, const uint8_t *p, size_t len)
 {
+    size_t nb = len / 16;
+    for (; nb >= 16; nb -= 16, p += 256, len -= 256)
+        acc = hash16_hctr2_aesni(k, acc, p);
     acc = FN(hash_blocks_xmm)(k, acc, p, len / 16);
     if (len % 16) {
         const __m128i last = FN(load_partial)(p + len - len % 16, len % 16, 0x01);
@@ -78,13 +93,13 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
                 __m128i b = FN(ld)(prev + 16 * (r - 1));
                 if (r == 1)
                     b = FN(xor2)(b, acc);
-                FN(clmul_acc)(&p, b, FN(ld)(HPOW(k, NB - r + 1)));
+                FN(kclmul_acc)(&p, b, FN(ld)(HPOW(k, NB - r + 1)), FN(ld)(HKAR(k, NB - r + 1)));
             }
             if (nx && r <= NB) {
                 __m128i b = FN(ld)(nx + 16 * (i + (size_t)r - 1));
                 if (r == 1)
                     b = FN(xor2)(b, acc2);
-                FN(clmul_acc)(&p2, b, FN(ld)(HPOW(k, NB - r + 1)));
+                FN(kclmul_acc)(&p2, b, FN(ld)(HPOW(k, NB - r + 1)), FN(ld)(HKAR(k, NB - r + 1)));
             }
         }
         const __m128i klast = FN(ld)(k->enc[nr]);
@@ -93,9 +108,9 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
             FN(st)(out + 16 * (i + (size_t)j),
                _mm_aesenclast_si128(x[j], FN(xor2)(klast, FN(ld)(in + 16 * (i + (size_t)j)))));
         if (pending)
-            acc = FN(reduce)(p);
+            acc = FN(kreduce)(p);
         if (nx)
-            acc2 = FN(reduce)(p2);
+            acc2 = FN(kreduce)(p2);
         ctr = _mm_add_epi64(ctr, step);
     }
     if (nx)
@@ -128,7 +143,7 @@ INLINE __m128i xctr_hash_hctr2_aesni(const sc_hctr2_key *k, int nr, __m128i S, c
 #include "hctr2_entry.inc"
 
 /* h^(i+1) = dot(h^i, h): Montgomery powers, so dot(x, h^n) is n chained steps. The table
- * is highest power first, with zero rows after h^1 (sectorcrypt.h). */
+ * is highest power first, with zero rows after h^1 (sectorcrypt.h); h_kar beside it. */
 void sc_hctr2_powers_aesni(sc_hctr2_key *key)
 {
     const __m128i h = FN(ld)(HPOW(key, 1));
@@ -140,4 +155,8 @@ void sc_hctr2_powers_aesni(sc_hctr2_key *key)
         FN(st)(HPOW(key, i), p);
     }
     memset(key->h_pow[SC_HCTR2_NPOW], 0, sizeof key->h_pow - SC_HCTR2_NPOW * sizeof key->h_pow[0]);
+    for (int i = 0; i < (int)(sizeof key->h_kar / sizeof key->h_kar[0]); i++) {
+        const __m128i q = FN(ld)(key->h_pow[i]);
+        FN(st)(key->h_kar[i], FN(xor2)(q, _mm_shuffle_epi32(q, 0x4e)));
+    }
 }
