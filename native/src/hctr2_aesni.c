@@ -22,27 +22,31 @@
  * POLYVAL reduction in the fused loop. */
 #define NB 8
 
-/* 16 blocks with one reduction, Karatsuba: three carry-less multiplies per block instead
- * of four (lo, hi, and (a0^a1)(b0^b1) for the middle). */
-INLINE __m128i hash16_hctr2_aesni(const sc_hctr2_key *k, __m128i acc, const uint8_t *p)
+/* n (1..16) blocks with one reduction, Karatsuba: three carry-less multiplies per block
+ * instead of four (lo, hi, and (a0^a1)(b0^b1) for the middle). */
+INLINE __m128i hashn_hctr2_aesni(const sc_hctr2_key *k, __m128i acc, const uint8_t *p, int n)
 {
     FN(prod256) q = FN(prod_zero)();
-    FN(kclmul_acc)(&q, FN(xor2)(FN(ld)(p), acc), FN(ld)(HPOW(k, 16)), FN(ld)(HKAR(k, 16)));
+    FN(kclmul_acc)(&q, FN(xor2)(FN(ld)(p), acc), FN(ld)(HPOW(k, n)), FN(ld)(HKAR(k, n)));
 #pragma GCC unroll 16
-    for (int j = 1; j < 16; j++)
-        FN(kclmul_acc)(&q, FN(ld)(p + 16 * j), FN(ld)(HPOW(k, 16 - j)), FN(ld)(HKAR(k, 16 - j)));
+    for (int j = 1; j < n; j++)
+        FN(kclmul_acc)(&q, FN(ld)(p + 16 * j), FN(ld)(HPOW(k, n - j)), FN(ld)(HKAR(k, n - j)));
     return FN(kreduce)(q);
 }
 
-/* POLYVAL over pad1(X): whole blocks, then the partial block if any. */
+/* POLYVAL over pad1(X): 16 whole blocks per reduction, the rest of them in one, then the
+ * partial block if any. */
 static __m128i hash_message_hctr2_aesni(const sc_hctr2_key *k, __m128i acc, const uint8_t *p, size_t len)
 {
     size_t nb = len / 16;
-    for (; nb >= 16; nb -= 16, p += 256, len -= 256)
-        acc = hash16_hctr2_aesni(k, acc, p);
-    acc = FN(hash_blocks_xmm)(k, acc, p, len / 16);
+    for (; nb >= 16; nb -= 16, p += 256)
+        acc = hashn_hctr2_aesni(k, acc, p, 16);
+    if (nb) {
+        acc = hashn_hctr2_aesni(k, acc, p, (int)nb);
+        p += 16 * nb;
+    }
     if (len % 16) {
-        const __m128i last = FN(load_partial)(p + len - len % 16, len % 16, 0x01);
+        const __m128i last = FN(load_partial)(p, len % 16, 0x01);
         acc = FN(hash_group)(k, acc, &last, 1);
     }
     return acc;
