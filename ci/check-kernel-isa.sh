@@ -3,9 +3,11 @@
 # tier-neutral code (dispatch, key schedule, self-test) contain no ymm or zmm instruction,
 # the VAES-256 tier no zmm, so each runs on any CPU its tier is chosen for; and that it holds
 # product code only: no benchmark entry point (the AES ceilings live in
-# libsectorcrypt_bench.so, built by the benchmarks module). The HCTR2 kernel, AES-NI +
-# PCLMULQDQ only so far, must use both and no VEX/EVEX instruction at all (it is chosen on
-# CPUs without AVX), and the public HCTR2 and XTS entry points must be exported.
+# libsectorcrypt_bench.so, built by the benchmarks module). The HCTR2 tiers follow the same
+# rules (their functions are named *_hctr2_aesni, *_hctr2_vaes256, *_hctr2_vaes512); the
+# HCTR2 AES-NI tier must use AES-NI and PCLMULQDQ and no VEX/EVEX instruction at all (it is
+# chosen on CPUs without AVX), the HCTR2 VAES tiers vaesenc and vpclmulqdq at their width;
+# and the public HCTR2 and XTS entry points must be exported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lib=java/target/classes/native/linux-x86_64/libsectorcrypt.so
@@ -30,8 +32,14 @@ for insn in aesenc pclmul; do
   n=$(grep -cE "<[^>]*hctr2[^>]*aesni[^>]*>.*${insn}" /tmp/sc-isa.$$ || true)
   [ "$n" -gt 0 ] || { echo "check-kernel-isa: no $insn in the HCTR2 AES-NI tier (symbols renamed?)"; fail=1; }
 done
+for w in 256:ymm 512:zmm; do
+  for insn in vaesenc vpclmul; do
+    n=$(grep -cE "<[^>]*hctr2_vaes${w%%:*}[^>]*>.*${insn}.*%${w##*:}" /tmp/sc-isa.$$ || true)
+    [ "$n" -gt 0 ] || { echo "check-kernel-isa: no ${w##*:} $insn in the HCTR2 VAES-${w%%:*} tier"; fail=1; }
+  done
+done
 # Any mnemonic starting with v is VEX or EVEX encoded (vpxor, vaesenc, vmovdqu64, ...).
-vex_in_hctr2=$(grep -E '<[^>]*hctr2[^>]*>' /tmp/sc-isa.$$ | awk -F'\t' '{ print $1 "\t" $NF }' | grep -E '\sv[a-z0-9]+(\s|$)' | head -5 || true)
+vex_in_hctr2=$(grep -E '<[^>]*hctr2[^>]*>' /tmp/sc-isa.$$ | grep -v -E '<[^>]*(vaes256|vaes512)[^>]*>' | awk -F'\t' '{ print $1 "\t" $NF }' | grep -E '\sv[a-z0-9]+(\s|$)' | head -5 || true)
 if [ -n "$vex_in_hctr2" ]; then echo "check-kernel-isa: VEX/EVEX instructions in the HCTR2 AES-NI code:"; echo "$vex_in_hctr2"; fail=1; fi
 exports=$(nm -D --defined-only "$lib" | awk '{ print $NF }')
 for sym in sc_xts_key_expand sc_xts_encrypt_units sc_xts_decrypt_units sc_xts_encrypt_unit sc_xts_decrypt_unit \
@@ -39,5 +47,5 @@ for sym in sc_xts_key_expand sc_xts_encrypt_units sc_xts_decrypt_units sc_xts_en
            sc_hctr2_encrypt sc_hctr2_decrypt sc_hctr2_encrypt_units sc_hctr2_decrypt_units; do
   grep -qx "$sym" <<<"$exports" || { echo "check-kernel-isa: $sym is not exported"; fail=1; }
 done
-[ $fail -eq 0 ] && echo "check-kernel-isa: ok (AES-NI tier and common code xmm-only; VAES-256 ymm; VAES-512 zmm; HCTR2 AES-NI+PCLMULQDQ without VEX; entry points exported; no sc_bench_* export)"
+[ $fail -eq 0 ] && echo "check-kernel-isa: ok (AES-NI tier and common code xmm-only; VAES-256 ymm; VAES-512 zmm; HCTR2 AES-NI+PCLMULQDQ without VEX, HCTR2 VAES tiers at their width; entry points exported; no sc_bench_* export)"
 exit $fail

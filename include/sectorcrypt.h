@@ -155,24 +155,34 @@ SC_API int sc_selftest(int tier);
  * POLYVAL (RFC 8452) and XCTR; byte-compatible with Linux's hctr2(aes) and dm-crypt's
  * "capi:hctr2(aes)-plain64" (32-byte tweak: the 64-bit little-endian IV, then zeros).
  *
- * Only SC_TIER_AESNI runs HCTR2 so far (AES-NI + PCLMULQDQ, xmm); the other tiers return
- * SC_E_TIER from the HCTR2 functions. The same rules as above hold: stateless, thread-safe
- * once expanded, no alignment needed of data, in == out allowed, other overlaps refused.
+ * Every tier runs HCTR2, on the CPUs that tier is reported for (sc_cpu_tiers()):
+ *   SC_TIER_AESNI    AES-NI + PCLMULQDQ on xmm (no VEX encoding)
+ *   SC_TIER_VAES256  VAES + VPCLMULQDQ on ymm: XCTR and POLYVAL 16 blocks at a time
+ *   SC_TIER_VAES512  VAES + VPCLMULQDQ on zmm: likewise
+ * A tier the CPU lacks returns SC_E_TIER. All tiers give the same bytes. The same rules as
+ * above hold: stateless, thread-safe once expanded, no alignment needed of data, in == out
+ * allowed, other overlaps refused.
  */
 
 #define SC_HCTR2_TWEAK_PLAIN64 32 /* bytes of the per-unit tweak of the *_units functions */
 
 /*
  * An expanded HCTR2 key: the AES encryption and decryption schedules, the POLYVAL key
- * h = E_K(0^128) with its powers h^1..h^8 (eight blocks hashed per reduction), and
+ * h = E_K(0^128) with its powers h^1..h^32 (up to 32 blocks hashed per reduction), and
  * L = E_K(1) (little-endian 1). Holds key material: the owner wipes it (sc_hctr2_key_wipe
  * or its own zeroing) before releasing the memory. Callers should use sc_hctr2_key_size()
- * rather than sizeof, so the layout may grow with a wider tier.
+ * rather than sizeof: the layout is the kernel's and may change.
  */
 typedef struct sc_hctr2_key {
     uint8_t enc[15][16];
     uint8_t dec[15][16];
-    uint8_t h_pow[8][16]; /* h_pow[i] = h^(i+1), in POLYVAL's Montgomery form */
+    /* h_pow[i] = h^(32-i) for i < 32, in POLYVAL's Montgomery form (highest power first, so
+     * one vector load gives the powers of consecutive blocks); rows 32..35 are zero, so a
+     * group of fewer blocks may load whole vectors past h^1. */
+    uint8_t h_pow[36][16];
+    /* h_kar[i]: the two 64-bit halves of h_pow[i] XORed, in both halves (Karatsuba's middle
+     * factor, precomputed). */
+    uint8_t h_kar[36][16];
     uint8_t L[16];
     uint32_t rounds; /* 10 (AES-128) or 14 (AES-256); anything else means "not expanded" */
     uint32_t check;  /* SC_HCTR2_KEY_CHECK (internal) when expanded */

@@ -1,5 +1,6 @@
 /* HCTR2 public entry points and key expansion: check every argument, then hand off to the
- * tier. Mirrors xts.c; only the AES-NI tier exists so far. */
+ * tier. Mirrors xts.c: the same tiers, chosen by the caller among those sc_cpu_tiers()
+ * reports. */
 #include <string.h>
 #include <immintrin.h>
 
@@ -38,7 +39,7 @@ int sc_hctr2_key_expand(sc_hctr2_key *key, const uint8_t *raw, size_t raw_len)
     sc_aes_expand_enc(key->enc, raw, (int)raw_len);
     sc_aes_enc_to_dec(key->dec, (const uint8_t(*)[16])key->enc, rounds);
     /* Paper section 3: h = E_K(le128(0)) keys POLYVAL, L = E_K(le128(1)) masks S. */
-    _mm_storeu_si128((__m128i *)key->h_pow[0], encrypt_block((const uint8_t(*)[16])key->enc, rounds, _mm_setzero_si128()));
+    _mm_storeu_si128((__m128i *)key->h_pow[SC_HCTR2_NPOW - 1], encrypt_block((const uint8_t(*)[16])key->enc, rounds, _mm_setzero_si128()));
     _mm_storeu_si128((__m128i *)key->L, encrypt_block((const uint8_t(*)[16])key->enc, rounds, _mm_set_epi64x(0, 1)));
     sc_hctr2_powers_aesni(key);
     key->rounds = (uint32_t)rounds;
@@ -55,18 +56,33 @@ static int check_key(const sc_hctr2_key *key)
     return SC_OK;
 }
 
-/* Only the AES-NI tier has an HCTR2 kernel; a wider tier is refused rather than silently
- * run narrow, so a caller that asked for it learns that it did not get it. */
-static int check_tier(int tier)
+const sc_hctr2_ops *sc_hctr2_ops_for(int tier)
 {
-    return tier == SC_TIER_AESNI && (sc_cpu_tiers() & (1u << SC_TIER_AESNI)) ? SC_OK : SC_E_TIER;
+    if (tier < SC_TIER_AESNI || tier > SC_TIER_VAES512 || !(sc_cpu_tiers() & (1u << tier)))
+        return NULL;
+    switch (tier) {
+    case SC_TIER_AESNI: return &sc_ops_hctr2_aesni;
+    case SC_TIER_VAES256: return &sc_ops_hctr2_vaes256;
+    default: return &sc_ops_hctr2_vaes512;
+    }
+}
+
+/* An expanded key and a tier this CPU runs. */
+static int check_call(const sc_hctr2_key *key, int tier, const sc_hctr2_ops **ops)
+{
+    int rc = check_key(key);
+    if (rc)
+        return rc;
+    *ops = sc_hctr2_ops_for(tier);
+    return *ops ? SC_OK : SC_E_TIER;
 }
 
 static int crypt_one(int encrypt, const sc_hctr2_key *key, int tier, const uint8_t *tweak, size_t tweak_len,
                      const uint8_t *in, uint8_t *out, size_t len)
 {
-    int rc = check_key(key);
-    if (rc || (rc = check_tier(tier)) || (rc = sc_check_unit_len(len)))
+    const sc_hctr2_ops *ops;
+    int rc = check_call(key, tier, &ops);
+    if (rc || (rc = sc_check_unit_len(len)))
         return rc;
     if (tweak_len > SC_MAX_UNIT_BYTES)
         return SC_E_LENGTH;
@@ -76,18 +92,19 @@ static int crypt_one(int encrypt, const sc_hctr2_key *key, int tier, const uint8
         return SC_E_LENGTH;
     if ((rc = sc_check_buffers(key, sizeof *key, in, out, len)))
         return rc;
-    sc_hctr2_crypt_aesni(key, encrypt, tweak, tweak_len, in, out, len);
+    ops->crypt(key, encrypt, tweak, tweak_len, in, out, len);
     return SC_OK;
 }
 
 static int crypt_units(int encrypt, const sc_hctr2_key *key, int tier, const uint8_t *in, uint8_t *out,
                        size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step)
 {
-    int rc = check_key(key);
-    if (rc || (rc = check_tier(tier))
+    const sc_hctr2_ops *ops;
+    int rc = check_call(key, tier, &ops);
+    if (rc
         || (rc = sc_check_units(key, sizeof *key, in, out, unit_len, count, first_iv, iv_step)) || count == 0)
         return rc;
-    sc_hctr2_crypt_units_aesni(key, encrypt, in, out, unit_len, count, first_iv, iv_step);
+    ops->crypt_units(key, encrypt, in, out, unit_len, count, first_iv, iv_step);
     return SC_OK;
 }
 

@@ -47,18 +47,32 @@ void sc_secure_zero(void *p, size_t n);
 /* Marks an expanded sc_hctr2_key. */
 #define SC_HCTR2_KEY_CHECK 0x48435432u /* "HCT2" */
 
-/* HCTR2 AES-NI + PCLMULQDQ tier (hctr2_aesni.c); the public functions in hctr2.c validate
- * first. The tweak pointer may be NULL only when tweak_len is 0. */
-void sc_hctr2_crypt_aesni(const sc_hctr2_key *key, int encrypt, const uint8_t *tweak, size_t tweak_len,
-                          const uint8_t *in, uint8_t *out, size_t len);
-void sc_hctr2_crypt_units_aesni(const sc_hctr2_key *key, int encrypt, const uint8_t *in, uint8_t *out,
-                                size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
-/* h^2..h^8 from h_pow[0] = h (key expansion). */
+/* Powers of h in sc_hctr2_key.h_pow: up to 32 blocks hashed per reduction. */
+#define SC_HCTR2_NPOW 32
+
+/* One HCTR2 tier's entry points (hctr2_entry.inc, stamped out by hctr2_aesni.c,
+ * hctr2_vaes256.c and hctr2_vaes512.c); the public functions in hctr2.c validate first.
+ * The tweak pointer may be NULL only when tweak_len is 0. polyval and xctr are the building
+ * blocks on their own, for the published POLYVAL and XCTR vectors (tests): POLYVAL of len
+ * bytes (a multiple of 16) under key->h_pow; XCTR (keystream block i is E_K(iv ^ le128(i)),
+ * i from 1) of len bytes of any length under key->enc. */
+typedef struct sc_hctr2_ops {
+    void (*crypt)(const sc_hctr2_key *key, int encrypt, const uint8_t *tweak, size_t tweak_len,
+                  const uint8_t *in, uint8_t *out, size_t len);
+    void (*crypt_units)(const sc_hctr2_key *key, int encrypt, const uint8_t *in, uint8_t *out,
+                        size_t unit_len, size_t count, uint64_t first_iv, uint64_t iv_step);
+    void (*polyval)(const sc_hctr2_key *key, const uint8_t *msg, size_t len, uint8_t out[16]);
+    void (*xctr)(const sc_hctr2_key *key, const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len);
+} sc_hctr2_ops;
+
+extern const sc_hctr2_ops sc_ops_hctr2_aesni;
+extern const sc_hctr2_ops sc_ops_hctr2_vaes256;
+extern const sc_hctr2_ops sc_ops_hctr2_vaes512;
+
+/* The ops of an HCTR2 tier this CPU runs, or NULL (hctr2.c). */
+const sc_hctr2_ops *sc_hctr2_ops_for(int tier);
+
+/* h^1..h^32 into key->h_pow from h in HPOW(key, 1) (key expansion, AES-NI tier code). */
 void sc_hctr2_powers_aesni(sc_hctr2_key *key);
-/* The building blocks on their own, for the published POLYVAL and XCTR vectors (tests).
- * POLYVAL of len bytes (a multiple of 16) under key->h_pow; XCTR (keystream block i is
- * E_K(iv ^ le128(i)), i from 1) of len bytes of any length under key->enc. */
-void sc_polyval_aesni(const sc_hctr2_key *key, const uint8_t *msg, size_t len, uint8_t out[16]);
-void sc_xctr_aesni(const sc_hctr2_key *key, const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len);
 
 #endif

@@ -6,26 +6,25 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.HexFormat;
-import java.util.Locale;
+import java.util.Map;
 
 /**
  * Chooses the HCTR2 engine once per JVM, as {@code io.sectorcrypt.xts.EngineSelection} does
- * for XTS: the native kernel when the library loaded, the CPU has AES-NI and PCLMULQDQ
- * (after {@code -Dsectorcrypt.cpu.mask}) and a published vector passes through it in both
- * directions; otherwise the pure-Java engine. Why native was skipped is logged at DEBUG (a
- * normal start prints nothing); a failed self-test is a WARNING.
- * {@value #PROPERTY}{@code =java|native} forces an engine; a forced engine that cannot run
- * makes {@link Hctr2Engine#selected()} throw, saying why.
+ * for XTS: each native tier can run when the library loaded, the CPU and OS have what the
+ * tier needs (after {@code -Dsectorcrypt.cpu.mask}) and a published vector passes through
+ * that tier in both directions; the widest such tier is the default, else the pure-Java
+ * engine. Why a tier was skipped is logged at DEBUG (a normal start prints nothing on any
+ * CPU); a failed self-test is a WARNING. {@value #PROPERTY}{@code =java|native|aesni|vaes256|vaes512}
+ * forces an engine; a forced engine that cannot run makes {@link Hctr2Engine#selected()}
+ * throw, saying why.
  */
 final class Hctr2Selection {
     private static final System.Logger LOG = System.getLogger("io.sectorcrypt");
 
     /** The system property that forces an HCTR2 engine. */
     static final String PROPERTY = "sectorcrypt.hctr2.engine";
-
-    /** AES-NI + PCLMULQDQ + SSE4.1: what the kernel's SC_TIER_AESNI asks of the CPU. */
-    private static final int REQUIRED = NativeKernel.CPU_AES | NativeKernel.CPU_PCLMULQDQ | NativeKernel.CPU_SSE41;
 
     /**
      * Known answer: HCTR2-AES-256 vector "Random ( 1)" with a 32-byte tweak and a 255-byte
@@ -47,31 +46,42 @@ final class Hctr2Selection {
             + "0b07d886ada1c4691f5e8bc49e914125569869783a9eae91d8d9fafbff812509fced2d87bc04629735e126c2461ccfd7"
             + "14ed0209a5b2b6aa274e61b3716b4716b7e8d4af52eb6a6bdb4c65219e1c36";
 
-    /** Why native cannot run here, or null if it can. */
-    private static final String NATIVE_UNAVAILABLE;
+    /** Why each native engine cannot run here; absent if it can. */
+    private static final Map<Hctr2Engine, String> UNAVAILABLE = new EnumMap<>(Hctr2Engine.class);
+    private static final Map<Hctr2Engine, Hctr2Impl> IMPLS = new EnumMap<>(Hctr2Engine.class);
+    private static final Hctr2Engine BEST;
     private static final Hctr2Engine SELECTED;
     private static final String SELECTION_ERROR;
 
     static {
-        String reason = nativeProblem();
-        NATIVE_UNAVAILABLE = reason;
-        if (reason != null) {
-            LOG.log(Level.DEBUG, "SectorCrypt HCTR2 skips native-aesni: {0}", reason);
+        IMPLS.put(Hctr2Engine.JAVA, JavaHctr2.INSTANCE);
+        Hctr2Engine best = Hctr2Engine.JAVA;
+        for (Hctr2Engine e : Hctr2Engine.values()) {
+            if (!e.isNative()) {
+                continue;
+            }
+            String reason = nativeProblem(e);
+            if (reason == null) {
+                IMPLS.put(e, new NativeHctr2(e.tier()));
+                best = e;
+            } else {
+                UNAVAILABLE.put(e, reason);
+                LOG.log(Level.DEBUG, "SectorCrypt HCTR2 skips {0}: {1}", e.id(), reason);
+            }
         }
-        Hctr2Engine selected = reason == null ? Hctr2Engine.NATIVE_AESNI : Hctr2Engine.JAVA;
+        BEST = best;
+        Hctr2Engine selected = best;
         String error = null;
         String forced = System.getProperty(PROPERTY);
         if (forced != null && !forced.isBlank()) {
-            String n = forced.trim().toLowerCase(Locale.ROOT);
-            if (n.equals("java")) {
-                selected = Hctr2Engine.JAVA;
-            } else if (n.equals("native") || n.equals(Hctr2Engine.NATIVE_AESNI.id())) {
-                selected = Hctr2Engine.NATIVE_AESNI;
-                if (reason != null) {
-                    error = "-D" + PROPERTY + "=" + forced + " asks for native-aesni, which cannot run here: " + reason;
+            try {
+                selected = Hctr2Engine.parse(forced);
+                if (UNAVAILABLE.containsKey(selected)) {
+                    error = "-D" + PROPERTY + "=" + forced + " asks for " + selected.id()
+                            + ", which cannot run here: " + UNAVAILABLE.get(selected);
                 }
-            } else {
-                error = "-D" + PROPERTY + "=" + forced + ": unknown HCTR2 engine; choose java or native";
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                error = "-D" + PROPERTY + "=" + forced + ": " + e.getMessage();
             }
             if (error != null) {
                 LOG.log(Level.WARNING, "SectorCrypt: {0}", error);
@@ -85,7 +95,7 @@ final class Hctr2Selection {
     private Hctr2Selection() {
     }
 
-    private static String nativeProblem() {
+    private static String nativeProblem(Hctr2Engine e) {
         String mask = NativeKernel.maskError();
         if (mask != null) {
             return mask;
@@ -93,25 +103,26 @@ final class Hctr2Selection {
         if (NativeKernel.lookup().isEmpty()) {
             return NativeKernel.unavailableReason();
         }
-        if ((NativeKernel.cpuFeatures() & REQUIRED) != REQUIRED) {
-            return NativeKernel.missingFeatures(REQUIRED);
+        int required = NativeKernel.tierFeatures(e.tier());
+        if ((NativeKernel.cpuFeatures() & required) != required) {
+            return NativeKernel.missingFeatures(required);
         }
         try {
-            if (!selfTest()) {
+            if (!selfTest(e.tier())) {
                 String reason = "its known-answer self-test failed; report this CPU (see 'sectorcrypt selftest')";
-                LOG.log(Level.WARNING, "SectorCrypt HCTR2 skips native-aesni: {0}", reason);
+                LOG.log(Level.WARNING, "SectorCrypt HCTR2 skips {0}: {1}", e.id(), reason);
                 return reason;
             }
-        } catch (RuntimeException | LinkageError e) {
-            String reason = "binding the native HCTR2 kernel failed: " + e;
-            LOG.log(Level.WARNING, "SectorCrypt HCTR2 skips native-aesni: {0}", reason);
+        } catch (RuntimeException | LinkageError ex) {
+            String reason = "binding the native HCTR2 kernel failed: " + ex;
+            LOG.log(Level.WARNING, "SectorCrypt HCTR2 skips {0}: {1}", e.id(), reason);
             return reason;
         }
         return null;
     }
 
-    /** The published vector through the kernel, both directions, out of place and in place. */
-    private static boolean selfTest() {
+    /** The published vector through one tier of the kernel, both directions, out of place and in place. */
+    private static boolean selfTest(int tier) {
         HexFormat hex = HexFormat.of();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment key = NativeHctr2.expand(arena, arena.allocateFrom(
@@ -121,9 +132,9 @@ final class Hctr2Selection {
                 byte[] plain = hex.parseHex(KAT_PLAIN);
                 byte[] expected = hex.parseHex(KAT_CIPHER);
                 byte[] out = new byte[plain.length];
-                boolean ok = NativeHctr2.message(true, key, tweak, MemorySegment.ofArray(plain),
+                boolean ok = NativeHctr2.message(true, tier, key, tweak, MemorySegment.ofArray(plain),
                         MemorySegment.ofArray(out)) == NativeHctr2.SC_OK && Arrays.equals(out, expected);
-                ok &= NativeHctr2.message(false, key, tweak, MemorySegment.ofArray(out),
+                ok &= NativeHctr2.message(false, tier, key, tweak, MemorySegment.ofArray(out),
                         MemorySegment.ofArray(out)) == NativeHctr2.SC_OK && Arrays.equals(out, plain);
                 return ok;
             } finally {
@@ -139,24 +150,32 @@ final class Hctr2Selection {
         return SELECTED;
     }
 
-    /** Whether Hctr2Key should expand a native key. */
+    static Hctr2Engine best() {
+        return BEST;
+    }
+
+    static Hctr2Engine bestNative() {
+        if (!BEST.isNative()) {
+            throw new IllegalStateException("no native HCTR2 engine can run here: "
+                    + UNAVAILABLE.get(Hctr2Engine.NATIVE_AESNI));
+        }
+        return BEST;
+    }
+
+    /** Whether Hctr2Key should expand a native key: some native engine runs here. */
     static boolean nativeAvailable() {
-        return NATIVE_UNAVAILABLE == null;
+        return BEST.isNative();
     }
 
     static String unavailableReason(Hctr2Engine e) {
-        return e == Hctr2Engine.NATIVE_AESNI ? NATIVE_UNAVAILABLE : null;
+        return UNAVAILABLE.get(e);
     }
 
     static Hctr2Impl impl(Hctr2Engine e) {
-        return switch (e) {
-            case JAVA -> JavaHctr2.INSTANCE;
-            case NATIVE_AESNI -> {
-                if (NATIVE_UNAVAILABLE != null) {
-                    throw new IllegalStateException("HCTR2 engine native-aesni cannot run here: " + NATIVE_UNAVAILABLE);
-                }
-                yield NativeHctr2.INSTANCE;
-            }
-        };
+        Hctr2Impl impl = IMPLS.get(e);
+        if (impl == null) {
+            throw new IllegalStateException("HCTR2 engine " + e.id() + " cannot run here: " + UNAVAILABLE.get(e));
+        }
+        return impl;
     }
 }

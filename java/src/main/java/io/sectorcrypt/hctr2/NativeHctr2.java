@@ -13,8 +13,8 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The native HCTR2 kernel ({@code native/src/hctr2*.c}) through the FFM API, AES-NI +
- * PCLMULQDQ tier only. The bindings mirror the HCTR2 part of {@code include/sectorcrypt.h};
+ * The native HCTR2 kernel ({@code native/src/hctr2*.c}) through the FFM API, one instance
+ * per kernel tier. The bindings mirror the HCTR2 part of {@code include/sectorcrypt.h};
  * this class is initialised only once {@link NativeKernel#lookup()} has found the library.
  *
  * <p>As {@code NativeXts}: critical downcalls (heap arrays passed in place), and a sector
@@ -22,10 +22,7 @@ import java.lang.invoke.MethodHandle;
  * off a safepoint for long. One message is one call (at most 2^24 bytes, as one XTS unit).
  */
 final class NativeHctr2 implements Hctr2Impl {
-    static final NativeHctr2 INSTANCE = new NativeHctr2();
-
     static final int SC_OK = 0;
-    static final int SC_TIER_AESNI = 1;
     static final long MAX_BYTES_PER_CALL = 1 << 20;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -50,7 +47,11 @@ final class NativeHctr2 implements Hctr2Impl {
     private static final MethodHandle sc_hctr2_encrypt_units = bind("sc_hctr2_encrypt_units", UNITS, CRITICAL);
     private static final MethodHandle sc_hctr2_decrypt_units = bind("sc_hctr2_decrypt_units", UNITS, CRITICAL);
 
-    private NativeHctr2() {
+    /** The kernel's SC_TIER_* this instance calls. */
+    private final int tier;
+
+    NativeHctr2(int tier) {
+        this.tier = tier;
     }
 
     private static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
@@ -61,16 +62,16 @@ final class NativeHctr2 implements Hctr2Impl {
 
     @Override
     public void message(boolean encrypt, Hctr2Key key, MemorySegment tweak, MemorySegment src, MemorySegment dst) {
-        check(message(encrypt, key.nativeKey(), tweak, src, dst));
+        check(message(encrypt, tier, key.nativeKey(), tweak, src, dst));
     }
 
-    static int message(boolean encrypt, MemorySegment key, MemorySegment tweak, MemorySegment src,
+    static int message(boolean encrypt, int tier, MemorySegment key, MemorySegment tweak, MemorySegment src,
                        MemorySegment dst) {
         try {
             return encrypt
-                    ? (int) sc_hctr2_encrypt.invokeExact(key, SC_TIER_AESNI, tweak, tweak.byteSize(), src, dst,
+                    ? (int) sc_hctr2_encrypt.invokeExact(key, tier, tweak, tweak.byteSize(), src, dst,
                             src.byteSize())
-                    : (int) sc_hctr2_decrypt.invokeExact(key, SC_TIER_AESNI, tweak, tweak.byteSize(), src, dst,
+                    : (int) sc_hctr2_decrypt.invokeExact(key, tier, tweak, tweak.byteSize(), src, dst,
                             src.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
@@ -89,17 +90,17 @@ final class NativeHctr2 implements Hctr2Impl {
             long offset = done * sectorSize;
             MemorySegment in = src.asSlice(offset, n * sectorSize);
             MemorySegment out = dst.asSlice(offset, n * sectorSize);
-            check(units(encrypt, expanded, in, out, sectorSize, n, firstIv + done * ivStep, ivStep));
+            check(units(encrypt, tier, expanded, in, out, sectorSize, n, firstIv + done * ivStep, ivStep));
         }
     }
 
-    private static int units(boolean encrypt, MemorySegment key, MemorySegment in, MemorySegment out,
+    private static int units(boolean encrypt, int tier, MemorySegment key, MemorySegment in, MemorySegment out,
                              long unitSize, long count, long firstIv, long ivStep) {
         try {
             return encrypt
-                    ? (int) sc_hctr2_encrypt_units.invokeExact(key, SC_TIER_AESNI, in, out, unitSize, count, firstIv,
+                    ? (int) sc_hctr2_encrypt_units.invokeExact(key, tier, in, out, unitSize, count, firstIv,
                             ivStep)
-                    : (int) sc_hctr2_decrypt_units.invokeExact(key, SC_TIER_AESNI, in, out, unitSize, count, firstIv,
+                    : (int) sc_hctr2_decrypt_units.invokeExact(key, tier, in, out, unitSize, count, firstIv,
                             ivStep);
         } catch (RuntimeException | Error e) {
             throw e;

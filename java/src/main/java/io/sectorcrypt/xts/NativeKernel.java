@@ -15,6 +15,11 @@ public final class NativeKernel {
     public static final int CPU_PCLMULQDQ = NativeXts.SC_CPU_PCLMULQDQ;
     public static final int CPU_SSE41 = NativeXts.SC_CPU_SSE41;
 
+    /** SC_TIER_* of {@code include/sectorcrypt.h}: HCTR2 runs on the same tiers as XTS. */
+    public static final int TIER_AESNI = NativeXts.SC_TIER_AESNI;
+    public static final int TIER_VAES256 = NativeXts.SC_TIER_VAES256;
+    public static final int TIER_VAES512 = NativeXts.SC_TIER_VAES512;
+
     private NativeKernel() {
     }
 
@@ -36,6 +41,21 @@ public final class NativeKernel {
     /** SC_CPU_* and SC_OS_* bits as the kernel detected them, less those {@value EngineSelection#MASK_PROPERTY} hides. */
     public static int cpuFeatures() {
         return EngineSelection.cpuFeatures();
+    }
+
+    /**
+     * The SC_CPU_* and SC_OS_* bits a tier needs: the rule {@code sc_cpu_tiers()} applies,
+     * the same that chooses the XTS engines.
+     *
+     * @throws IllegalArgumentException for a tier that is not a TIER_* constant
+     */
+    public static int tierFeatures(int tier) {
+        for (Engine e : Engine.values()) {
+            if (e.isNative() && e.tier() == tier) {
+                return EngineSelection.requiredFeatures(e);
+            }
+        }
+        throw new IllegalArgumentException("no native tier " + tier);
     }
 
     /** The message for an unparseable {@value EngineSelection#MASK_PROPERTY}, or null. */

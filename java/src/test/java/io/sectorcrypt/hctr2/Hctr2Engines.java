@@ -11,4 +11,9 @@ final class Hctr2Engines {
     static Stream<Hctr2Engine> available() {
         return Arrays.stream(Hctr2Engine.values()).filter(Hctr2Engine::isAvailable);
     }
+
+    /** The native engines that run here, each differentially tested against the Java engine. */
+    static Stream<Hctr2Engine> availableNative() {
+        return available().filter(Hctr2Engine::isNative);
+    }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sectorcrypt.xts.IvConvention;
@@ -12,22 +13,18 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The native kernel against the pure-Java engine, which the published vectors pin down:
- * random keys, lengths 16 .. 65536 and tweaks, both directions, in place, off-heap, and
- * sector runs of every shape (several native calls per run included). Skipped where the
- * native engine cannot run.
+ * Every native engine (kernel tier) that runs here against the pure-Java engine, which the
+ * published vectors pin down: random keys, lengths 16 .. 65536 and tweaks, both directions,
+ * in place, off-heap, and sector runs of every shape (several native calls per run
+ * included). Nothing runs where no native engine can.
  */
 class Hctr2NativeTest {
     private static final SplittableRandom RANDOM = new SplittableRandom(0x4843545232L);
-
-    @BeforeEach
-    void nativeRunsHere() {
-        assumeTrue(Hctr2Engine.NATIVE_AESNI.isAvailable(), Hctr2Engine.NATIVE_AESNI::unavailableReason);
-    }
 
     private static byte[] random(int n) {
         byte[] b = new byte[n];
@@ -36,22 +33,39 @@ class Hctr2NativeTest {
     }
 
     @Test
-    void nativeIsSelectedUnlessForced() {
+    void widestNativeTierIsSelectedUnlessForced() {
+        assumeTrue(Hctr2Engine.NATIVE_AESNI.isAvailable(), Hctr2Engine.NATIVE_AESNI::unavailableReason);
         assumeTrue(System.getProperty(Hctr2Selection.PROPERTY) == null);
-        assertEquals(Hctr2Engine.NATIVE_AESNI, Hctr2Engine.selected());
-        assertNull(Hctr2Engine.NATIVE_AESNI.unavailableReason());
+        Hctr2Engine widest = Hctr2Engines.availableNative().reduce((a, b) -> b).orElseThrow();
+        assertEquals(widest, Hctr2Engine.selected());
+        assertEquals(widest, Hctr2Engine.best());
+        assertNull(widest.unavailableReason());
         assertEquals("native-aesni", Hctr2Engine.NATIVE_AESNI.id());
+        assertEquals("native-vaes256", Hctr2Engine.NATIVE_VAES256.id());
+        assertEquals("native-vaes512", Hctr2Engine.NATIVE_VAES512.id());
     }
 
     @Test
-    void messagesMatchJavaBothDirections() {
+    void tiersTheCpuLacksSayWhy() {
+        for (Hctr2Engine e : Hctr2Engine.values()) {
+            assertEquals(e.unavailableReason() == null, e.isAvailable(), e.id());
+            if (!e.isAvailable()) {
+                var ex = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, e::impl);
+                assertTrue(ex.getMessage().startsWith("HCTR2 engine " + e.id() + " cannot run here: "), ex.getMessage());
+            }
+        }
+    }
+
+    @ParameterizedTest(allowZeroInvocations = true) // none where no native engine runs
+    @MethodSource("io.sectorcrypt.hctr2.Hctr2Engines#availableNative")
+    void messagesMatchJavaBothDirections(Hctr2Engine engine) {
         for (int i = 0; i < 300; i++) {
             int length = i < 48 ? 16 + i : 16 + RANDOM.nextInt(65536 - 16 + 1);
             byte[] tweak = random(i % 7 == 0 ? 32 : RANDOM.nextInt(i % 5 == 0 ? 600 : 80));
             byte[] plain = random(length);
             try (Hctr2Key key = Hctr2Key.of(random(RANDOM.nextBoolean() ? 16 : 32))) {
                 Hctr2 java = Hctr2.of(key, Hctr2Engine.JAVA, IvConvention.PLAIN64);
-                Hctr2 nat = Hctr2.of(key, Hctr2Engine.NATIVE_AESNI, IvConvention.PLAIN64);
+                Hctr2 nat = Hctr2.of(key, engine, IvConvention.PLAIN64);
                 String what = "length " + length + ", tweak " + tweak.length;
                 byte[] expected = new byte[length];
                 java.encrypt(tweak, plain, 0, expected, 0, length);
@@ -70,11 +84,12 @@ class Hctr2NativeTest {
         }
     }
 
-    @Test
-    void offHeapMessagesMatchJava() {
+    @ParameterizedTest(allowZeroInvocations = true) // none where no native engine runs
+    @MethodSource("io.sectorcrypt.hctr2.Hctr2Engines#availableNative")
+    void offHeapMessagesMatchJava(Hctr2Engine engine) {
         try (Hctr2Key key = Hctr2Key.of(random(32)); Arena arena = Arena.ofConfined()) {
             Hctr2 java = Hctr2.of(key, Hctr2Engine.JAVA, IvConvention.PLAIN64);
-            Hctr2 nat = Hctr2.of(key, Hctr2Engine.NATIVE_AESNI, IvConvention.PLAIN64);
+            Hctr2 nat = Hctr2.of(key, engine, IvConvention.PLAIN64);
             for (int length : new int[] {16, 255, 4096, 65536, 1 << 20}) {
                 MemorySegment tweak = arena.allocate(32);
                 tweak.copyFrom(MemorySegment.ofArray(random(32)));
@@ -91,8 +106,9 @@ class Hctr2NativeTest {
         }
     }
 
-    @Test
-    void sectorRunsMatchJavaBothDirections() {
+    @ParameterizedTest(allowZeroInvocations = true) // none where no native engine runs
+    @MethodSource("io.sectorcrypt.hctr2.Hctr2Engines#availableNative")
+    void sectorRunsMatchJavaBothDirections(Hctr2Engine engine) {
         int[] sizes = {512, 1024, 4096};
         for (int i = 0; i < 40; i++) {
             int sectorSize = sizes[RANDOM.nextInt(sizes.length)];
@@ -106,7 +122,7 @@ class Hctr2NativeTest {
             byte[] plain = random(count * sectorSize);
             try (Hctr2Key key = Hctr2Key.of(random(RANDOM.nextBoolean() ? 16 : 32))) {
                 Hctr2 java = Hctr2.of(key, Hctr2Engine.JAVA, convention);
-                Hctr2 nat = Hctr2.of(key, Hctr2Engine.NATIVE_AESNI, convention);
+                Hctr2 nat = Hctr2.of(key, engine, convention);
                 String what = count + " x " + sectorSize + " from IV " + firstIv + ", " + convention;
                 byte[] expected = new byte[plain.length];
                 java.encryptSectors(plain, 0, expected, 0, plain.length, firstIv, sectorSize);

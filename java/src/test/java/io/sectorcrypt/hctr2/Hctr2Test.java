@@ -207,7 +207,7 @@ class Hctr2Test {
         var e = assertThrows(IllegalStateException.class, () -> hctr2.encrypt(new byte[0], buf, 0, buf, 0, 64));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
         assertEquals("Hctr2Key[HCTR2-AES-256, closed]", key.toString());
-        if (engine == Hctr2Engine.NATIVE_AESNI) {
+        if (engine.isNative()) {
             byte[] expanded = key.nativeKey().reinterpret(NativeHctr2.keySize()).toArray(ValueLayout.JAVA_BYTE);
             assertArrayEquals(new byte[expanded.length], expanded, "the native expanded key is wiped");
         }
