@@ -1,0 +1,125 @@
+package io.sectorcrypt.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sectorcrypt.keys.KeyManager;
+import io.sectorcrypt.volume.EncryptedVolume;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Keys while serving, Unix domain sockets, and shutting down with requests in flight. */
+@Timeout(60)
+class NbdServerLifecycleTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void aRevokedKeyAnswersEioAndTheExportServesAgainOnceTheKeyIsBack() throws IOException {
+        try (ServerFixture f = new ServerFixture(dir)) {
+            EncryptedVolume disk = f.volume("disk.img", 1 << 20, 4096);
+            f.start(b -> b, new NbdExport("disk", disk));
+            try (RawClient c = f.open("disk")) {
+                byte[] data = random(8192, 1);
+                assertEquals(0, c.write(1, 0, data, 0).error());
+                f.vault.setEnabled("customer", 1, false);
+                assertArrayEquals(data, c.read(2, 0, 8192).data(), "the cached key serves until its time ends");
+                f.clock.advance(KeyManager.DEFAULT_CACHE_TTL.plusSeconds(1));
+                assertEquals(Nbd.NBD_EIO, c.read(3, 0, 8192).error());
+                assertEquals(Nbd.NBD_EIO, c.write(4, 0, data, 0).error());
+                f.vault.setEnabled("customer", 1, true);
+                RawClient.Reply r = c.read(5, 0, 8192);
+                assertEquals(0, r.error(), "the same connection, no restart");
+                assertArrayEquals(data, r.data());
+                assertEquals(0, c.write(6, 8192, data, Nbd.NBD_CMD_FLAG_FUA).error());
+            }
+        }
+    }
+
+    @Test
+    void aUnixDomainSocketServesAndIsRemovedOnClose() throws IOException {
+        try (ServerFixture f = new ServerFixture(dir)) {
+            EncryptedVolume disk = f.volume("disk.img", 1 << 20, 4096);
+            NbdServer server = NbdServer.builder().export(new NbdExport("disk", disk)).build();
+            Path socket = dir.resolve("nbd.sock");
+            try {
+                assertEquals(UnixDomainSocketAddress.of(socket), server.listen(UnixDomainSocketAddress.of(socket)));
+                assertThrows(IllegalStateException.class, () -> server.listen(UnixDomainSocketAddress.of(socket)),
+                        "one listener per server");
+                try (RawClient c = new RawClient(UnixDomainSocketAddress.of(socket)).greet()) {
+                    assertEquals(disk.size(), c.go("disk")[0]);
+                    byte[] data = random(4096, 2);
+                    assertEquals(0, c.write(1, 4096, data, 0).error());
+                    assertArrayEquals(data, c.read(2, 4096, 4096).data());
+                }
+            } finally {
+                server.close();
+            }
+            assertFalse(Files.exists(socket), "close() removes the socket file");
+        }
+    }
+
+    @Test
+    void aUnixSocketPathInUseIsRefused() throws IOException {
+        try (ServerFixture f = new ServerFixture(dir)) {
+            EncryptedVolume disk = f.volume("disk.img", 1 << 20, 4096);
+            Path socket = Files.createFile(dir.resolve("taken.sock"));
+            try (NbdServer server = NbdServer.builder().export(new NbdExport("disk", disk)).build()) {
+                java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+                        () -> server.listen(UnixDomainSocketAddress.of(socket)));
+                assertTrue(e.getMessage().contains(socket.toString()), e.getMessage());
+            }
+            assertTrue(Files.exists(socket), "a file the server did not make is left alone");
+        }
+    }
+
+    @Test
+    void closeAnswersTheRequestsInFlightThenDisconnectsAndRefusesNewClients() throws Exception {
+        try (ServerFixture f = new ServerFixture(dir)) {
+            EncryptedVolume disk = f.volume("disk.img", 64 << 20, 4096);
+            f.start(b -> b.workers(1), new NbdExport("disk", disk));
+            try (RawClient c = f.open("disk")) {
+                int n = 32;
+                for (int i = 0; i < n; i++) {
+                    c.request(Nbd.NBD_CMD_WRITE, 0, i, (long) i << 20, 1 << 20, random(1 << 20, i));
+                }
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (f.server.requestsRead() < n && System.nanoTime() < deadline) {
+                    Thread.onSpinWait(); // all read, most still queued for the one worker
+                }
+                Thread closer = Thread.ofPlatform().start(f.server::close);
+                Set<Long> answered = new HashSet<>();
+                for (int i = 0; i < n; i++) {
+                    RawClient.Reply r = c.reply();
+                    assertEquals(0, r.error(), "cookie " + r.cookie());
+                    assertTrue(answered.add(r.cookie()));
+                }
+                assertTrue(c.closedByServer(), "closed after the last reply");
+                closer.join();
+                assertThrows(IOException.class, () -> f.connect().greet(), "no longer listening");
+                for (int i = 0; i < n; i++) {
+                    byte[] back = new byte[1 << 20];
+                    disk.read((long) i << 20, back, 0, back.length);
+                    assertArrayEquals(random(1 << 20, i), back, "request " + i);
+                }
+            }
+        }
+    }
+}
