@@ -106,6 +106,7 @@ public final class NbdServer implements AutoCloseable {
     private Thread acceptor;
     private Path socketFile;
     private volatile boolean closing;
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
 
     private NbdServer(Builder b) {
         this.exports = Collections.unmodifiableMap(new LinkedHashMap<>(b.exports));
@@ -356,22 +357,26 @@ public final class NbdServer implements AutoCloseable {
     /**
      * Stops accepting, lets each connection finish the requests it has read (their replies are
      * sent) and closes it, then flushes every writable volume. Waits up to a minute per
-     * connection. Idempotent; the volumes stay open.
+     * connection. Idempotent: a second call waits for the first to finish. The volumes stay
+     * open.
      *
      * @throws UncheckedIOException if a volume cannot be flushed (every one is tried)
      */
     @Override
     public void close() {
         List<NbdConnection> open;
+        boolean second;
         synchronized (lifecycle) {
-            if (closing) {
-                return;
-            }
+            second = closing;
             closing = true;
-            if (listener != null) {
+            if (!second && listener != null) {
                 quietClose(listener);
             }
             open = new ArrayList<>(connections);
+        }
+        if (second) {
+            awaitClosedUninterruptibly(); // outside the lock, which the accept loop takes
+            return;
         }
         if (acceptor != null) {
             join(acceptor);
@@ -399,19 +404,48 @@ public final class NbdServer implements AutoCloseable {
             }
         }
         RuntimeException failure = null;
-        for (NbdExport e : exports.values()) {
-            try {
-                e.volume().flush();
-            } catch (RuntimeException ex) {
-                if (failure == null) {
-                    failure = ex;
-                } else {
-                    failure.addSuppressed(ex);
+        try {
+            for (NbdExport e : exports.values()) {
+                try {
+                    e.volume().flush();
+                } catch (RuntimeException ex) {
+                    if (failure == null) {
+                        failure = ex;
+                    } else {
+                        failure.addSuppressed(ex);
+                    }
                 }
             }
+        } finally {
+            closed.countDown();
         }
         if (failure != null) {
             throw failure;
+        }
+    }
+
+    /**
+     * Waits until {@link #close()} (called by another thread: a shutdown hook, say) has
+     * finished: every connection closed and every volume flushed.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public void awaitClosed() throws InterruptedException {
+        closed.await();
+    }
+
+    private void awaitClosedUninterruptibly() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closed.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
