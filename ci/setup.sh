@@ -8,6 +8,13 @@ command -v python3 >/dev/null || missing+=(python3)
 command -v objdump >/dev/null || missing+=(binutils)
 ldconfig -p 2>/dev/null | grep -q 'libcrypto.so.3' || missing+=(libssl3)
 command -v cryptsetup >/dev/null || [ -x /usr/sbin/cryptsetup ] || missing+=(cryptsetup-bin)
+# Real NBD clients for ci/check-nbd.sh (and nbdkit, qemu-storage-daemon for the comparisons
+# and the FUSE export that issue 12 asks for next).
+command -v nbdcopy >/dev/null || missing+=(libnbd-bin)
+command -v nbdkit >/dev/null || missing+=(nbdkit)
+command -v fio >/dev/null || missing+=(fio)
+command -v qemu-img >/dev/null || missing+=(qemu-utils)
+command -v qemu-storage-daemon >/dev/null || missing+=(qemu-system-common)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ci/setup.sh: installing ${missing[*]}" >&2
   apt-get update -qq
