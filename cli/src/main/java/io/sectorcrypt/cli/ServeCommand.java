@@ -231,12 +231,23 @@ final class ServeCommand implements Callable<Integer> {
                 builder.export(new NbdExport(t.name(), "temporary disk", vol));
             }
             NbdServer server = builder.build();
-            SocketAddress bound = server.listen(address);
+            SocketAddress bound;
+            try {
+                bound = server.listen(address);
+            } catch (RuntimeException e) {
+                server.close(); // its worker threads
+                throw e;
+            }
             volumes.keys().startMaintenance(maintenance);
             // SIGTERM and SIGINT run shutdown hooks: this one closes the server, then waits for
             // this thread to close the volumes, so the JVM exits only once all is flushed.
             Thread hook = Thread.ofPlatform().name("sectorcrypt-serve-shutdown").unstarted(() -> {
-                server.close();
+                try {
+                    server.close();
+                } catch (RuntimeException e) {
+                    // A volume could not be flushed: say so; closing the volumes tries again.
+                    spec.commandLine().getErr().println("sectorcrypt: " + e.getMessage());
+                }
                 try {
                     cleanedUp.await(SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {

@@ -80,6 +80,20 @@ class ServeCommandTest {
     }
 
     @Test
+    void aPortInUseIsRefusedInOneLine() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            String why = fails("serve", "--temp", "a=1M", "--temp-dir", dir.toString(), "--listen", "127.0.0.1:"
+                    + taken.getLocalPort());
+            assertTrue(why.startsWith("cannot listen on ") && why.contains(":" + taken.getLocalPort()), why);
+            assertTrue(why.toLowerCase(java.util.Locale.ROOT).contains("in use"), why);
+        }
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".sectorcrypt-serve-")),
+                    "the temporary disk is deleted");
+        }
+    }
+
+    @Test
     void urisAreTheOnesNbdClientsTake() throws Exception {
         assertEquals("nbd://127.0.0.1:10809/disk", ServeCommand.uri(new InetSocketAddress(InetAddress
                 .getByName("127.0.0.1"), 10809), "disk"));

@@ -254,7 +254,7 @@ public final class NbdServer implements AutoCloseable {
                 acceptor = Thread.ofPlatform().name("nbd-accept").start(this::acceptLoop);
                 return bound;
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot listen on " + address + ": " + e.getMessage(), e);
+                throw new UncheckedIOException("cannot listen on " + address, e); // the cause says why
             }
         }
     }

@@ -85,6 +85,7 @@ class NbdServerLifecycleTest {
                 java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
                         () -> server.listen(UnixDomainSocketAddress.of(socket)));
                 assertTrue(e.getMessage().contains(socket.toString()), e.getMessage());
+                assertTrue(e.getCause() instanceof java.net.BindException, String.valueOf(e.getCause()));
             }
             assertTrue(Files.exists(socket), "a file the server did not make is left alone");
         }
