@@ -45,6 +45,12 @@ final class NbdConnection {
     private boolean noZeroes;
     /** The client asked for NBD_INFO_BLOCK_SIZE in NBD_OPT_GO, so it promised to keep to them. */
     private boolean blockSizesAgreed;
+    /**
+     * Set once, by whichever comes first: the end of negotiation (the timeout no longer
+     * applies) or the handshake timeout (the connection is closed).
+     */
+    private final java.util.concurrent.atomic.AtomicBoolean handshakeOver =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     NbdConnection(NbdServer server, SocketChannel channel, int id) {
         this.server = server;
@@ -80,6 +86,15 @@ final class NbdConnection {
         }
     }
 
+    /** The handshake timeout: a client still negotiating is disconnected (its reader sees the close). */
+    private void endSlowHandshake() {
+        if (handshakeOver.compareAndSet(false, true)) {
+            NbdServer.LOG.log(Level.WARNING, "NBD client {0} disconnected: no export chosen in {1} ms", new Object[] {id,
+                server.handshakeTimeout().toMillis()});
+            NbdServer.quietClose(channel);
+        }
+    }
+
     private void run() {
         try {
             try {
@@ -87,7 +102,12 @@ final class NbdConnection {
             } catch (UnsupportedOperationException e) {
                 // A Unix domain socket: no Nagle to turn off.
             }
+            java.util.concurrent.CompletableFuture.delayedExecutor(server.handshakeTimeout().toMillis(),
+                    TimeUnit.MILLISECONDS).execute(this::endSlowHandshake);
             NbdExport export = handshake();
+            if (!handshakeOver.compareAndSet(false, true)) {
+                return; // timed out as the client chose: the channel is closed
+            }
             if (export != null) {
                 NbdServer.LOG.log(Level.FINE, "NBD client {0} uses export {1}", new Object[] {id, export.name()});
                 transmission(export);
@@ -103,6 +123,7 @@ final class NbdConnection {
         } catch (RuntimeException e) {
             NbdServer.LOG.log(Level.SEVERE, "NBD client " + id + ": unexpected failure", e);
         } finally {
+            handshakeOver.set(true); // however it ended, the timer has nothing left to do
             awaitRequests();
             NbdServer.quietClose(channel);
             server.connectionEnded(this);

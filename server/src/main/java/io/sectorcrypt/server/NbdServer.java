@@ -57,7 +57,8 @@ import java.util.logging.Logger;
  * {@link Builder#maxBytesInFlight} bytes of payload (plus {@link #REQUEST_COST} per request):
  * past that its reader waits, and TCP pushes back on the client. At most
  * {@link Builder#maxConnections} clients are served at once; one more is accepted and closed
- * at once, before the greeting, and logged.
+ * at once, before the greeting, and logged; one that has not chosen an export within
+ * {@link Builder#handshakeTimeout} is disconnected.
  *
  * <h2>Errors ("Error values")</h2>
  * A request that is invalid (unknown command or flag, too large, out of range, unaligned, a
@@ -83,6 +84,12 @@ public final class NbdServer implements AutoCloseable {
     public static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 2L * DEFAULT_MAX_PAYLOAD;
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
     /**
+     * How long a client may take from connecting to choosing an export, by default (as
+     * qemu-nbd's handshake limit): a client that connects and says nothing must not hold one
+     * of the {@link Builder#maxConnections} places for ever.
+     */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    /**
      * What a request costs against {@link Builder#maxBytesInFlight} besides its payload: it
      * bounds the number of requests (and their bookkeeping) in flight too, even of commands
      * without payload.
@@ -95,6 +102,7 @@ public final class NbdServer implements AutoCloseable {
     private final int maxPayload;
     private final long maxBytesInFlight;
     private final int maxConnections;
+    private final Duration handshakeTimeout;
     private final ExecutorService workers;
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connectionIds = new AtomicInteger();
@@ -113,6 +121,7 @@ public final class NbdServer implements AutoCloseable {
         this.maxPayload = b.maxPayload;
         this.maxBytesInFlight = b.maxBytesInFlight;
         this.maxConnections = b.maxConnections;
+        this.handshakeTimeout = b.handshakeTimeout;
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(b.workers, r -> Thread.ofPlatform().daemon()
                 .name("nbd-worker-" + n.incrementAndGet()).unstarted(r));
@@ -128,6 +137,7 @@ public final class NbdServer implements AutoCloseable {
         private int maxPayload = DEFAULT_MAX_PAYLOAD;
         private long maxBytesInFlight = DEFAULT_MAX_BYTES_IN_FLIGHT;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int workers = Math.max(4, Runtime.getRuntime().availableProcessors());
 
         private Builder() {
@@ -183,6 +193,19 @@ public final class NbdServer implements AutoCloseable {
                 throw new IllegalArgumentException("the connection limit must be at least 1, not " + n);
             }
             this.maxConnections = n;
+            return this;
+        }
+
+        /**
+         * How long a client may negotiate (from connecting until NBD_OPT_GO or
+         * NBD_OPT_EXPORT_NAME) before it is disconnected: positive; default
+         * {@link #DEFAULT_HANDSHAKE_TIMEOUT}.
+         */
+        public Builder handshakeTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("the handshake timeout must be positive, not " + timeout);
+            }
+            this.handshakeTimeout = timeout;
             return this;
         }
 
@@ -314,6 +337,10 @@ public final class NbdServer implements AutoCloseable {
 
     int maxPayload() {
         return maxPayload;
+    }
+
+    Duration handshakeTimeout() {
+        return handshakeTimeout;
     }
 
     long maxBytesInFlight() {

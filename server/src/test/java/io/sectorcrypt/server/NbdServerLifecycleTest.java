@@ -54,6 +54,32 @@ class NbdServerLifecycleTest {
     }
 
     @Test
+    void aClientThatDoesNotNegotiateInTimeIsDisconnectedAndOneThatDidStays() throws Exception {
+        try (ServerFixture f = new ServerFixture(dir)) {
+            EncryptedVolume disk = f.volume("disk.img", 1 << 20, 4096);
+            f.start(b -> b.handshakeTimeout(java.time.Duration.ofMillis(300)).maxConnections(2),
+                    new NbdExport("disk", disk));
+            try (RawClient silent = f.connect(); RawClient slow = f.connect().greet()) { // both places taken
+                slow.option(Nbd.NBD_OPT_LIST, new byte[0]);
+                assertEquals(Nbd.NBD_REP_ACK, slow.optionReplies().getLast().type(), "served while in time");
+                silent.read(18); // the greeting, then nothing from the client
+                assertTrue(silent.closedByServer(), "no client flags: disconnected");
+                assertTrue(slow.closedByServer(), "options, but no export chosen: disconnected");
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (f.server.connectionCount() > 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            try (RawClient quick = f.open("disk")) { // a place is free again
+                Thread.sleep(600);
+                assertEquals(0, quick.read(1, 0, 4096).error(), "in transmission: the timeout does not apply");
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> NbdServer.builder().handshakeTimeout(java.time.Duration
+                .ZERO));
+    }
+
+    @Test
     void aUnixDomainSocketServesAndIsRemovedOnClose() throws IOException {
         try (ServerFixture f = new ServerFixture(dir)) {
             EncryptedVolume disk = f.volume("disk.img", 1 << 20, 4096);
