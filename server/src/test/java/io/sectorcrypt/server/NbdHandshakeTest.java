@@ -13,25 +13,30 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Option haggling ("Fixed newstyle negotiation", "Option types"), as a raw client sees it. */
+/**
+ * Option haggling ("Fixed newstyle negotiation", "Option types"), as a raw client sees it. One
+ * server for the class (a vault's RSA key is slow to make); no test changes what another reads.
+ */
 @Timeout(60)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class NbdHandshakeTest {
     private static final int MAX_PAYLOAD = 1 << 20;
 
     @TempDir
-    Path dir;
+    static Path dir;
 
     ServerFixture f;
     EncryptedVolume big;
     EncryptedVolume small;
 
-    @BeforeEach
+    @BeforeAll
     void start() {
         f = new ServerFixture(dir);
         big = f.volume("big.img", 8 << 20, 4096);
@@ -42,7 +47,7 @@ class NbdHandshakeTest {
                 new NbdExport("ro", ro));
     }
 
-    @AfterEach
+    @AfterAll
     void stop() {
         f.close();
     }
