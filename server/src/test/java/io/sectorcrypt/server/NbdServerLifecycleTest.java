@@ -54,6 +54,58 @@ class NbdServerLifecycleTest {
     }
 
     @Test
+    void aKeyRotatedWhileAClientWritesLosesNothingAndTheOldVersionCanGo() throws Exception {
+        int block = 64 << 10;
+        int blocks = 256;
+        try (ServerFixture f = new ServerFixture(dir)) {
+            EncryptedVolume disk = f.volume("disk.img", (long) block * blocks, 4096);
+            f.start(b -> b, new NbdExport("disk", disk));
+            java.util.concurrent.atomic.AtomicBoolean rotated = new java.util.concurrent.atomic.AtomicBoolean();
+            int[] generation = new int[blocks]; // what each block holds: random(block, seed of its generation)
+            try (RawClient writer = f.open("disk")) {
+                Thread rotation = Thread.ofPlatform().start(() -> {
+                    f.vault.newVersion("customer");
+                    f.volumes.keys().maintain(); // the set follows the latest version: re-wraps the open disk
+                    rotated.set(true);
+                });
+                int written = 0;
+                int roundsAfter = -1; // full rounds written after the rotation was seen done
+                for (int round = 0; roundsAfter < 1; round++) { // 8 requests in flight at a time
+                    assertTrue(round < 500, "the rotation did not finish");
+                    for (int i = 0; i < blocks; i += 8) {
+                        for (int k = i; k < i + 8; k++) {
+                            generation[k] = round * blocks + k;
+                            writer.request(Nbd.NBD_CMD_WRITE, 0, k, (long) k * block, block,
+                                    random(block, generation[k]));
+                        }
+                        for (int k = 0; k < 8; k++) {
+                            assertEquals(0, writer.reply().error());
+                            written++;
+                        }
+                    }
+                    if (roundsAfter >= 0) {
+                        roundsAfter++;
+                    } else if (rotated.get()) {
+                        roundsAfter = 0;
+                    }
+                }
+                rotation.join();
+                assertTrue(written >= 2 * blocks, "wrote " + written + " blocks around the rotation");
+            }
+            assertEquals(2, disk.info().layers().get(0).wrapped().get(0).version(), "wrapped under version 2 now");
+            f.vault.setEnabled("customer", 1, false); // the old version is no longer needed...
+            f.clock.advance(KeyManager.DEFAULT_CACHE_TTL.plusSeconds(1)); // ...even once the cache time ends
+            try (RawClient reader = f.open("disk")) {
+                for (int k = 0; k < blocks; k++) {
+                    RawClient.Reply r = reader.read(k, (long) k * block, block);
+                    assertEquals(0, r.error(), "block " + k);
+                    assertArrayEquals(random(block, generation[k]), r.data(), "block " + k);
+                }
+            }
+        }
+    }
+
+    @Test
     void aClientThatDoesNotNegotiateInTimeIsDisconnectedAndOneThatDidStays() throws Exception {
         try (ServerFixture f = new ServerFixture(dir)) {
             EncryptedVolume disk = f.volume("disk.img", 1 << 20, 4096);
