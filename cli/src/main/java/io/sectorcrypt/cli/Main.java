@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "sectorcrypt", versionProvider = Main.Version.class,
         description = "AES-XTS sector encryption (IEEE 1619, dm-crypt aes-xts-plain64) on a native AES-NI/VAES kernel.",
         subcommands = {SelftestCommand.class, XtsCommand.class, BenchCommand.class, KeysCommand.class, SetCommand.class,
-            VolumeCommand.class,
+            VolumeCommand.class, ServeCommand.class,
             Main.Help.class})
 public final class Main {
     // Inherited by every subcommand, however deep: one declaration, so no command can lack it.

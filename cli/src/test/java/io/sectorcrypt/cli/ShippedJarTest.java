@@ -29,6 +29,8 @@ class ShippedJarTest {
                     .limit(5).toList();
             assertEquals(List.of(), harness, "benchmark code in " + jar);
             assertTrue(file.getEntry("io/sectorcrypt/cli/Main.class") != null, "not the CLI jar: " + jar);
+            assertTrue(file.getEntry("io/sectorcrypt/server/NbdServer.class") != null,
+                    "the NBD server (sectorcrypt serve) is missing from " + jar);
         }
     }
 
