@@ -16,7 +16,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.logging.Level;
+import java.lang.System.Logger.Level;
 
 /**
  * One client: the handshake, then the transmission phase. A thread of its own reads
@@ -109,19 +109,19 @@ final class NbdConnection {
                 return; // timed out as the client chose: the channel is closed
             }
             if (export != null) {
-                NbdServer.LOG.log(Level.FINE, "NBD client {0} uses export {1}", new Object[] {id, export.name()});
+                NbdServer.LOG.log(Level.DEBUG, "NBD client {0} uses export {1}", new Object[] {id, export.name()});
                 transmission(export);
             }
         } catch (EOFException e) {
-            NbdServer.LOG.log(Level.FINE, "NBD client {0} went away: {1}", new Object[] {id, e.getMessage()});
+            NbdServer.LOG.log(Level.DEBUG, "NBD client {0} went away: {1}", new Object[] {id, e.getMessage()});
         } catch (ProtocolViolation e) {
             NbdServer.LOG.log(Level.WARNING, "NBD client {0} disconnected: {1}", new Object[] {id, e.getMessage()});
         } catch (IOException e) {
-            NbdServer.LOG.log(Level.FINE, "NBD client {0}: {1}", new Object[] {id, e.toString()});
+            NbdServer.LOG.log(Level.DEBUG, "NBD client {0}: {1}", new Object[] {id, e.toString()});
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            NbdServer.LOG.log(Level.SEVERE, "NBD client " + id + ": unexpected failure", e);
+            NbdServer.LOG.log(Level.ERROR, "NBD client " + id + ": unexpected failure", e);
         } finally {
             handshakeOver.set(true); // however it ended, the timer has nothing left to do
             awaitRequests();
@@ -323,7 +323,7 @@ final class NbdConnection {
 
     /** An error reply, its data a message for humans ("Option reply types"). */
     private void optionError(int option, int error, String message) throws IOException {
-        NbdServer.LOG.log(Level.FINE, "NBD client {0}: {1}", new Object[] {id, message});
+        NbdServer.LOG.log(Level.DEBUG, "NBD client {0}: {1}", new Object[] {id, message});
         optionReply(option, error, ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)));
     }
 
@@ -353,7 +353,7 @@ final class NbdConnection {
             }
             Refusal refusal = validate(export, type, flags, offset, length);
             if (refusal != null) {
-                NbdServer.LOG.log(Level.FINE, "NBD client {0}: {1}", new Object[] {id, refusal.why()});
+                NbdServer.LOG.log(Level.DEBUG, "NBD client {0}: {1}", new Object[] {id, refusal.why()});
                 if (type == Nbd.NBD_CMD_WRITE) {
                     drain(length); // its payload follows the header whatever the answer
                 }
@@ -502,7 +502,7 @@ final class NbdConnection {
         if (e instanceof IllegalStateException && server.isClosing()) {
             return Nbd.NBD_ESHUTDOWN; // the volume was closed under a request at shutdown
         }
-        NbdServer.LOG.log(Level.SEVERE, "NBD export " + r.export().name() + ": " + Nbd.commandName(r.type())
+        NbdServer.LOG.log(Level.ERROR, "NBD export " + r.export().name() + ": " + Nbd.commandName(r.type())
                 + " failed unexpectedly", e);
         return Nbd.NBD_EIO;
     }
@@ -555,7 +555,7 @@ final class NbdConnection {
         } catch (IOException e) {
             // The client is gone: its reader sees that too and ends the connection.
             replyFailed = true;
-            NbdServer.LOG.log(Level.FINE, "NBD client {0}: cannot reply: {1}", new Object[] {id, e.toString()});
+            NbdServer.LOG.log(Level.DEBUG, "NBD client {0}: cannot reply: {1}", new Object[] {id, e.toString()});
         } finally {
             replyLock.unlock();
         }

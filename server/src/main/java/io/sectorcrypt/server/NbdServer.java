@@ -24,8 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import java.lang.System.Logger.Level;
 
 /**
  * A Network Block Device server (NetworkBlockDevice/nbd {@code doc/proto.md}) that serves
@@ -73,7 +72,7 @@ import java.util.logging.Logger;
  * volume; it does not close the volumes.
  */
 public final class NbdServer implements AutoCloseable {
-    static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
+    static final System.Logger LOG = System.getLogger("io.sectorcrypt.server");
 
     /**
      * The payload limit by default: the 32 MiB that "Size constraints" asks every server to
@@ -417,7 +416,7 @@ public final class NbdServer implements AutoCloseable {
         workers.shutdown();
         try {
             if (!workers.awaitTermination(CLOSE_WAIT.toSeconds(), TimeUnit.SECONDS)) {
-                LOG.warning("NBD server: requests still running after " + CLOSE_WAIT.toSeconds() + " s");
+                LOG.log(Level.WARNING, "NBD server: requests still running after " + CLOSE_WAIT.toSeconds() + " s");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
