@@ -5,7 +5,7 @@
 # runs 4 KiB random read/write with crc32c verification; SIGTERM flushes and closes, removes
 # the temporary disks, and a second server on a Unix socket reads back what the first wrote.
 # A missing client is skipped with a message, except under CI=true, where it fails (ci/setup.sh
-# installs them: libnbd-bin, qemu-utils, fio).
+# installs them: libnbd-bin, qemu-utils, fio). A DOUBLE disk (HCTR2 over XTS) is served too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/jdk.sh
@@ -32,6 +32,8 @@ sc keys init --scrypt-cost 16384 >/dev/null
 sc set create gold >/dev/null
 sc volume create "$work/disk.img" --size 128M --set gold >/dev/null
 sc volume create "$work/ro.img" --size 16M --set gold >/dev/null
+sc set create twice --type double >/dev/null                 # DOUBLE: HCTR2 over XTS
+sc volume create "$work/double.img" --size 32M --set twice >/dev/null
 head -c $((64 * mib)) /dev/urandom > "$work/random.img"
 
 # serve ARGS...: starts the server in the background, waits for its export lines. Not through
@@ -59,9 +61,9 @@ stop() {
 }
 
 mkdir "$work/tmp"
-serve --listen 127.0.0.1:0 --export disk="$work/disk.img" --export ro="$work/ro.img:ro" --temp scratch=64M \
-  --temp-dir "$work/tmp"
-disk=$(uri disk); ro=$(uri ro); scratch=$(uri scratch)
+serve --listen 127.0.0.1:0 --export disk="$work/disk.img" --export ro="$work/ro.img:ro" \
+  --export double="$work/double.img" --temp scratch=64M --temp-dir "$work/tmp"
+disk=$(uri disk); ro=$(uri ro); scratch=$(uri scratch); double=$(uri double)
 case "$disk" in nbd://127.0.0.1:*/disk) ;; *) fail "unexpected URI '$disk'" ;; esac
 [ -n "$(ls -A "$work/tmp")" ] || fail "no temporary disk file while serving"
 
@@ -94,7 +96,12 @@ if have qemu-img qemu-utils; then
   qemu-img convert -f raw -O raw "$scratch" "$work/qemu-back.img"
   cmp "$work/random.img" "$work/qemu-back.img" || fail "qemu-img convert: the image came back changed"
   rm "$work/qemu-back.img"
-  echo "check-nbd: qemu-img convert -n copied 64 MiB in and out unchanged"
+  head -c $((32 * mib)) "$work/random.img" > "$work/random32.img"
+  qemu-img convert -n -f raw -O raw "$work/random32.img" "$double"
+  qemu-img convert -f raw -O raw "$double" "$work/qemu-back.img"
+  cmp "$work/random32.img" "$work/qemu-back.img" || fail "qemu-img convert: the DOUBLE export gave other bytes"
+  rm "$work/qemu-back.img"
+  echo "check-nbd: qemu-img convert -n copied 64 MiB in and out unchanged, and 32 MiB through a DOUBLE export"
 fi
 
 if have nbdcopy libnbd-bin; then
