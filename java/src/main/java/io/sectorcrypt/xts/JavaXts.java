@@ -1,6 +1,7 @@
 package io.sectorcrypt.xts;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -10,16 +11,17 @@ import java.security.Security;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * XTS in pure Java over the JCA {@code AES/ECB/NoPadding} primitive, which HotSpot turns
- * into AES-NI/VAES code. Needs no native code of ours: the fallback where the kernel
+ * XTS in pure Java over the JCA {@code AES/ECB/NoPadding} primitive (and, to decrypt,
+ * {@code AES/CBC/NoPadding} from the same provider), which HotSpot turns into AES-NI/VAES code. Needs no native code of ours: the fallback where the kernel
  * cannot load, and the reference the native tiers are tested against.
  *
- * <p>Per chunk of a data unit: the input is XORed with the tweaks T_j into a work buffer,
- * the whole chunk goes through one ECB call, and the result is XORed with the same
- * tweaks on its way to the output. Ciphertext stealing (IEEE 1619-2007 5.3.2) takes
+ * <p>Per chunk of a data unit: the input is XORed with the tweaks T_j on its way into a
+ * work buffer, the whole chunk goes through one ECB (or CBC-decrypt) call, and the result
+ * is XORed with the same tweaks on its way to the output. Ciphertext stealing (IEEE 1619-2007 5.3.2) takes
  * the last full block and the partial block one block at a time.
  */
 final class JavaXts implements XtsImpl {
@@ -36,6 +38,11 @@ final class JavaXts implements XtsImpl {
     private static final int TWEAK_BATCH = CHUNK / 16;
 
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Where a chunk's blocks start in the work buffer: after 16 zero bytes, CBC's X_{-1}. */
+    private static final int WORK_DATA = 16;
+    /** How far ahead {@link #fillTweaks} computes: T_{j+16} from T_j. */
+    private static final int TWEAK_STRIDE = 16;
 
     private JavaXts() {
     }
@@ -109,74 +116,129 @@ final class JavaXts implements XtsImpl {
 
     /**
      * One data unit; (tLo, tHi) is T_0 = E_K2(i) as a 128-bit little-endian number. Per
-     * chunk: the tweaks T_j into a buffer, src copied to the work buffer and XORed with
-     * them, one ECB call, the result XORed with them and copied to dst. The XOR loops have
-     * the one shape C2 vectorises (same index, no offsets), so they cost little next to the
-     * copies, which are bulk copies, and the ECB call, which runs at AES-NI/VAES speed.
+     * chunk: the chunk's tweaks into a long[] ({@link #fillTweaks}), one fused pass
+     * src xor T into the work buffer, one ECB (or CBC-decrypt) call, one fused pass out xor
+     * T (and, for CBC, the chaining value) into dst. Every loop is straight-line XORs and
+     * shifts over public indices: constant time.
+     *
+     * <p>Decryption rides AES/CBC/NoPadding when the provider has it: fed X_i = C_i xor T_i
+     * from an all-zero IV (each doFinal starts from it again), it returns D(X_i) xor X_{i-1},
+     * so P_i = out_i xor X_{i-1} xor T_i, with X_{-1} = 0: the 16 zero bytes in front of the
+     * work buffer's data. HotSpot runs CBC decryption many blocks in flight on every AES-NI
+     * CPU, ECB only with AVX-512.
      */
     private static void unit(Schedule s, boolean encrypt, long tLo, long tHi, byte[] srcArray, MemorySegment src,
                              long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, int len) {
-        Cipher data = encrypt ? s.encryptCipher : s.decryptCipher;
+        boolean cbc = !encrypt && s.cbcDecryptCipher != null;
+        Cipher data = encrypt ? s.encryptCipher : cbc ? s.cbcDecryptCipher : s.decryptCipher;
         int tail = len & 15;
         int bulk = (len & ~15) - (tail != 0 ? 16 : 0);
         byte[] work = s.work;
         byte[] out = s.out;
-        byte[] tweaks = s.tweaks;
-        long[] next = s.nextTweak;
-        next[0] = tLo;
-        next[1] = tHi;
+        long[] tweaks = s.tweaks;
         for (int pos = 0; pos < bulk; ) {
             int n = Math.min(CHUNK, bulk - pos);
-            fillTweaks(tweaks, n, next);
+            int longs = n >>> 3;
+            fillTweaks(tweaks, s.tweakLos, s.tweakHis, n >>> 4, tLo, tHi);
+            // The tweak after this chunk's last block: T * x.
+            long lastLo = tweaks[longs - 2];
+            long lastHi = tweaks[longs - 1];
+            tHi = (lastHi << 1) | (lastLo >>> 63);
+            tLo = (lastLo << 1) ^ ((lastHi >> 63) & 0x87);
             if (srcArray != null) {
-                System.arraycopy(srcArray, (int) (srcOff + pos), work, 0, n);
+                xorIn(work, srcArray, (int) (srcOff + pos), tweaks, longs);
             } else {
-                MemorySegment.copy(src, srcOff + pos, s.workSegment, 0, n);
+                xorIn(work, src, srcOff + pos, tweaks, longs);
             }
-            xorInPlace(work, tweaks, n);
-            s.ecb(data, work, out, n);
-            xorInPlace(out, tweaks, n);
-            if (dstArray != null) {
-                System.arraycopy(out, 0, dstArray, (int) (dstOff + pos), n);
+            JdkAes.blocks(data, work, WORK_DATA, out, 0, n);
+            if (cbc) {
+                if (dstArray != null) {
+                    xorOutChained(dstArray, (int) (dstOff + pos), out, tweaks, work, longs);
+                } else {
+                    xorOutChained(dst, dstOff + pos, out, tweaks, work, longs);
+                }
+            } else if (dstArray != null) {
+                xorOut(dstArray, (int) (dstOff + pos), out, tweaks, longs);
             } else {
-                MemorySegment.copy(s.outSegment, 0, dst, dstOff + pos, n);
+                xorOut(dst, dstOff + pos, out, tweaks, longs);
             }
             pos += n;
         }
         if (tail != 0) {
-            steal(s, data, encrypt, next[0], next[1], srcArray, src, srcOff + bulk, dstArray, dst, dstOff + bulk, tail);
+            steal(s, encrypt ? s.encryptCipher : s.decryptCipher, encrypt, tLo, tHi, srcArray, src, srcOff + bulk,
+                    dstArray, dst, dstOff + bulk, tail);
+        }
+    }
+
+    /** work[WORK_DATA + 8k..] = src[8k..] xor tweaks[k] as longs, k < longs: src copied and XORed in one pass. */
+    private static void xorIn(byte[] work, byte[] src, int srcOff, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(work, WORK_DATA + 8 * k, (long) LONG.get(src, srcOff + 8 * k) ^ tweaks[k]);
+        }
+    }
+
+    private static void xorIn(byte[] work, MemorySegment src, long srcOff, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(work, WORK_DATA + 8 * k, src.get(LE_LONG, srcOff + 8L * k) ^ tweaks[k]);
+        }
+    }
+
+    /** dst[8k..] = out[8k..] xor tweaks[k] as longs: XOR and copy out in one pass. */
+    private static void xorOut(byte[] dst, int dstOff, byte[] out, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(dst, dstOff + 8 * k, (long) LONG.get(out, 8 * k) ^ tweaks[k]);
+        }
+    }
+
+    private static void xorOut(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            dst.set(LE_LONG, dstOff + 8L * k, (long) LONG.get(out, 8 * k) ^ tweaks[k]);
+        }
+    }
+
+    /** As {@link #xorOut}, and undoing CBC's chaining: work[8k..] is X_{i-1} (16 zero bytes before X_0). */
+    private static void xorOutChained(byte[] dst, int dstOff, byte[] out, long[] tweaks, byte[] work, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(dst, dstOff + 8 * k, (long) LONG.get(out, 8 * k) ^ tweaks[k] ^ (long) LONG.get(work, 8 * k));
+        }
+    }
+
+    private static void xorOutChained(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, byte[] work,
+                                      int longs) {
+        for (int k = 0; k < longs; k++) {
+            dst.set(LE_LONG, dstOff + 8L * k, (long) LONG.get(out, 8 * k) ^ tweaks[k] ^ (long) LONG.get(work, 8 * k));
         }
     }
 
     /**
-     * a[i] ^= b[i] over n bytes, 64 bits at a time. Kept to this shape (same index into
-     * both arrays, no offsets) so C2 can prove the accesses line up and vectorise the loop.
+     * Writes T_0 .. T_{blocks-1} (T_0 = {lo, hi}) to tweaks as {lo, hi} pairs. The first
+     * {@link #TWEAK_STRIDE} come from the serial doubling chain (about three cycles a block,
+     * most of the engine's time when it made all of them); the rest from the tweak
+     * TWEAK_STRIDE blocks back: T_{j+16} = T_j * x^16, a shift by 16 bits with the 16 bits
+     * shifted out folded back with x^7 + x^2 + x + 1. That loop runs over separate lo and hi
+     * arrays, where every lane does the same work and C2 vectorises it; a last scalar pass
+     * interleaves them.
      */
-    private static void xorInPlace(byte[] a, byte[] b, int n) {
-        for (int i = 0; i < n; i += 8) {
-            LONG.set(a, i, (long) LONG.get(a, i) ^ (long) LONG.get(b, i));
-        }
-    }
-
-    /**
-     * Writes T_j, T_{j+1}, ... for n bytes of blocks, starting from next = {lo, hi}, and
-     * leaves the tweak of the block after them in next. One serial chain: measured faster
-     * on JDK 25 than two interleaved x^2 chains or independent per-block shifts, none of
-     * which C2 vectorises.
-     */
-    private static void fillTweaks(byte[] tweaks, int n, long[] next) {
-        long lo = next[0];
-        long hi = next[1];
-        for (int i = 0; i < n; i += 16) {
-            LONG.set(tweaks, i, lo);
-            LONG.set(tweaks, i + 8, hi);
-            // T * x: shift the 128-bit value left, fold the carry back with x^7 + x^2 + x + 1.
+    static void fillTweaks(long[] tweaks, long[] los, long[] his, int blocks, long lo, long hi) {
+        int serial = Math.min(TWEAK_STRIDE, blocks);
+        for (int j = 0; j < serial; j++) {
+            los[j] = lo;
+            his[j] = hi;
             long carry = hi >> 63;
             hi = (hi << 1) | (lo >>> 63);
             lo = (lo << 1) ^ (carry & 0x87);
         }
-        next[0] = lo;
-        next[1] = hi;
+        for (int j = 0; j < blocks - TWEAK_STRIDE; j++) {
+            long l = los[j];
+            long h = his[j];
+            long c = h >>> (64 - TWEAK_STRIDE);
+            los[j + TWEAK_STRIDE] = (l << TWEAK_STRIDE) ^ c ^ (c << 1) ^ (c << 2) ^ (c << 7);
+            his[j + TWEAK_STRIDE] = (h << TWEAK_STRIDE) | (l >>> (64 - TWEAK_STRIDE));
+        }
+        for (int j = 0; j < blocks; j++) {
+            tweaks[2 * j] = los[j];
+            tweaks[2 * j + 1] = his[j];
+        }
     }
 
     /** The byte[] behind a heap segment (its address() is then the offset into it), or null. */
@@ -229,25 +291,34 @@ final class JavaXts implements XtsImpl {
         final Cipher encryptCipher;
         final Cipher decryptCipher;
         final Cipher tweakCipher;
-        final byte[] work = new byte[CHUNK];
+        /** AES/CBC/NoPadding decrypting under key 1 from a zero IV, or null: the provider has none. */
+        final Cipher cbcDecryptCipher;
+        final byte[] work = new byte[WORK_DATA + CHUNK];
         /** The provider the AES comes from, for reports and tests. */
         String aesProvider() {
             return encryptCipher.getProvider().getName();
         }
 
+        /** The provider of the CBC decryption the bulk of decryption rides, or null (ECB then). */
+        String cbcProvider() {
+            return cbcDecryptCipher == null ? null : cbcDecryptCipher.getProvider().getName();
+        }
+
 
         final byte[] out = new byte[CHUNK];
-        final byte[] tweaks = new byte[CHUNK];
-        final long[] nextTweak = new long[2];
+        final long[] tweaks = new long[CHUNK / 8];
+        final long[] tweakLos = new long[CHUNK / 16];
+        final long[] tweakHis = new long[CHUNK / 16];
         final byte[] unitTweaks = new byte[TWEAK_BATCH * 16];
         final byte[] encryptedTweaks = new byte[TWEAK_BATCH * 16];
         final MemorySegment workSegment = MemorySegment.ofArray(work);
         final MemorySegment outSegment = MemorySegment.ofArray(out);
         final MemorySegment unitTweakSegment = MemorySegment.ofArray(unitTweaks);
 
-        private Schedule(Cipher encryptCipher, Cipher decryptCipher, Cipher tweakCipher) {
+        private Schedule(Cipher encryptCipher, Cipher decryptCipher, Cipher cbcDecryptCipher, Cipher tweakCipher) {
             this.encryptCipher = encryptCipher;
             this.decryptCipher = decryptCipher;
+            this.cbcDecryptCipher = cbcDecryptCipher;
             this.tweakCipher = tweakCipher;
         }
 
@@ -265,11 +336,27 @@ final class JavaXts implements XtsImpl {
                 dec.init(Cipher.DECRYPT_MODE, key1);
                 Cipher tweak = JdkAes.ecb();
                 tweak.init(Cipher.ENCRYPT_MODE, key2);
-                return new Schedule(enc, dec, tweak);
+                return new Schedule(enc, dec, cbcDecrypt(key1), tweak);
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("the JCA provides no usable AES/ECB/NoPadding: " + e.getMessage(), e);
             } finally {
                 Arrays.fill(raw, (byte) 0);
+            }
+        }
+
+        /** CBC decryption under key1 from a zero IV, from the ECB's provider; null where it has none. */
+        private static Cipher cbcDecrypt(SecretKeySpec key1) {
+            Cipher cbc;
+            try {
+                cbc = JdkAes.cbc();
+            } catch (GeneralSecurityException e) {
+                return null; // decrypt through ECB, as before
+            }
+            try {
+                cbc.init(Cipher.DECRYPT_MODE, key1, new IvParameterSpec(new byte[16]));
+                return cbc;
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("AES/CBC/NoPadding refused the key: " + e.getMessage(), e);
             }
         }
 
@@ -293,7 +380,9 @@ final class JavaXts implements XtsImpl {
         void wipeBuffers() {
             Arrays.fill(work, (byte) 0);
             Arrays.fill(out, (byte) 0);
-            Arrays.fill(tweaks, (byte) 0);
+            Arrays.fill(tweaks, 0L);
+            Arrays.fill(tweakLos, 0L);
+            Arrays.fill(tweakHis, 0L);
             Arrays.fill(unitTweaks, (byte) 0);
             Arrays.fill(encryptedTweaks, (byte) 0);
         }
