@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.GeneralSecurityException;
 import java.security.Provider;
@@ -59,18 +60,30 @@ final class JavaXts implements XtsImpl {
         byte[] srcArray = byteArray(src);
         byte[] dstArray = byteArray(dst);
         units(encrypt, key, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, firstIv, ivStep, unitSize, count);
+                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null, firstIv, ivStep,
+                unitSize, count);
     }
 
     @Override
     public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
                             long firstIv, long ivStep, int unitSize, long count) {
-        units(encrypt, key, src, null, srcOff, dst, null, dstOff, firstIv, ivStep, unitSize, count);
+        units(encrypt, key, src, null, srcOff, dst, null, dstOff, null, firstIv, ivStep, unitSize, count);
+    }
+
+    /**
+     * As {@link #crypt}, in place on {@code count * unitSize} bytes of a direct buffer from
+     * {@code index}: no segment view of the buffer, which would escape into this engine's
+     * (large, not inlined) body and cost 40 bytes a call. Each chunk is staged through the
+     * engine's buffers with the buffer's absolute bulk get and put.
+     */
+    void cryptBuffer(boolean encrypt, XtsKey key, ByteBuffer buffer, int index, long firstIv, long ivStep,
+                     int unitSize, long count) {
+        units(encrypt, key, null, null, index, null, null, index, buffer, firstIv, ivStep, unitSize, count);
     }
 
     private static void units(boolean encrypt, XtsKey key, byte[] srcArray, MemorySegment src, long srcBase,
-                              byte[] dstArray, MemorySegment dst, long dstBase, long firstIv, long ivStep, int unitSize,
-                              long count) {
+                              byte[] dstArray, MemorySegment dst, long dstBase, ByteBuffer buffer, long firstIv,
+                              long ivStep, int unitSize, long count) {
         PerThreadPool<Schedule> pool = key.javaSchedules();
         Schedule s = pool.take();
         try {
@@ -87,7 +100,8 @@ final class JavaXts implements XtsImpl {
                     long offset = (done + u) * unitSize;
                     long tLo = (long) LONG.get(s.encryptedTweaks, u * 16);
                     long tHi = (long) LONG.get(s.encryptedTweaks, u * 16 + 8);
-                    unit(s, encrypt, tLo, tHi, srcArray, src, srcBase + offset, dstArray, dst, dstBase + offset, unitSize);
+                    unit(s, encrypt, tLo, tHi, srcArray, src, srcBase + offset, dstArray, dst, dstBase + offset, buffer,
+                            unitSize);
                 }
                 done += n;
             }
@@ -108,7 +122,8 @@ final class JavaXts implements XtsImpl {
             byte[] srcArray = byteArray(src);
             byte[] dstArray = byteArray(dst);
             unit(s, encrypt, tLo, tHi, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                    dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, (int) src.byteSize());
+                    dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null,
+                    (int) src.byteSize());
         } finally {
             pool.give(s);
         }
@@ -128,7 +143,7 @@ final class JavaXts implements XtsImpl {
      * CPU, ECB only with AVX-512.
      */
     private static void unit(Schedule s, boolean encrypt, long tLo, long tHi, byte[] srcArray, MemorySegment src,
-                             long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, int len) {
+                             long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, ByteBuffer buffer, int len) {
         boolean cbc = !encrypt && s.cbcDecryptCipher != null;
         Cipher data = encrypt ? s.encryptCipher : cbc ? s.cbcDecryptCipher : s.decryptCipher;
         int tail = len & 15;
@@ -145,13 +160,23 @@ final class JavaXts implements XtsImpl {
             long lastHi = tweaks[longs - 1];
             tHi = (lastHi << 1) | (lastLo >>> 63);
             tLo = (lastLo << 1) ^ ((lastHi >> 63) & 0x87);
-            if (srcArray != null) {
+            if (buffer != null) {
+                buffer.get((int) (srcOff + pos), out, 0, n);
+                xorIn(work, out, 0, tweaks, longs);
+            } else if (srcArray != null) {
                 xorIn(work, srcArray, (int) (srcOff + pos), tweaks, longs);
             } else {
                 xorIn(work, src, srcOff + pos, tweaks, longs);
             }
             JdkAes.blocks(data, work, WORK_DATA, out, 0, n);
-            if (cbc) {
+            if (buffer != null) {
+                if (cbc) {
+                    xorOutChained(out, 0, out, tweaks, work, longs);
+                } else {
+                    xorOut(out, 0, out, tweaks, longs);
+                }
+                buffer.put((int) (dstOff + pos), out, 0, n);
+            } else if (cbc) {
                 if (dstArray != null) {
                     xorOutChained(dstArray, (int) (dstOff + pos), out, tweaks, work, longs);
                 } else {
@@ -166,7 +191,7 @@ final class JavaXts implements XtsImpl {
         }
         if (tail != 0) {
             steal(s, encrypt ? s.encryptCipher : s.decryptCipher, encrypt, tLo, tHi, srcArray, src, srcOff + bulk,
-                    dstArray, dst, dstOff + bulk, tail);
+                    dstArray, dst, dstOff + bulk, buffer, tail);
         }
     }
 
@@ -253,12 +278,14 @@ final class JavaXts implements XtsImpl {
      */
     private static void steal(Schedule s, Cipher data, boolean encrypt, long tLo, long tHi, byte[] srcArray,
                               MemorySegment src, long srcOff, byte[] dstArray, MemorySegment dst, long dstOff,
-                              int tail) {
+                              ByteBuffer buffer, int tail) {
         long carry = tHi >> 63;
         long nHi = (tHi << 1) | (tLo >>> 63);
         long nLo = (tLo << 1) ^ (carry & 0x87);
         byte[] block = s.work;
-        if (srcArray != null) {
+        if (buffer != null) {
+            buffer.get((int) srcOff, block, 0, 16 + tail);
+        } else if (srcArray != null) {
             System.arraycopy(srcArray, (int) srcOff, block, 0, 16 + tail);
         } else {
             MemorySegment.copy(src, srcOff, s.workSegment, 0, 16 + tail);
@@ -271,7 +298,9 @@ final class JavaXts implements XtsImpl {
             block[i] = b;
         }
         xtsBlock(s, data, block, 0, encrypt ? nLo : tLo, encrypt ? nHi : tHi);
-        if (dstArray != null) {
+        if (buffer != null) {
+            buffer.put((int) dstOff, block, 0, 16 + tail);
+        } else if (dstArray != null) {
             System.arraycopy(block, 0, dstArray, (int) dstOff, 16 + tail);
         } else {
             MemorySegment.copy(s.workSegment, 0, dst, dstOff, 16 + tail);
