@@ -163,6 +163,7 @@ final class JavaXts implements XtsImpl {
             if (buffer != null) {
                 buffer.get((int) (srcOff + pos), out, 0, n);
                 xorIn(work, out, 0, tweaks, longs);
+
             } else if (srcArray != null) {
                 xorIn(work, srcArray, (int) (srcOff + pos), tweaks, longs);
             } else {
