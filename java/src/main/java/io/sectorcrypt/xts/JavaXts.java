@@ -1,8 +1,10 @@
 package io.sectorcrypt.xts;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.GeneralSecurityException;
 import java.security.Provider;
@@ -10,16 +12,17 @@ import java.security.Security;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * XTS in pure Java over the JCA {@code AES/ECB/NoPadding} primitive, which HotSpot turns
- * into AES-NI/VAES code. Needs no native code of ours: the fallback where the kernel
+ * XTS in pure Java over the JCA {@code AES/ECB/NoPadding} primitive (and, to decrypt,
+ * {@code AES/CBC/NoPadding} from the same provider), which HotSpot turns into AES-NI/VAES code. Needs no native code of ours: the fallback where the kernel
  * cannot load, and the reference the native tiers are tested against.
  *
- * <p>Per chunk of a data unit: the input is XORed with the tweaks T_j into a work buffer,
- * the whole chunk goes through one ECB call, and the result is XORed with the same
- * tweaks on its way to the output. Ciphertext stealing (IEEE 1619-2007 5.3.2) takes
+ * <p>Per chunk of a data unit: the input is XORed with the tweaks T_j on its way into a
+ * work buffer, the whole chunk goes through one ECB (or CBC-decrypt) call, and the result
+ * is XORed with the same tweaks on its way to the output. Ciphertext stealing (IEEE 1619-2007 5.3.2) takes
  * the last full block and the partial block one block at a time.
  */
 final class JavaXts implements XtsImpl {
@@ -36,6 +39,11 @@ final class JavaXts implements XtsImpl {
     private static final int TWEAK_BATCH = CHUNK / 16;
 
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Where a chunk's blocks start in the work buffer: after 16 zero bytes, CBC's X_{-1}. */
+    private static final int WORK_DATA = 16;
+    /** How far ahead {@link #fillTweaks} computes: T_{j+16} from T_j. */
+    private static final int TWEAK_STRIDE = 16;
 
     private JavaXts() {
     }
@@ -52,18 +60,30 @@ final class JavaXts implements XtsImpl {
         byte[] srcArray = byteArray(src);
         byte[] dstArray = byteArray(dst);
         units(encrypt, key, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, firstIv, ivStep, unitSize, count);
+                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null, firstIv, ivStep,
+                unitSize, count);
     }
 
     @Override
     public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
                             long firstIv, long ivStep, int unitSize, long count) {
-        units(encrypt, key, src, null, srcOff, dst, null, dstOff, firstIv, ivStep, unitSize, count);
+        units(encrypt, key, src, null, srcOff, dst, null, dstOff, null, firstIv, ivStep, unitSize, count);
+    }
+
+    /**
+     * As {@link #crypt}, in place on {@code count * unitSize} bytes of a direct buffer from
+     * {@code index}: no segment view of the buffer, which would escape into this engine's
+     * (large, not inlined) body and cost 40 bytes a call. Each chunk is staged through the
+     * engine's buffers with the buffer's absolute bulk get and put.
+     */
+    void cryptBuffer(boolean encrypt, XtsKey key, ByteBuffer buffer, int index, long firstIv, long ivStep,
+                     int unitSize, long count) {
+        units(encrypt, key, null, null, index, null, null, index, buffer, firstIv, ivStep, unitSize, count);
     }
 
     private static void units(boolean encrypt, XtsKey key, byte[] srcArray, MemorySegment src, long srcBase,
-                              byte[] dstArray, MemorySegment dst, long dstBase, long firstIv, long ivStep, int unitSize,
-                              long count) {
+                              byte[] dstArray, MemorySegment dst, long dstBase, ByteBuffer buffer, long firstIv,
+                              long ivStep, int unitSize, long count) {
         PerThreadPool<Schedule> pool = key.javaSchedules();
         Schedule s = pool.take();
         try {
@@ -80,7 +100,8 @@ final class JavaXts implements XtsImpl {
                     long offset = (done + u) * unitSize;
                     long tLo = (long) LONG.get(s.encryptedTweaks, u * 16);
                     long tHi = (long) LONG.get(s.encryptedTweaks, u * 16 + 8);
-                    unit(s, encrypt, tLo, tHi, srcArray, src, srcBase + offset, dstArray, dst, dstBase + offset, unitSize);
+                    unit(s, encrypt, tLo, tHi, srcArray, src, srcBase + offset, dstArray, dst, dstBase + offset, buffer,
+                            unitSize);
                 }
                 done += n;
             }
@@ -101,7 +122,8 @@ final class JavaXts implements XtsImpl {
             byte[] srcArray = byteArray(src);
             byte[] dstArray = byteArray(dst);
             unit(s, encrypt, tLo, tHi, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                    dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, (int) src.byteSize());
+                    dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null,
+                    (int) src.byteSize());
         } finally {
             pool.give(s);
         }
@@ -109,74 +131,143 @@ final class JavaXts implements XtsImpl {
 
     /**
      * One data unit; (tLo, tHi) is T_0 = E_K2(i) as a 128-bit little-endian number. Per
-     * chunk: the tweaks T_j into a buffer, src copied to the work buffer and XORed with
-     * them, one ECB call, the result XORed with them and copied to dst. The XOR loops have
-     * the one shape C2 vectorises (same index, no offsets), so they cost little next to the
-     * copies, which are bulk copies, and the ECB call, which runs at AES-NI/VAES speed.
+     * chunk: the chunk's tweaks into a long[] ({@link #fillTweaks}), one fused pass
+     * src xor T into the work buffer, one ECB (or CBC-decrypt) call, one fused pass out xor
+     * T (and, for CBC, the chaining value) into dst. Every loop is straight-line XORs and
+     * shifts over public indices: constant time.
+     *
+     * <p>Decryption rides AES/CBC/NoPadding when the provider has it: fed X_i = C_i xor T_i
+     * from an all-zero IV (each doFinal starts from it again), it returns D(X_i) xor X_{i-1},
+     * so P_i = out_i xor X_{i-1} xor T_i, with X_{-1} = 0: the 16 zero bytes in front of the
+     * work buffer's data. HotSpot runs CBC decryption many blocks in flight on every AES-NI
+     * CPU, ECB only with AVX-512.
      */
     private static void unit(Schedule s, boolean encrypt, long tLo, long tHi, byte[] srcArray, MemorySegment src,
-                             long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, int len) {
-        Cipher data = encrypt ? s.encryptCipher : s.decryptCipher;
+                             long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, ByteBuffer buffer, int len) {
+        boolean cbc = !encrypt && s.cbcDecryptCipher != null;
+        Cipher data = encrypt ? s.encryptCipher : cbc ? s.cbcDecryptCipher : s.decryptCipher;
         int tail = len & 15;
         int bulk = (len & ~15) - (tail != 0 ? 16 : 0);
         byte[] work = s.work;
         byte[] out = s.out;
-        byte[] tweaks = s.tweaks;
-        long[] next = s.nextTweak;
-        next[0] = tLo;
-        next[1] = tHi;
+        long[] tweaks = s.tweaks;
         for (int pos = 0; pos < bulk; ) {
             int n = Math.min(CHUNK, bulk - pos);
-            fillTweaks(tweaks, n, next);
-            if (srcArray != null) {
-                System.arraycopy(srcArray, (int) (srcOff + pos), work, 0, n);
+            int longs = n >>> 3;
+            fillTweaks(tweaks, s.tweakLos, s.tweakHis, n >>> 4, tLo, tHi);
+            // The tweak after this chunk's last block: T * x.
+            long lastLo = tweaks[longs - 2];
+            long lastHi = tweaks[longs - 1];
+            tHi = (lastHi << 1) | (lastLo >>> 63);
+            tLo = (lastLo << 1) ^ ((lastHi >> 63) & 0x87);
+            if (buffer != null) {
+                buffer.get((int) (srcOff + pos), out, 0, n);
+                xorIn(work, out, 0, tweaks, longs);
+
+            } else if (srcArray != null) {
+                xorIn(work, srcArray, (int) (srcOff + pos), tweaks, longs);
             } else {
-                MemorySegment.copy(src, srcOff + pos, s.workSegment, 0, n);
+                xorIn(work, src, srcOff + pos, tweaks, longs);
             }
-            xorInPlace(work, tweaks, n);
-            s.ecb(data, work, out, n);
-            xorInPlace(out, tweaks, n);
-            if (dstArray != null) {
-                System.arraycopy(out, 0, dstArray, (int) (dstOff + pos), n);
+            JdkAes.blocks(data, work, WORK_DATA, out, 0, n);
+            if (buffer != null || dstArray != null) {
+                if (cbc) {
+                    xorOutChained(out, tweaks, work, longs);
+                } else {
+                    xorOut(out, tweaks, longs);
+                }
+                if (buffer != null) {
+                    buffer.put((int) (dstOff + pos), out, 0, n);
+                } else {
+                    System.arraycopy(out, 0, dstArray, (int) (dstOff + pos), n);
+                }
+            } else if (cbc) {
+                xorOutChained(dst, dstOff + pos, out, tweaks, work, longs);
             } else {
-                MemorySegment.copy(s.outSegment, 0, dst, dstOff + pos, n);
+                xorOut(dst, dstOff + pos, out, tweaks, longs);
             }
             pos += n;
         }
         if (tail != 0) {
-            steal(s, data, encrypt, next[0], next[1], srcArray, src, srcOff + bulk, dstArray, dst, dstOff + bulk, tail);
+            steal(s, encrypt ? s.encryptCipher : s.decryptCipher, encrypt, tLo, tHi, srcArray, src, srcOff + bulk,
+                    dstArray, dst, dstOff + bulk, buffer, tail);
+        }
+    }
+
+    /** work[WORK_DATA + 8k..] = src[8k..] xor tweaks[k] as longs, k < longs: src copied and XORed in one pass. */
+    private static void xorIn(byte[] work, byte[] src, int srcOff, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(work, WORK_DATA + 8 * k, (long) LONG.get(src, srcOff + 8 * k) ^ tweaks[k]);
+        }
+    }
+
+    private static void xorIn(byte[] work, MemorySegment src, long srcOff, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(work, WORK_DATA + 8 * k, src.get(LE_LONG, srcOff + 8L * k) ^ tweaks[k]);
         }
     }
 
     /**
-     * a[i] ^= b[i] over n bytes, 64 bits at a time. Kept to this shape (same index into
-     * both arrays, no offsets) so C2 can prove the accesses line up and vectorise the loop.
+     * out[8k..] ^= tweaks[k] as longs, in place: for arrays and buffers, which then take a
+     * bulk copy (measured faster on arrays than one fused loop into dst at an offset).
      */
-    private static void xorInPlace(byte[] a, byte[] b, int n) {
-        for (int i = 0; i < n; i += 8) {
-            LONG.set(a, i, (long) LONG.get(a, i) ^ (long) LONG.get(b, i));
+    private static void xorOut(byte[] out, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(out, 8 * k, (long) LONG.get(out, 8 * k) ^ tweaks[k]);
+        }
+    }
+
+    /** dst[8k..] = out[8k..] xor tweaks[k] as longs: XOR and copy out in one pass. */
+    private static void xorOut(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, int longs) {
+        for (int k = 0; k < longs; k++) {
+            dst.set(LE_LONG, dstOff + 8L * k, (long) LONG.get(out, 8 * k) ^ tweaks[k]);
+        }
+    }
+
+    /** As {@link #xorOut}, and undoing CBC's chaining: work[8k..] is X_{i-1} (16 zero bytes before X_0). */
+    private static void xorOutChained(byte[] out, long[] tweaks, byte[] work, int longs) {
+        for (int k = 0; k < longs; k++) {
+            LONG.set(out, 8 * k, (long) LONG.get(out, 8 * k) ^ tweaks[k] ^ (long) LONG.get(work, 8 * k));
+        }
+    }
+
+    /** As {@link #xorOut(MemorySegment, long, byte[], long[], int)}, undoing CBC's chaining. */
+    private static void xorOutChained(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, byte[] work,
+                                      int longs) {
+        for (int k = 0; k < longs; k++) {
+            dst.set(LE_LONG, dstOff + 8L * k, (long) LONG.get(out, 8 * k) ^ tweaks[k] ^ (long) LONG.get(work, 8 * k));
         }
     }
 
     /**
-     * Writes T_j, T_{j+1}, ... for n bytes of blocks, starting from next = {lo, hi}, and
-     * leaves the tweak of the block after them in next. One serial chain: measured faster
-     * on JDK 25 than two interleaved x^2 chains or independent per-block shifts, none of
-     * which C2 vectorises.
+     * Writes T_0 .. T_{blocks-1} (T_0 = {lo, hi}) to tweaks as {lo, hi} pairs. The first
+     * {@link #TWEAK_STRIDE} come from the serial doubling chain (about three cycles a block,
+     * most of the engine's time when it made all of them); the rest from the tweak
+     * TWEAK_STRIDE blocks back: T_{j+16} = T_j * x^16, a shift by 16 bits with the 16 bits
+     * shifted out folded back with x^7 + x^2 + x + 1. That loop runs over separate lo and hi
+     * arrays, where every lane does the same work and C2 vectorises it; a last scalar pass
+     * interleaves them.
      */
-    private static void fillTweaks(byte[] tweaks, int n, long[] next) {
-        long lo = next[0];
-        long hi = next[1];
-        for (int i = 0; i < n; i += 16) {
-            LONG.set(tweaks, i, lo);
-            LONG.set(tweaks, i + 8, hi);
-            // T * x: shift the 128-bit value left, fold the carry back with x^7 + x^2 + x + 1.
+    static void fillTweaks(long[] tweaks, long[] los, long[] his, int blocks, long lo, long hi) {
+        int serial = Math.min(TWEAK_STRIDE, blocks);
+        for (int j = 0; j < serial; j++) {
+            los[j] = lo;
+            his[j] = hi;
             long carry = hi >> 63;
             hi = (hi << 1) | (lo >>> 63);
             lo = (lo << 1) ^ (carry & 0x87);
         }
-        next[0] = lo;
-        next[1] = hi;
+        for (int j = 0; j < blocks - TWEAK_STRIDE; j++) {
+            long l = los[j];
+            long h = his[j];
+            long c = h >>> (64 - TWEAK_STRIDE);
+            los[j + TWEAK_STRIDE] = (l << TWEAK_STRIDE) ^ c ^ (c << 1) ^ (c << 2) ^ (c << 7);
+            his[j + TWEAK_STRIDE] = (h << TWEAK_STRIDE) | (l >>> (64 - TWEAK_STRIDE));
+        }
+        for (int j = 0; j < blocks; j++) {
+            tweaks[2 * j] = los[j];
+            tweaks[2 * j + 1] = his[j];
+        }
     }
 
     /** The byte[] behind a heap segment (its address() is then the offset into it), or null. */
@@ -191,12 +282,14 @@ final class JavaXts implements XtsImpl {
      */
     private static void steal(Schedule s, Cipher data, boolean encrypt, long tLo, long tHi, byte[] srcArray,
                               MemorySegment src, long srcOff, byte[] dstArray, MemorySegment dst, long dstOff,
-                              int tail) {
+                              ByteBuffer buffer, int tail) {
         long carry = tHi >> 63;
         long nHi = (tHi << 1) | (tLo >>> 63);
         long nLo = (tLo << 1) ^ (carry & 0x87);
         byte[] block = s.work;
-        if (srcArray != null) {
+        if (buffer != null) {
+            buffer.get((int) srcOff, block, 0, 16 + tail);
+        } else if (srcArray != null) {
             System.arraycopy(srcArray, (int) srcOff, block, 0, 16 + tail);
         } else {
             MemorySegment.copy(src, srcOff, s.workSegment, 0, 16 + tail);
@@ -209,7 +302,9 @@ final class JavaXts implements XtsImpl {
             block[i] = b;
         }
         xtsBlock(s, data, block, 0, encrypt ? nLo : tLo, encrypt ? nHi : tHi);
-        if (dstArray != null) {
+        if (buffer != null) {
+            buffer.put((int) dstOff, block, 0, 16 + tail);
+        } else if (dstArray != null) {
             System.arraycopy(block, 0, dstArray, (int) dstOff, 16 + tail);
         } else {
             MemorySegment.copy(s.workSegment, 0, dst, dstOff, 16 + tail);
@@ -229,25 +324,34 @@ final class JavaXts implements XtsImpl {
         final Cipher encryptCipher;
         final Cipher decryptCipher;
         final Cipher tweakCipher;
-        final byte[] work = new byte[CHUNK];
+        /** AES/CBC/NoPadding decrypting under key 1 from a zero IV, or null: the provider has none. */
+        final Cipher cbcDecryptCipher;
+        final byte[] work = new byte[WORK_DATA + CHUNK];
         /** The provider the AES comes from, for reports and tests. */
         String aesProvider() {
             return encryptCipher.getProvider().getName();
         }
 
+        /** The provider of the CBC decryption the bulk of decryption rides, or null (ECB then). */
+        String cbcProvider() {
+            return cbcDecryptCipher == null ? null : cbcDecryptCipher.getProvider().getName();
+        }
+
 
         final byte[] out = new byte[CHUNK];
-        final byte[] tweaks = new byte[CHUNK];
-        final long[] nextTweak = new long[2];
+        final long[] tweaks = new long[CHUNK / 8];
+        final long[] tweakLos = new long[CHUNK / 16];
+        final long[] tweakHis = new long[CHUNK / 16];
         final byte[] unitTweaks = new byte[TWEAK_BATCH * 16];
         final byte[] encryptedTweaks = new byte[TWEAK_BATCH * 16];
         final MemorySegment workSegment = MemorySegment.ofArray(work);
         final MemorySegment outSegment = MemorySegment.ofArray(out);
         final MemorySegment unitTweakSegment = MemorySegment.ofArray(unitTweaks);
 
-        private Schedule(Cipher encryptCipher, Cipher decryptCipher, Cipher tweakCipher) {
+        private Schedule(Cipher encryptCipher, Cipher decryptCipher, Cipher cbcDecryptCipher, Cipher tweakCipher) {
             this.encryptCipher = encryptCipher;
             this.decryptCipher = decryptCipher;
+            this.cbcDecryptCipher = cbcDecryptCipher;
             this.tweakCipher = tweakCipher;
         }
 
@@ -265,11 +369,27 @@ final class JavaXts implements XtsImpl {
                 dec.init(Cipher.DECRYPT_MODE, key1);
                 Cipher tweak = JdkAes.ecb();
                 tweak.init(Cipher.ENCRYPT_MODE, key2);
-                return new Schedule(enc, dec, tweak);
+                return new Schedule(enc, dec, cbcDecrypt(key1), tweak);
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("the JCA provides no usable AES/ECB/NoPadding: " + e.getMessage(), e);
             } finally {
                 Arrays.fill(raw, (byte) 0);
+            }
+        }
+
+        /** CBC decryption under key1 from a zero IV, from the ECB's provider; null where it has none. */
+        private static Cipher cbcDecrypt(SecretKeySpec key1) {
+            Cipher cbc;
+            try {
+                cbc = JdkAes.cbc();
+            } catch (GeneralSecurityException e) {
+                return null; // decrypt through ECB, as before
+            }
+            try {
+                cbc.init(Cipher.DECRYPT_MODE, key1, new IvParameterSpec(new byte[16]));
+                return cbc;
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("AES/CBC/NoPadding refused the key: " + e.getMessage(), e);
             }
         }
 
@@ -293,7 +413,9 @@ final class JavaXts implements XtsImpl {
         void wipeBuffers() {
             Arrays.fill(work, (byte) 0);
             Arrays.fill(out, (byte) 0);
-            Arrays.fill(tweaks, (byte) 0);
+            Arrays.fill(tweaks, 0L);
+            Arrays.fill(tweakLos, 0L);
+            Arrays.fill(tweakHis, 0L);
             Arrays.fill(unitTweaks, (byte) 0);
             Arrays.fill(encryptedTweaks, (byte) 0);
         }

@@ -38,6 +38,7 @@ class JavaXtsOnBcFipsTest {
                 assertArrayEquals(v.plain(), out, v.name());
                 JavaXts.Schedule schedule = key.javaSchedules().take();
                 assertEquals("BCFIPS", schedule.aesProvider());
+                assertEquals("BCFIPS", schedule.cbcProvider());
                 key.javaSchedules().give(schedule);
             }
         }
