@@ -42,11 +42,14 @@ export SECTORCRYPT_VAULT_PASSPHRASE='check-nbd-fs vault passphrase'
 
 # serve: the server on a Unix socket in the background ($! is the JVM: the launcher execs it).
 serve() {
+  # The previous server's lines must not pass for this one's: the redirection below truncates
+  # only once the background shell runs, which may be after the first grep.
+  rm -f "$work/serve.out"
   ./sectorcrypt serve --socket "$work/nbd.sock" --export disk="$work/disk.img" > "$work/serve.out" \
     2> "$work/serve.err" &
   pid=$!
   for _ in $(seq 240); do
-    grep -q '^serving disk ' "$work/serve.out" && return 0
+    grep -qs '^serving disk ' "$work/serve.out" && return 0
     kill -0 "$pid" 2>/dev/null || fail "the server exited: $(cat "$work/serve.err")"
     sleep 0.25
   done

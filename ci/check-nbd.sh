@@ -39,12 +39,15 @@ head -c $((64 * mib)) /dev/urandom > "$work/random.img"
 # serve ARGS...: starts the server in the background, waits for its export lines. Not through
 # sc(): $! must be the JVM itself (the launcher execs it), so that SIGTERM reaches it.
 serve() {
+  # The previous server's lines must not pass for this one's: the redirection below truncates
+  # only once the background shell runs, which may be after the first grep.
+  rm -f "$work/serve.out"
   ./sectorcrypt serve "$@" > "$work/serve.out" 2> "$work/serve.err" &
   pid=$!
   local exports
   exports=$(printf '%s\n' "$@" | grep -c -e '=' || true)
   for _ in $(seq 240); do
-    [ "$(grep -c '^serving ' "$work/serve.out" || true)" -ge "$exports" ] && return 0
+    [ "$(grep -cs '^serving ' "$work/serve.out" || true)" -ge "$exports" ] && return 0
     kill -0 "$pid" 2>/dev/null || fail "the server exited: $(cat "$work/serve.err")"
     sleep 0.25
   done

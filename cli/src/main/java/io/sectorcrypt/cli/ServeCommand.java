@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -90,6 +91,14 @@ final class ServeCommand implements Callable<Integer> {
             description = "Clients served at once (default ${DEFAULT-VALUE}); more are refused.")
     int maxConnections;
 
+    @Option(names = "--key-cache-ttl", paramLabel = "DURATION", defaultValue = "1h",
+            description = "How long an unwrapped disk key is used before the vault is asked again (default"
+                    + " ${DEFAULT-VALUE}; 30s, 5m, 2h, or ISO-8601 such as PT30S): a disabled, deleted or expired key"
+                    + " stops its exports at most this long after, and key maintenance runs every quarter of it.")
+    String keyCacheTtl;
+
+    private Duration cacheTtl;
+
     private record ExportSpec(String name, Path path, boolean readOnly) {
     }
 
@@ -117,6 +126,7 @@ final class ServeCommand implements Callable<Integer> {
         if (maxConnections < 1) {
             throw new CliException("--max-connections must be at least 1, not " + maxConnections);
         }
+        cacheTtl = duration("--key-cache-ttl", keyCacheTtl);
         address = address();
         Set<String> names = new HashSet<>();
         for (String e : exports) {
@@ -144,6 +154,34 @@ final class ServeCommand implements Callable<Integer> {
         if (tempDir != null && !Files.isDirectory(tempDir)) {
             throw new CliException("--temp-dir " + tempDir + ": not a directory");
         }
+    }
+
+    /** A positive duration: a number with ms, s, m, h or d, or ISO-8601 ({@code PT30S}). */
+    static Duration duration(String option, String text) {
+        Duration d = null;
+        try {
+            if (text.startsWith("P") || text.startsWith("p")) {
+                d = Duration.parse(text);
+            } else {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m|h|d)").matcher(text);
+                if (m.matches()) {
+                    long n = Long.parseLong(m.group(1));
+                    d = switch (m.group(2)) {
+                        case "ms" -> Duration.ofMillis(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "h" -> Duration.ofHours(n);
+                        default -> Duration.ofDays(n);
+                    };
+                }
+            }
+        } catch (java.time.format.DateTimeParseException e) {
+            d = null;
+        }
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new CliException(option + " '" + text + "' is not a positive duration (30s, 5m, 1h, PT30S)");
+        }
+        return d;
     }
 
     private static String checkName(String option, String name, Set<String> names) {
@@ -207,7 +245,8 @@ final class ServeCommand implements Callable<Integer> {
         CountDownLatch cleanedUp = new CountDownLatch(1);
         ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
                 .daemon().name("sectorcrypt-key-maintenance").unstarted(r));
-        try (VolumeManager volumes = VolumeManager.builder(SetCommand.keyManager(v).policy(vault.cryptoPolicy()))
+        try (VolumeManager volumes = VolumeManager.builder(SetCommand.keyManager(v).policy(vault.cryptoPolicy())
+                .cacheTtl(cacheTtl))
                 .policy(vault.cryptoPolicy()).build()) {
             NbdServer.Builder builder = NbdServer.builder().maxConnections(maxConnections);
             for (ExportSpec e : exportSpecs) {

@@ -65,6 +65,17 @@ class ServeCommandTest {
     }
 
     @Test
+    void keyCacheTtlTakesShortAndIsoDurations() {
+        assertEquals(java.time.Duration.ofSeconds(4), ServeCommand.duration("--key-cache-ttl", "4s"));
+        assertEquals(java.time.Duration.ofMillis(500), ServeCommand.duration("--key-cache-ttl", "500ms"));
+        assertEquals(java.time.Duration.ofHours(1), ServeCommand.duration("--key-cache-ttl", "1h"));
+        assertEquals(java.time.Duration.ofSeconds(30), ServeCommand.duration("--key-cache-ttl", "PT30S"));
+        for (String bad : new String[] {"0s", "-1s", "4", "soon", "PT-5S", "P"}) {
+            assertTrue(fails("serve", "--temp", "a=1M", "--key-cache-ttl", bad).contains("not a positive duration"), bad);
+        }
+    }
+
+    @Test
     void anAddressOtherHostsReachNeedsAllowRemote() {
         String why = fails("serve", "--temp", "a=1M", "--listen", "0.0.0.0:0");
         assertTrue(why.contains("--allow-remote"), why);

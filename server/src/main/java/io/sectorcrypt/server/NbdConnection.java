@@ -363,13 +363,15 @@ final class NbdConnection {
             int payload = type == Nbd.NBD_CMD_READ || type == Nbd.NBD_CMD_WRITE ? (int) length : 0;
             int cost = payload + NbdServer.REQUEST_COST;
             bytesInFlight.acquire(cost); // the memory cap: wait for replies to free room
-            byte[] data = null;
+            ByteBuffer data = null;
             try {
                 if (type == Nbd.NBD_CMD_WRITE) {
-                    data = new byte[payload];
-                    readFully(ByteBuffer.wrap(data));
+                    data = server.payloads().take(payload);
+                    readFully(data);
+                    data.flip();
                 }
             } catch (IOException e) {
+                server.payloads().give(data);
                 bytesInFlight.release(cost);
                 throw e;
             }
@@ -378,7 +380,7 @@ final class NbdConnection {
         }
     }
 
-    private record Request(NbdExport export, int type, int flags, long cookie, long offset, long length, byte[] data,
+    private record Request(NbdExport export, int type, int flags, long cookie, long offset, long length, ByteBuffer data,
             int cost) {
     }
 
@@ -454,16 +456,16 @@ final class NbdConnection {
     /** Runs a valid request on a worker and answers it. */
     private void execute(Request r) {
         int error = 0;
-        byte[] result = null;
+        ByteBuffer result = null;
         var volume = r.export().volume();
         boolean fua = (r.flags() & Nbd.NBD_CMD_FLAG_FUA) != 0;
         try {
             switch (r.type()) {
                 case Nbd.NBD_CMD_READ -> {
-                    result = new byte[(int) r.length()];
-                    volume.read(r.offset(), MemorySegment.ofArray(result));
+                    result = server.payloads().take((int) r.length());
+                    volume.read(r.offset(), MemorySegment.ofBuffer(result));
                 }
-                case Nbd.NBD_CMD_WRITE -> volume.write(r.offset(), MemorySegment.ofArray(r.data()), fua);
+                case Nbd.NBD_CMD_WRITE -> volume.write(r.offset(), MemorySegment.ofBuffer(r.data()), fua);
                 case Nbd.NBD_CMD_FLUSH -> volume.flush();
                 case Nbd.NBD_CMD_TRIM -> {
                     volume.discard(r.offset(), r.length());
@@ -480,9 +482,13 @@ final class NbdConnection {
             }
         } catch (RuntimeException e) {
             error = errorOf(r, e);
-            result = null;
         }
-        finish(r, error, result);
+        try {
+            finish(r, error, error == 0 ? result : null);
+        } finally {
+            server.payloads().give(result);
+            server.payloads().give(r.data());
+        }
     }
 
     /** The one place a failure of the volume becomes an NBD error ("Error values"). */
@@ -507,7 +513,7 @@ final class NbdConnection {
         return Nbd.NBD_EIO;
     }
 
-    private void finish(Request r, int error, byte[] data) {
+    private void finish(Request r, int error, ByteBuffer data) {
         try {
             reply(r.cookie(), error, data);
         } finally {
@@ -539,7 +545,7 @@ final class NbdConnection {
      * A simple reply ("Simple reply message"), with the read's data on success, written whole
      * under the reply lock so replies of concurrent requests never interleave.
      */
-    private void reply(long cookie, int error, byte[] data) {
+    private void reply(long cookie, int error, ByteBuffer data) {
         ByteBuffer header = ByteBuffer.allocate(Nbd.SIMPLE_REPLY_BYTES);
         header.putInt(Nbd.NBD_SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie).flip();
         replyLock.lock();
@@ -550,7 +556,7 @@ final class NbdConnection {
             if (data == null) {
                 writeFully(header);
             } else {
-                writeFully(header, ByteBuffer.wrap(data));
+                writeFully(header, data.duplicate().position(0));
             }
         } catch (IOException e) {
             // The client is gone: its reader sees that too and ends the connection.

@@ -103,6 +103,8 @@ public final class NbdServer implements AutoCloseable {
     private final int maxConnections;
     private final Duration handshakeTimeout;
     private final ExecutorService workers;
+    /** Payload buffers for every connection; keeps at most what one connection may have in flight. */
+    private final PayloadPool payloads;
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connectionIds = new AtomicInteger();
     private final Set<String> stoppedExports = ConcurrentHashMap.newKeySet();
@@ -121,6 +123,7 @@ public final class NbdServer implements AutoCloseable {
         this.maxBytesInFlight = b.maxBytesInFlight;
         this.maxConnections = b.maxConnections;
         this.handshakeTimeout = b.handshakeTimeout;
+        this.payloads = new PayloadPool(b.maxPayload, b.maxBytesInFlight);
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(b.workers, r -> Thread.ofPlatform().daemon()
                 .name("nbd-worker-" + n.incrementAndGet()).unstarted(r));
@@ -344,6 +347,10 @@ public final class NbdServer implements AutoCloseable {
 
     long maxBytesInFlight() {
         return maxBytesInFlight;
+    }
+
+    PayloadPool payloads() {
+        return payloads;
     }
 
     ExecutorService workers() {

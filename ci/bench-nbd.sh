@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Issue 12's side-by-side NBD benchmark, in one run on one machine (not part of ci/test):
+#   ours      `sectorcrypt serve` exporting a 1 GiB volume (platform set, XTS-AES-256)
+#   nbdkit    `nbdkit file` serving an unencrypted 1 GiB file (what encryption and our server cost)
+#   qemu-luks `qemu-nbd` serving a LUKS1 image (aes-xts-plain64) through qemu's LUKS driver
+# All on 127.0.0.1 TCP, each server's file in the page cache. Per round, interleaved:
+# nbdcopy of a random 1 GiB file into each export, nbdcopy of the export out to null:, and
+# fio --ioengine=nbd 4 KiB randrw (50/50) at iodepth 32 for $SECONDS_FIO s (IOPS, p50/p99
+# completion latency). Prints each round, then median [min-max] and the ratios of medians.
+# Usage: ci/bench-nbd.sh [ROUNDS (default 3)]; SECONDS_FIO (default 10).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source ci/jdk.sh
+rounds=${1:-3}
+fio_s=${SECONDS_FIO:-10}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+gib=$((1 << 30))
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 240); do nbdinfo --size "$1" >/dev/null 2>&1 && return 0; sleep 0.25; done; echo "no server at $1" >&2; exit 1; }
+
+export SECTORCRYPT_HOME=$work/home SECTORCRYPT_VAULT_PASSPHRASE='bench-nbd vault passphrase'
+./sectorcrypt keys init >/dev/null
+./sectorcrypt set create gold >/dev/null
+./sectorcrypt volume create "$work/ours.img" --size 1G --set gold >/dev/null
+./sectorcrypt serve --listen 127.0.0.1:0 --export disk="$work/ours.img" > "$work/serve.out" 2> "$work/serve.err" &
+pids+=($!)
+for _ in $(seq 240); do grep -qs '^serving ' "$work/serve.out" && break; sleep 0.25; done
+ours=$(sed -n 's/^serving disk .* at //p' "$work/serve.out")
+
+truncate -s 1G "$work/plain.img"
+port=$(free_port)
+nbdkit --exit-with-parent -f -i 127.0.0.1 -p "$port" file "$work/plain.img" &
+pids+=($!)
+nbdkit=nbd://127.0.0.1:$port
+wait_port "$nbdkit"
+
+secret=--object\ secret,id=s0,data=bench-nbd-luks-passphrase
+qemu-img create -q -f luks $secret -o key-secret=s0,iter-time=100 "$work/luks.img" 1G
+port=$(free_port)
+qemu-nbd -b 127.0.0.1 -p "$port" -t -e 16 -x disk $secret \
+  --image-opts driver=luks,key-secret=s0,file.filename="$work/luks.img" &
+pids+=($!)
+qemu=nbd://127.0.0.1:$port/disk
+wait_port "$qemu"
+
+head -c $gib /dev/urandom > "$work/random.img"
+cat "$work/random.img" > /dev/null
+# A first fill of every disk, so that every round overwrites allocated blocks.
+for u in "$ours" "$nbdkit" "$qemu"; do nbdcopy "$work/random.img" "$u"; done
+
+now() { date +%s%N; }
+results=$work/results.txt
+for r in $(seq "$rounds"); do
+  for name in ours nbdkit qemu-luks; do
+    case $name in ours) u=$ours ;; nbdkit) u=$nbdkit ;; qemu-luks) u=$qemu ;; esac
+    t=$(now); nbdcopy "$work/random.img" "$u"; in=$(( $(now) - t ))
+    t=$(now); nbdcopy "$u" null:; out=$(( $(now) - t ))
+    fio --name=randrw --ioengine=nbd --uri="$u" --rw=randrw --bs=4k --iodepth=32 --size=1G \
+      --time_based --runtime="$fio_s" --output-format=json --output="$work/fio.json" >/dev/null
+    python3 - "$name" "$r" "$in" "$out" "$work/fio.json" >> "$results" <<'EOF'
+import json, sys
+name, r, tin, tout, path = sys.argv[1:]
+j = json.load(open(path))["jobs"][0]
+iops = j["read"]["iops"] + j["write"]["iops"]
+def pct(p):  # over reads and writes: the larger of the two percentiles, in microseconds
+    return max(j[d]["clat_ns"]["percentile"].get(p, 0) for d in ("read", "write")) / 1000
+mbs = lambda ns: (1 << 30) / (int(ns) / 1e9) / 1e6
+print(name, r, round(mbs(tin)), round(mbs(tout)), round(iops), round(pct("50.000000")), round(pct("99.000000")))
+EOF
+    tail -1 "$results"
+  done
+done
+
+python3 - "$results" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+cols = ["nbdcopy in MB/s", "nbdcopy out MB/s", "fio IOPS", "fio p50 us", "fio p99 us"]
+med = {}
+print("\n%-10s" % "server" + "".join("%24s" % c for c in cols))
+for name in ("ours", "nbdkit", "qemu-luks"):
+    vals = [[float(r[2 + i]) for r in rows if r[0] == name] for i in range(5)]
+    med[name] = [statistics.median(v) for v in vals]
+    print("%-10s" % name + "".join("%24s" % ("%.0f [%.0f-%.0f]" % (statistics.median(v), min(v), max(v))) for v in vals))
+for peer in ("nbdkit", "qemu-luks"):
+    print("ours / %-9s  in %.2fx  out %.2fx  IOPS %.2fx" % (peer, med["ours"][0] / med[peer][0],
+          med["ours"][1] / med[peer][1], med["ours"][2] / med[peer][2]))
+EOF
