@@ -14,6 +14,8 @@ source ci/jdk.sh
 rounds=${1:-3}
 fio_s=${SECONDS_FIO:-10}
 work=$(mktemp -d)
+source ci/nbd-serve.sh
+fail() { echo "bench-nbd: $*" >&2; exit 1; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
@@ -28,10 +30,9 @@ export SECTORCRYPT_HOME=$work/home SECTORCRYPT_VAULT_PASSPHRASE='bench-nbd vault
 ./sectorcrypt keys init >/dev/null
 ./sectorcrypt set create gold >/dev/null
 ./sectorcrypt volume create "$work/ours.img" --size 1G --set gold >/dev/null
-./sectorcrypt serve --listen 127.0.0.1:0 --export disk="$work/ours.img" > "$work/serve.out" 2> "$work/serve.err" &
-pids+=($!)
-for _ in $(seq 240); do grep -qs '^serving ' "$work/serve.out" && break; sleep 0.25; done
-ours=$(sed -n 's/^serving disk .* at //p' "$work/serve.out")
+serve --listen 127.0.0.1:0 --export disk="$work/ours.img"
+pids+=("$pid")
+ours=$(uri disk)
 
 truncate -s 1G "$work/plain.img"
 port=$(free_port)

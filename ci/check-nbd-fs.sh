@@ -11,13 +11,14 @@ cd "$(dirname "$0")/.."
 source ci/jdk.sh
 export PATH=$PATH:/usr/sbin:/sbin # losetup, mkfs.ext4
 work=$(mktemp -d)
-pid= qsd= loop=
+source ci/nbd-serve.sh
+qsd= loop=
 cleanup() {
   set +e
   mountpoint -q "$work/mnt" 2>/dev/null && umount "$work/mnt"
   [ -n "$loop" ] && losetup -d "$loop"
   [ -n "$qsd" ] && kill "$qsd" 2>/dev/null && wait "$qsd"
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid"
+  kill_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,28 +41,8 @@ export SECTORCRYPT_VAULT_PASSPHRASE='check-nbd-fs vault passphrase'
 ./sectorcrypt set create gold >/dev/null
 ./sectorcrypt volume create "$work/disk.img" --size 256M --set gold >/dev/null
 
-# serve: the server on a Unix socket in the background ($! is the JVM: the launcher execs it).
-serve() {
-  # The previous server's lines must not pass for this one's: the redirection below truncates
-  # only once the background shell runs, which may be after the first grep.
-  rm -f "$work/serve.out"
-  ./sectorcrypt serve --socket "$work/nbd.sock" --export disk="$work/disk.img" > "$work/serve.out" \
-    2> "$work/serve.err" &
-  pid=$!
-  for _ in $(seq 240); do
-    grep -qs '^serving disk ' "$work/serve.out" && return 0
-    kill -0 "$pid" 2>/dev/null || fail "the server exited: $(cat "$work/serve.err")"
-    sleep 0.25
-  done
-  fail "the server did not start in 60 s"
-}
-stop_server() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" = 0 ] || [ "$rc" = 143 ] || fail "the server exited $rc on SIGTERM"
-}
+# The server on a Unix socket in the background (ci/nbd-serve.sh).
+serve_disk() { serve --socket "$work/nbd.sock" --export disk="$work/disk.img"; }
 # fuse [read-only]: qemu-storage-daemon, an NBD client of our server, exports the disk as a file.
 fuse() {
   local ro=${1:-} writable=on
@@ -85,7 +66,7 @@ stop_fuse() {
   qsd=
 }
 
-serve
+serve_disk
 fuse
 loop=$(losetup -f --show "$work/fuse.img") || skip "losetup could not attach the FUSE file"
 mkfs.ext4 -q -F "$loop"
@@ -104,7 +85,7 @@ stop_fuse
 stop_server
 ! grep -q "$marker" "$work/disk.img" || fail "the volume holds the files' plaintext"
 
-serve
+serve_disk
 fuse ro
 loop=$(losetup -f --show -r "$work/fuse.img")
 mount -o ro "$loop" "$work/mnt"

@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 source ci/jdk.sh
 fail() { echo "check-nbd: $*" >&2; [ -f "$work/serve.err" ] && sed 's/^/  serve: /' "$work/serve.err" >&2; exit 1; }
 work=$(mktemp -d)
-pid=
+source ci/nbd-serve.sh
 cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill "$pid"; wait "$pid" || true; fi
+  kill_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,32 +36,6 @@ sc set create twice --type double >/dev/null                 # DOUBLE: HCTR2 ove
 sc volume create "$work/double.img" --size 32M --set twice >/dev/null
 head -c $((64 * mib)) /dev/urandom > "$work/random.img"
 
-# serve ARGS...: starts the server in the background, waits for its export lines. Not through
-# sc(): $! must be the JVM itself (the launcher execs it), so that SIGTERM reaches it.
-serve() {
-  # The previous server's lines must not pass for this one's: the redirection below truncates
-  # only once the background shell runs, which may be after the first grep.
-  rm -f "$work/serve.out"
-  ./sectorcrypt serve "$@" > "$work/serve.out" 2> "$work/serve.err" &
-  pid=$!
-  local exports
-  exports=$(printf '%s\n' "$@" | grep -c -e '=' || true)
-  for _ in $(seq 240); do
-    [ "$(grep -cs '^serving ' "$work/serve.out" || true)" -ge "$exports" ] && return 0
-    kill -0 "$pid" 2>/dev/null || fail "the server exited: $(cat "$work/serve.err")"
-    sleep 0.25
-  done
-  fail "the server did not start in 60 s"
-}
-uri() { sed -n "s/^serving $1 .* at //p" "$work/serve.out"; }
-# stop: SIGTERM, as an init system sends; the JVM exits 143 (128 + SIGTERM) after its hooks.
-stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" = 0 ] || [ "$rc" = 143 ] || fail "the server exited $rc on SIGTERM"
-}
 
 mkdir "$work/tmp"
 serve --listen 127.0.0.1:0 --export disk="$work/disk.img" --export ro="$work/ro.img:ro" \
@@ -124,7 +98,7 @@ if have fio fio; then
   echo "check-nbd: fio --ioengine=nbd 4 KiB randrw with crc32c verification for 5 s: no error"
 fi
 
-stop
+stop_server
 [ -z "$(ls -A "$work/tmp")" ] || fail "a temporary disk file is left after SIGTERM: $(ls -la "$work/tmp")"
 
 # What the first server acknowledged is on disk: a second one, on a Unix socket, reads it back.
@@ -136,6 +110,6 @@ if have qemu-io qemu-utils; then
     || fail "the patterns did not survive the restart"
   echo "check-nbd: after SIGTERM and a restart on a Unix socket, the patterns read back"
 fi
-stop
+stop_server
 [ ! -e "$work/nbd.sock" ] || fail "the Unix socket is left after SIGTERM"
 echo "check-nbd: ok"
