@@ -133,19 +133,22 @@ class NbdTransmissionTest {
     void aSmallReadOvertakesALargeOne() throws IOException {
         start(b -> b.workers(4));
         try (RawClient c = f.open("disk")) {
-            int big = NbdServer.DEFAULT_MAX_PAYLOAD;
-            assertEquals(0, c.write(1, 0, random(big, 1), 0).error()); // ciphertext, so the read decrypts
-            // Which finishes first is up to the scheduler (the large read takes a few ms off-heap):
-            // a small reply ahead of the large one in any of a few tries shows the order is free.
+            // The slow request: 63 MiB of zeros encrypted and written (tens of ms). The small
+            // reads lie after it (no range lock in common) and reply 512 bytes each; a large read
+            // as the slow one was not slow enough on a loaded 2-vCPU machine, where it finished
+            // (in a few ms, off-heap) before the small reads' workers were scheduled.
+            long zeroed = SIZE - (1 << 20);
             List<List<Long>> orders = new ArrayList<>();
-            for (int attempt = 0; attempt < 10; attempt++) {
-                c.request(Nbd.NBD_CMD_READ, 0, 100, 0, big, null);
+            for (int attempt = 0; attempt < 5; attempt++) {
+                c.request(Nbd.NBD_CMD_WRITE_ZEROES, Nbd.NBD_CMD_FLAG_NO_HOLE, 100, 0, zeroed, null);
                 for (int i = 0; i < 3; i++) {
-                    c.request(Nbd.NBD_CMD_READ, 0, 200 + i, big, 512, null);
+                    c.request(Nbd.NBD_CMD_READ, 0, 200 + i, zeroed + 4096L * i, 512, null);
                 }
                 List<Long> order = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
-                    order.add(c.reply(cookie -> cookie == 100 ? big : 512).cookie());
+                    RawClient.Reply r = c.reply(cookie -> cookie == 100 ? 0 : 512);
+                    assertEquals(0, r.error(), "request " + r.cookie());
+                    order.add(r.cookie());
                 }
                 assertTrue(order.contains(100L), order.toString());
                 orders.add(order);
