@@ -428,6 +428,7 @@ public final class NbdServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        payloads.clear(); // the plaintext the last requests carried
         if (socketFile != null) {
             try {
                 Files.deleteIfExists(socketFile);

@@ -1,5 +1,6 @@
 package io.sectorcrypt.server;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
@@ -9,8 +10,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * reuse up to a total: a READ decrypts in place in one and the socket writes from it, a WRITE
  * is read from the socket into one and encrypted from it, so no payload crosses the Java heap
  * (a heap array costs a copy through the JDK's temporary direct buffer on each of the file and
- * the socket, and its allocation and zeroing). Like the arrays before them, a kept buffer holds
- * the last plaintext it carried until it is reused: it never leaves the process.
+ * the socket, and its allocation and zeroing). A kept buffer holds the last plaintext it
+ * carried until it is reused; one the pool does not keep is zeroed before it is let go, and
+ * {@link #clear} zeroes the kept ones when the server closes, so no plaintext stays behind in
+ * memory the collector frees later.
  */
 final class PayloadPool {
     private static final int MIN_SHIFT = 12;
@@ -52,6 +55,21 @@ final class PayloadPool {
             free[sizeClass(b.capacity())].offerFirst(b);
         } else {
             kept.addAndGet(-b.capacity());
+            zero(b);
         }
+    }
+
+    /** Zeroes and drops every kept buffer: for the server's close, once no request runs. */
+    void clear() {
+        for (ConcurrentLinkedDeque<ByteBuffer> sizeClass : free) {
+            for (ByteBuffer b; (b = sizeClass.pollFirst()) != null; ) {
+                kept.addAndGet(-b.capacity());
+                zero(b);
+            }
+        }
+    }
+
+    private static void zero(ByteBuffer b) {
+        MemorySegment.ofBuffer(b.clear()).fill((byte) 0);
     }
 }
