@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -22,12 +21,9 @@ import java.lang.invoke.MethodHandle;
  * off a safepoint for long. One message is one call (at most 2^24 bytes, as one XTS unit).
  */
 final class NativeHctr2 implements Hctr2Impl {
-    static final int SC_OK = 0;
-    static final long MAX_BYTES_PER_CALL = 1 << 20;
+    static final int SC_OK = NativeKernel.OK;
+    static final long MAX_BYTES_PER_CALL = NativeKernel.MAX_BYTES_PER_CALL;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBRARY = NativeKernel.lookup()
-            .orElseThrow(() -> new IllegalStateException(NativeKernel.unavailableReason()));
     private static final Linker.Option CRITICAL = Linker.Option.critical(true);
 
     private static final MethodHandle sc_hctr2_key_size = bind("sc_hctr2_key_size", FunctionDescriptor.of(JAVA_LONG));
@@ -55,9 +51,7 @@ final class NativeHctr2 implements Hctr2Impl {
     }
 
     private static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-        MemorySegment symbol = LIBRARY.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("libsectorcrypt.so lacks " + name));
-        return LINKER.downcallHandle(symbol, descriptor, options);
+        return NativeKernel.bind(name, descriptor, options);
     }
 
     @Override
@@ -163,18 +157,6 @@ final class NativeHctr2 implements Hctr2Impl {
         if (rc == SC_OK) {
             return;
         }
-        String name = switch (rc) {
-            case -1 -> "SC_E_NULL";
-            case -2 -> "SC_E_KEY_LENGTH";
-            case -3 -> "SC_E_KEY_HALVES_EQUAL";
-            case -4 -> "SC_E_KEY_NOT_EXPANDED";
-            case -5 -> "SC_E_LENGTH";
-            case -6 -> "SC_E_RANGE";
-            case -7 -> "SC_E_TIER";
-            case -8 -> "SC_E_OVERLAP";
-            case -9 -> "SC_E_SELFTEST";
-            default -> "unknown code " + rc;
-        };
-        throw new IllegalStateException("native HCTR2 kernel refused the call: " + name);
+        throw new IllegalStateException("native HCTR2 kernel refused the call: " + NativeKernel.codeName(rc));
     }
 }

@@ -1,6 +1,9 @@
 package io.sectorcrypt.xts;
 
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
 import java.util.Optional;
 
 /**
@@ -20,7 +23,32 @@ public final class NativeKernel {
     public static final int TIER_VAES256 = NativeXts.SC_TIER_VAES256;
     public static final int TIER_VAES512 = NativeXts.SC_TIER_VAES512;
 
+    /** SC_OK of {@code include/sectorcrypt.h}. */
+    public static final int OK = NativeXts.SC_OK;
+
+    /**
+     * Bytes per downcall at most: a longer run is cut into calls of this size, so that no
+     * critical downcall holds off a safepoint for long. The same bound for every engine.
+     */
+    public static final long MAX_BYTES_PER_CALL = NativeXts.MAX_BYTES_PER_CALL;
+
     private NativeKernel() {
+    }
+
+    /**
+     * A kernel function as a downcall handle, bound as the XTS engines bind theirs.
+     *
+     * @throws IllegalStateException if the kernel is not available ({@link #unavailableReason()})
+     * @throws UnsatisfiedLinkError if the library lacks the function
+     */
+    public static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        SymbolLookup library = lookup().orElseThrow(() -> new IllegalStateException(unavailableReason()));
+        return NativeXts.bind(library, name, descriptor, options);
+    }
+
+    /** The name in {@code include/sectorcrypt.h} of a kernel return code, e.g. "SC_E_OVERLAP". */
+    public static String codeName(int rc) {
+        return NativeXts.codeName(rc);
     }
 
     /** The kernel, when it loaded with this jar's ABI version; empty otherwise ({@link #unavailableReason()}). */

@@ -87,9 +87,32 @@ final class NativeXts implements XtsImpl {
     }
 
     private static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-        MemorySegment symbol = LIBRARY.find(name)
+        return bind(LIBRARY, name, descriptor, options);
+    }
+
+    /** One kernel function as a downcall handle: the one way every native engine binds the kernel. */
+    static MethodHandle bind(SymbolLookup library, String name, FunctionDescriptor descriptor,
+                             Linker.Option... options) {
+        MemorySegment symbol = library.find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libsectorcrypt.so lacks " + name));
         return LINKER.downcallHandle(symbol, descriptor, options);
+    }
+
+    /** The name in {@code include/sectorcrypt.h} of a kernel return code, e.g. "SC_E_OVERLAP". */
+    static String codeName(int rc) {
+        return switch (rc) {
+            case SC_OK -> "SC_OK";
+            case SC_E_NULL -> "SC_E_NULL";
+            case SC_E_KEY_LENGTH -> "SC_E_KEY_LENGTH";
+            case SC_E_KEY_HALVES_EQUAL -> "SC_E_KEY_HALVES_EQUAL";
+            case SC_E_KEY_NOT_EXPANDED -> "SC_E_KEY_NOT_EXPANDED";
+            case SC_E_LENGTH -> "SC_E_LENGTH";
+            case SC_E_RANGE -> "SC_E_RANGE";
+            case SC_E_TIER -> "SC_E_TIER";
+            case SC_E_OVERLAP -> "SC_E_OVERLAP";
+            case SC_E_SELFTEST -> "SC_E_SELFTEST";
+            default -> "unknown code " + rc;
+        };
     }
 
     @Override
