@@ -111,7 +111,7 @@ final class ChangedBlockMap {
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         FileChannel ch;
         try {
-            ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            ch = PosixFileChannel.openFile(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (NoSuchFileException e) {
             return untracked(name, volumeId, chunks);
         } catch (IOException e) {
@@ -279,7 +279,7 @@ final class ChangedBlockMap {
         Path temp = VolumeFiles.hiddenBeside(target, "new");
         FileChannel fresh = null;
         try {
-            fresh = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+            fresh = PosixFileChannel.openFile(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.READ, StandardOpenOption.WRITE);
             String previousEpoch = epoch;
             epoch = snapshotId;

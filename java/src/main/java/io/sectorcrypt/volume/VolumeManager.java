@@ -333,7 +333,7 @@ public final class VolumeManager implements AutoCloseable {
         FileChannel data = null;
         FileLock lock = null;
         try {
-            data = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+            data = PosixFileChannel.openFile(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             lock = lock(data, name, false); // held from the start: the file is never unlocked while in use
             VolumeFiles.extend(data, sizeBytes);
@@ -876,10 +876,9 @@ public final class VolumeManager implements AutoCloseable {
     }
 
     private static FileChannel openChannel(Path path, boolean readOnly) throws IOException {
-        Set<OpenOption> options = readOnly ? Set.of(StandardOpenOption.READ)
-                : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            return FileChannel.open(path, options);
+            return readOnly ? PosixFileChannel.openFile(path, StandardOpenOption.READ)
+                    : PosixFileChannel.openFile(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException(path + " does not exist");
         }

@@ -1,0 +1,203 @@
+package io.sectorcrypt.volume;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The volume's file channel: pread/pwrite/flock through FFM, immune to interrupts, its lock its own. */
+class PosixFileChannelTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void opensOurChannelOnLinux() throws IOException {
+        try (FileChannel ch = PosixFileChannel.openFile(dir.resolve("f"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            assertInstanceOf(PosixFileChannel.class, ch, "libc is linkable on Linux with native access");
+        }
+    }
+
+    @Test
+    void anInterruptedThreadReadsAndWritesAndKeepsItsInterrupt() throws IOException {
+        try (FileChannel ch = PosixFileChannel.openFile(dir.resolve("f"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            Thread.currentThread().interrupt(); // the JDK's channel closes itself on the next call
+            try {
+                ch.write(ByteBuffer.allocateDirect(4096).put(0, (byte) 7), 8192);
+                ch.force(false);
+                ByteBuffer back = ByteBuffer.allocateDirect(4096);
+                assertEquals(4096, ch.read(back, 8192));
+                assertEquals(7, back.get(0));
+                assertTrue(ch.isOpen());
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt is left for the caller");
+            }
+        }
+    }
+
+    @Test
+    void heapAndDirectBuffersRoundTripAtAnyPositionAndSizeFollows() throws IOException {
+        byte[] data = new byte[(3 << 20) + 123]; // more than the heap path's bounce buffer at once
+        new Random(1).nextBytes(data);
+        try (FileChannel ch = PosixFileChannel.openFile(dir.resolve("f"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer heap = ByteBuffer.wrap(data);
+            while (heap.hasRemaining()) {
+                ch.write(heap, 5 + heap.position());
+            }
+            assertEquals(5 + data.length, ch.size());
+            ByteBuffer direct = ByteBuffer.allocateDirect(data.length);
+            while (direct.hasRemaining()) {
+                assertTrue(ch.read(direct, 5 + direct.position()) > 0);
+            }
+            byte[] viaDirect = new byte[data.length];
+            direct.flip().get(viaDirect);
+            assertArrayEquals(data, viaDirect);
+            ByteBuffer h = ByteBuffer.allocate(100);
+            assertEquals(-1, ch.read(h, ch.size()), "at the end of the file");
+            ch.position(5);
+            assertEquals(100, ch.read(h));
+            assertEquals(105, ch.position());
+            ch.truncate(50);
+            assertEquals(50, ch.size());
+            assertEquals(50, ch.position());
+        }
+        assertEquals(50, Files.size(dir.resolve("f")));
+    }
+
+    @Test
+    void errorsNameTheFileAndTheOsReason() throws IOException {
+        Path missing = dir.resolve("missing");
+        NoSuchFileException e = assertThrows(NoSuchFileException.class,
+                () -> PosixFileChannel.openFile(missing, StandardOpenOption.READ));
+        assertTrue(e.getMessage().contains(missing.toString()) && e.getMessage().contains("No such file"),
+                e.getMessage());
+        Files.write(dir.resolve("there"), new byte[1]);
+        assertThrows(FileAlreadyExistsException.class, () -> PosixFileChannel.openFile(dir.resolve("there"),
+                StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        try (FileChannel ro = PosixFileChannel.openFile(dir.resolve("there"), StandardOpenOption.READ)) {
+            assertThrows(NonWritableChannelException.class, () -> ro.write(ByteBuffer.allocate(1), 0));
+            assertThrows(NonWritableChannelException.class, () -> ro.tryLock(0, Long.MAX_VALUE, false));
+            ro.close();
+            assertThrows(ClosedChannelException.class, () -> ro.read(ByteBuffer.allocate(1), 0));
+        }
+    }
+
+    /**
+     * The reason for flock: the JDK's FileChannel lock is a POSIX record lock, which the kernel
+     * drops when the process closes any descriptor of the file. Here another process still finds
+     * the file locked after this one opened and closed a second channel on it.
+     */
+    @Test
+    void theLockOutlivesAnotherDescriptorOfTheFileAndBindsOtherProcesses() throws Exception {
+        Path f = dir.resolve("f");
+        try (FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock(0, Long.MAX_VALUE, false);
+            assertNotNull(lock);
+            assertThrows(OverlappingFileLockException.class, () -> ch.tryLock(0, Long.MAX_VALUE, true));
+            try (FileChannel other = PosixFileChannel.openFile(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                assertThrows(OverlappingFileLockException.class, () -> other.tryLock(0, Long.MAX_VALUE, false),
+                        "one lock per file per process");
+            }
+            FileChannel.open(f, StandardOpenOption.READ).close();
+            assertFalse(otherProcessCanLock(f), "another process must still find it locked");
+            lock.release();
+            assertFalse(lock.isValid());
+            assertTrue(otherProcessCanLock(f));
+            FileLock again = ch.tryLock(0, Long.MAX_VALUE, false);
+            assertNotNull(again, "released, it can be taken again");
+        }
+        try (FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            assertNotNull(ch.tryLock(0, Long.MAX_VALUE, false), "closing the channel released its lock");
+        }
+    }
+
+    @Test
+    void aLockHeldByAnotherProcessIsRefusedWithNull() throws Exception {
+        Path f = dir.resolve("f");
+        Files.write(f, new byte[1]);
+        Process holder = new ProcessBuilder("flock", "-o", "-x", f.toString(), "sleep", "30").start(); // -o: sleep holds no lock
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (otherProcessCanLock(f) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            try (FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                assertNull(ch.tryLock(0, Long.MAX_VALUE, false));
+                assertNull(ch.tryLock(0, Long.MAX_VALUE, true), "a shared lock is refused too");
+                holder.descendants().forEach(ProcessHandle::destroy);
+                holder.destroy();
+                holder.waitFor();
+                assertNotNull(ch.tryLock(0, Long.MAX_VALUE, true), "and free again once the holder is gone");
+            }
+        } finally {
+            holder.descendants().forEach(ProcessHandle::destroyForcibly);
+            holder.destroyForcibly();
+        }
+    }
+
+    @Test
+    void anInterruptedWriterLeavesTheVolumeUsable() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        byte[] data = new byte[64 << 10];
+        new Random(2).nextBytes(data);
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "plat"))) {
+            Thread.currentThread().interrupt(); // e.g. a server's shutdownNow reaching a worker mid-request
+            try {
+                v.write(4096, data, 0, data.length);
+                v.flush();
+            } finally {
+                assertTrue(Thread.interrupted());
+            }
+            byte[] back = new byte[data.length];
+            v.read(4096, back, 0, back.length);
+            assertArrayEquals(data, back);
+        }
+    }
+
+    @Test
+    void aRefusedSecondOpenLeavesTheVolumeLockedForOtherProcesses() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "plat"))) {
+            assertFalse(otherProcessCanLock(disk));
+            assertThrows(VolumeInUseException.class, () -> f.volumes.open(disk));
+            VolumeManager.inspect(disk, null);
+            assertFalse(otherProcessCanLock(disk), "the failed open and the inspect closed descriptors of the file");
+        }
+        assertTrue(otherProcessCanLock(disk));
+    }
+
+    /** util-linux flock(1): exits 1 at once when the file's flock is held elsewhere. */
+    static boolean otherProcessCanLock(Path f) throws Exception {
+        Process p = new ProcessBuilder("flock", "-n", "-x", f.toString(), "true").redirectErrorStream(true).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        int status = p.exitValue();
+        assertTrue(status == 0 || status == 1, "flock(1) exit status " + status);
+        return status == 0;
+    }
+}
