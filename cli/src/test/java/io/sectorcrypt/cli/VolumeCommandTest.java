@@ -172,10 +172,17 @@ class VolumeCommandTest {
         ok("volume", "create", disk.toString(), "--size", "1M", "--set", "gold");
         assertEquals("PATH " + disk + " exists; refusing to overwrite it",
                 fails("volume", "import", raw.toString(), disk.toString(), "--set", "gold"));
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(disk,
-                java.nio.file.StandardOpenOption.WRITE); java.nio.channels.FileLock held = ch.lock()) {
-            assertEquals(disk + " is already open in this process",
+        // Another process holds the volume (as another sectorcrypt, or qemu, would: a POSIX lock).
+        Process holder = new ProcessBuilder("python3", "-c", "import fcntl, sys, time\n"
+                + "f = open(sys.argv[1], 'r+'); fcntl.lockf(f, fcntl.LOCK_EX); print('held', flush=True);"
+                + " time.sleep(60)", disk.toString()).start();
+        try {
+            assertEquals("held", new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream()))
+                    .readLine());
+            assertEquals(disk + " is in use by another process",
                     fails("volume", "resize", disk.toString(), "--size", "2M"));
+        } finally {
+            holder.destroyForcibly().waitFor();
         }
         assertEquals("a write of 2 bytes at offset 1048575 lies outside " + disk + " (1048576 bytes)",
                 fails("volume", "write", disk.toString(), "--offset", "1048575", Files.writeString(dir.resolve("two"),

@@ -34,17 +34,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The channel an open volume's files are read and written through: a {@link FileChannel} over
- * a POSIX file descriptor, driven by {@code pread(2)}, {@code pwrite(2)} and {@code flock(2)}
+ * a POSIX file descriptor, driven by {@code pread(2)}, {@code pwrite(2)} and {@code fcntl(2)}
  * through the FFM API, for two properties the JDK's own channel lacks:
  * <ul>
  * <li><b>An interrupt does not close it.</b> The JDK's FileChannel is an interruptible channel:
  *     a thread interrupted during a read or write (a cancelled snapshot, a server's
  *     {@code shutdownNow}) closes it for every thread, and the volume stops. Here an interrupt
  *     changes nothing; the thread's interrupt status stays set for its caller to see.</li>
- * <li><b>Its lock is {@code flock(2)}, not {@code fcntl(2)}.</b> {@link FileChannel#tryLock}
- *     takes POSIX record locks, which the kernel drops when the process closes <em>any</em>
- *     descriptor of the file: an {@code inspect} of an open volume, or a refused second open,
- *     unlocked it for every other process. A flock belongs to this descriptor alone. Only
+ * <li><b>Its lock is an open file description lock</b> ({@code F_OFD_SETLK}, Linux 3.15).
+ *     {@link FileChannel#tryLock} takes classic POSIX record locks, which the kernel drops
+ *     when the process closes <em>any</em> descriptor of the file: an {@code inspect} of an
+ *     open volume, or a refused second open, unlocked it for every other process. An OFD lock
+ *     belongs to this descriptor alone, and still conflicts with classic record locks and with
+ *     qemu's image locks (OFD locks too), which {@code flock(2)} would not. Only
  *     whole-file locks are offered, and one per file per process (a second is an
  *     {@link OverlappingFileLockException}, as the JDK's table of locks would have it).</li>
  * </ul>
@@ -410,7 +412,7 @@ final class PosixFileChannel extends FileChannel {
         return lock(at, size, shared, false);
     }
 
-    /** flock(2) on the whole file; null when another holds it and {@code wait} is false. */
+    /** An OFD lock on the whole file; null when another holds it and {@code wait} is false. */
     private FileLock lock(long at, long size, boolean shared, boolean wait) throws IOException {
         if (at != 0 || size != Long.MAX_VALUE) {
             throw new UnsupportedOperationException("only whole-file locks are offered on " + path);
@@ -422,37 +424,49 @@ final class PosixFileChannel extends FileChannel {
             throw new OverlappingFileLockException();
         }
         boolean taken = false;
-        enter();
         try {
-            MemorySegment errno = Libc.errnoSlot();
-            int op = (shared ? Libc.LOCK_SH : Libc.LOCK_EX) | (wait ? 0 : Libc.LOCK_NB);
-            int r;
-            do {
-                try {
-                    r = (int) LIBC.flock.invokeExact(errno, fd, op);
-                } catch (Throwable t) {
-                    throw Libc.unchecked(t);
-                }
-            } while (r < 0 && Libc.errno(errno) == Libc.EINTR);
-            if (r < 0) {
-                if (!wait && Libc.errno(errno) == Libc.EWOULDBLOCK) {
-                    return null;
-                }
-                throw Libc.failure(Libc.errno(errno), path, "flock");
+            int errno = setLock(shared ? Libc.F_RDLCK : Libc.F_WRLCK, wait);
+            if (errno == 0) {
+                taken = true;
+                Lock l = new Lock(this, shared);
+                lock = l;
+                return l;
             }
-            taken = true;
-            Lock l = new Lock(this, shared);
-            lock = l;
-            return l;
+            if (!wait && (errno == Libc.EAGAIN || errno == Libc.EACCES)) {
+                return null;
+            }
+            throw Libc.failure(errno, path, "fcntl(F_OFD_SETLK)");
         } finally {
-            exit();
             if (!taken) {
                 LOCKED.remove(fileKey);
             }
         }
     }
 
-    /** A whole-file flock; the descriptor's close releases it too. */
+    /** fcntl(F_OFD_SETLK[W]) of {@code type} over the whole file; 0, or the errno. */
+    private int setLock(short type, boolean wait) throws ClosedChannelException {
+        enter();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Libc.errnoSlot();
+            // l_whence SEEK_SET, l_start 0, l_len 0 (to the end, however it grows), l_pid 0 (OFD locks require it)
+            MemorySegment flock = arena.allocate(Libc.FLOCK_BYTES, 8);
+            flock.set(ValueLayout.JAVA_SHORT, 0, type);
+            int cmd = wait ? Libc.F_OFD_SETLKW : Libc.F_OFD_SETLK;
+            int r;
+            do {
+                try {
+                    r = (int) LIBC.fcntl.invokeExact(errno, fd, cmd, flock);
+                } catch (Throwable t) {
+                    throw Libc.unchecked(t);
+                }
+            } while (r < 0 && Libc.errno(errno) == Libc.EINTR);
+            return r < 0 ? Libc.errno(errno) : 0;
+        } finally {
+            exit();
+        }
+    }
+
+    /** A whole-file OFD lock; closing the descriptor (its last one) releases it too. */
     private static final class Lock extends FileLock {
         private volatile boolean valid = true;
 
@@ -471,20 +485,9 @@ final class PosixFileChannel extends FileChannel {
             if (!valid) {
                 return;
             }
-            ch.enter();
-            try {
-                MemorySegment errno = Libc.errnoSlot();
-                int r;
-                try {
-                    r = (int) LIBC.flock.invokeExact(errno, ch.fd, Libc.LOCK_UN);
-                } catch (Throwable t) {
-                    throw Libc.unchecked(t);
-                }
-                if (r < 0) {
-                    throw Libc.failure(Libc.errno(errno), ch.path, "flock");
-                }
-            } finally {
-                ch.exit();
+            int errno = ch.setLock(Libc.F_UNLCK, false);
+            if (errno != 0) {
+                throw Libc.failure(errno, ch.path, "fcntl(F_OFD_SETLK)");
             }
             forget();
         }
@@ -504,7 +507,7 @@ final class PosixFileChannel extends FileChannel {
     protected void implCloseChannel() {
         Lock l = lock;
         if (l != null) {
-            l.forget(); // closing the descriptor releases the flock itself
+            l.forget(); // closing the descriptor releases the OFD lock itself
         }
         if (users.getAndAdd(CLOSED) == 0) {
             Libc.closeQuietly(fd);
@@ -542,7 +545,7 @@ final class PosixFileChannel extends FileChannel {
 
     /** The few libc functions, bound once; null where they cannot be (then the JDK's channel serves). */
     private record Libc(MethodHandle open, MethodHandle pread, MethodHandle pwrite, MethodHandle lseek,
-                        MethodHandle ftruncate, MethodHandle fsync, MethodHandle fdatasync, MethodHandle flock,
+                        MethodHandle ftruncate, MethodHandle fsync, MethodHandle fdatasync, MethodHandle fcntl,
                         MethodHandle close, MethodHandle strerror) {
         // Linux's values on x86-64 (and aarch64): <fcntl.h>, <sys/file.h>, <errno.h>.
         static final int O_RDONLY = 0;
@@ -553,12 +556,15 @@ final class PosixFileChannel extends FileChannel {
         static final int O_TRUNC = 01000;
         static final int O_CLOEXEC = 02000000;
         static final int SEEK_END = 2;
-        static final int LOCK_SH = 1;
-        static final int LOCK_EX = 2;
-        static final int LOCK_NB = 4;
-        static final int LOCK_UN = 8;
+        static final int F_OFD_SETLK = 37;
+        static final int F_OFD_SETLKW = 38;
+        static final short F_RDLCK = 0;
+        static final short F_WRLCK = 1;
+        static final short F_UNLCK = 2;
+        /** struct flock: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid (32 bytes, 8-aligned). */
+        static final long FLOCK_BYTES = 32;
+        static final int EAGAIN = 11;
         static final int EINTR = 4;
-        static final int EWOULDBLOCK = 11;
         static final int ENOENT = 2;
         static final int EACCES = 13;
         static final int EPERM = 1;
@@ -587,7 +593,8 @@ final class PosixFileChannel extends FileChannel {
                         bind(linker, libc, "ftruncate", FunctionDescriptor.of(i, i, l), errno),
                         bind(linker, libc, "fsync", FunctionDescriptor.of(i, i), errno),
                         bind(linker, libc, "fdatasync", FunctionDescriptor.of(i, i), errno),
-                        bind(linker, libc, "flock", FunctionDescriptor.of(i, i, i), errno),
+                        bind(linker, libc, "fcntl", FunctionDescriptor.of(i, i, i, a), errno,
+                                Linker.Option.firstVariadicArg(2)),
                         bind(linker, libc, "close", FunctionDescriptor.of(i, i)),
                         bind(linker, libc, "strerror", FunctionDescriptor.of(ValueLayout.ADDRESS.withTargetLayout(
                                 MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)), i)));

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The volume's file channel: pread/pwrite/flock through FFM, immune to interrupts, its lock its own. */
+/** The volume's file channel: pread/pwrite/fcntl through FFM, immune to interrupts, its lock its own. */
 class PosixFileChannelTest {
     @TempDir
     Path dir;
@@ -106,9 +106,9 @@ class PosixFileChannelTest {
     }
 
     /**
-     * The reason for flock: the JDK's FileChannel lock is a POSIX record lock, which the kernel
-     * drops when the process closes any descriptor of the file. Here another process still finds
-     * the file locked after this one opened and closed a second channel on it.
+     * The reason for OFD locks: the JDK's FileChannel lock is a classic POSIX record lock, which
+     * the kernel drops when the process closes any descriptor of the file. Here another process
+     * still finds the file locked after this one opened and closed a second channel on it.
      */
     @Test
     void theLockOutlivesAnotherDescriptorOfTheFileAndBindsOtherProcesses() throws Exception {
@@ -139,22 +139,16 @@ class PosixFileChannelTest {
     void aLockHeldByAnotherProcessIsRefusedWithNull() throws Exception {
         Path f = dir.resolve("f");
         Files.write(f, new byte[1]);
-        Process holder = new ProcessBuilder("flock", "-o", "-x", f.toString(), "sleep", "30").start(); // -o: sleep holds no lock
+        Process holder = holdLock(f);
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (otherProcessCanLock(f) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
             try (FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 assertNull(ch.tryLock(0, Long.MAX_VALUE, false));
                 assertNull(ch.tryLock(0, Long.MAX_VALUE, true), "a shared lock is refused too");
-                holder.descendants().forEach(ProcessHandle::destroy);
                 holder.destroy();
                 holder.waitFor();
                 assertNotNull(ch.tryLock(0, Long.MAX_VALUE, true), "and free again once the holder is gone");
             }
         } finally {
-            holder.descendants().forEach(ProcessHandle::destroyForcibly);
             holder.destroyForcibly();
         }
     }
@@ -192,12 +186,55 @@ class PosixFileChannelTest {
         assertTrue(otherProcessCanLock(disk));
     }
 
-    /** util-linux flock(1): exits 1 at once when the file's flock is held elsewhere. */
+    /** qemu locks its images with OFD locks on single bytes: an open volume's lock refuses it. */
+    @Test
+    void qemuCannotOpenAnOpenVolume() throws Exception {
+        Path qemuIo = Path.of("/usr/bin/qemu-io");
+        if (!Files.isExecutable(qemuIo)) {
+            if ("true".equals(System.getenv("CI"))) {
+                org.junit.jupiter.api.Assertions.fail("CI=true but qemu-io is missing: ci/setup.sh installs qemu-utils");
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "qemu-io is not installed (apt-get install qemu-utils)");
+        }
+        Path disk = dir.resolve("disk.img");
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(1 << 20, "plat"))) {
+            Process p = new ProcessBuilder(qemuIo.toString(), "-f", "raw", "-c", "read 0 512", disk.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(1, p.exitValue(), out);
+            assertTrue(out.contains("Failed to lock"), out);
+        }
+    }
+
+    /** Whether another process can take a classic POSIX lock (lockf(3)) on the whole file at once. */
     static boolean otherProcessCanLock(Path f) throws Exception {
-        Process p = new ProcessBuilder("flock", "-n", "-x", f.toString(), "true").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("python3", "-c", """
+                import fcntl, sys
+                f = open(sys.argv[1], "r+")
+                try:
+                    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    sys.exit(1)
+                """, f.toString()).redirectErrorStream(true).start();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         int status = p.exitValue();
-        assertTrue(status == 0 || status == 1, "flock(1) exit status " + status);
+        assertTrue(status == 0 || status == 1, "python3 exit status " + status);
         return status == 0;
+    }
+
+    /** A process that holds a classic POSIX lock on the whole file until destroyed; returns once it holds it. */
+    static Process holdLock(Path f) throws IOException {
+        Process p = new ProcessBuilder("python3", "-c", """
+                import fcntl, sys, time
+                f = open(sys.argv[1], "r+")
+                fcntl.lockf(f, fcntl.LOCK_EX)
+                print("held", flush=True)
+                time.sleep(60)
+                """, f.toString()).start();
+        String line = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream())).readLine();
+        assertEquals("held", line);
+        return p;
     }
 }
