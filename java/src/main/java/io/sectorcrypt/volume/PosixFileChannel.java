@@ -60,6 +60,9 @@ final class PosixFileChannel extends FileChannel {
     private static final Set<Object> LOCKED = ConcurrentHashMap.newKeySet();
     /** Heap buffers go through off-heap memory (a system call cannot take a moving array), this much at a time. */
     private static final int BOUNCE_BYTES = 1 << 20;
+    /** Per thread, as the JDK's own channel caches its temporary direct buffers; freed with the thread. */
+    private static final ThreadLocal<MemorySegment> BOUNCE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(BOUNCE_BYTES, 4096));
     private static final int CLOSED = Integer.MIN_VALUE;
 
     private final int fd;
@@ -180,15 +183,13 @@ final class PosixFileChannel extends FileChannel {
             done = transfer(write, errno, MemorySegment.ofBuffer(b), n, at);
         } else {
             n = Math.min(n, BOUNCE_BYTES);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment memory = arena.allocate(n);
-                if (write) {
-                    MemorySegment.copy(MemorySegment.ofBuffer(b), 0, memory, 0, n);
-                }
-                done = transfer(write, errno, memory, n, at);
-                if (!write && done > 0) {
-                    MemorySegment.copy(memory, 0, MemorySegment.ofBuffer(b), 0, done);
-                }
+            MemorySegment memory = BOUNCE.get();
+            if (write) {
+                MemorySegment.copy(MemorySegment.ofBuffer(b), 0, memory, 0, n);
+            }
+            done = transfer(write, errno, memory, n, at);
+            if (!write && done > 0) {
+                MemorySegment.copy(memory, 0, MemorySegment.ofBuffer(b), 0, done);
             }
         }
         if (done == 0 && !write) {
