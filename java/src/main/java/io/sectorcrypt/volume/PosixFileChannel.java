@@ -147,6 +147,10 @@ final class PosixFileChannel extends FileChannel {
         if (!readable) {
             throw new NonReadableChannelException();
         }
+        if (dst.isReadOnly()) {
+            // As the JDK's channel: pread would write into a read-only direct buffer's memory.
+            throw new IllegalArgumentException("Read-only buffer");
+        }
         enter();
         try {
             return transfer(false, dst, at);

@@ -1,0 +1,48 @@
+package io.sectorcrypt.volume;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Review of PosixFileChannel: the cases its first tests did not reach. */
+class PosixFileChannelReviewTest {
+    @TempDir
+    Path dir;
+
+    /** The JDK refuses to read into a read-only buffer; pread must not write into its memory either. */
+    @Test
+    void aReadOnlyBufferIsRefusedAndLeftUntouched() throws IOException {
+        Path f = dir.resolve("f");
+        Files.write(f, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        try (FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.READ)) {
+            assertInstanceOf(PosixFileChannel.class, ch);
+            ByteBuffer direct = ByteBuffer.allocateDirect(8);
+            ByteBuffer readOnly = direct.asReadOnlyBuffer();
+            assertThrows(IllegalArgumentException.class, () -> ch.read(readOnly, 0));
+            assertEquals(0, direct.get(0), "the read-only buffer's memory was written");
+            assertEquals(0, readOnly.position());
+            ByteBuffer heap = ByteBuffer.allocate(8).asReadOnlyBuffer();
+            assertThrows(IllegalArgumentException.class, () -> ch.read(heap, 0));
+            assertEquals(0, heap.position());
+        }
+    }
+}
