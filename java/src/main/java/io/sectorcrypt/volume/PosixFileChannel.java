@@ -435,6 +435,11 @@ final class PosixFileChannel extends FileChannel {
                 taken = true;
                 Lock l = new Lock(this, shared);
                 lock = l;
+                if (!isOpen()) {
+                    // Closed while the fcntl was in flight: the close saw no lock to forget, and
+                    // the descriptor, closed by our exit(), took the OFD lock with it.
+                    l.forget();
+                }
                 return l;
             }
             if (!wait && (errno == Libc.EAGAIN || errno == Libc.EACCES)) {

@@ -45,4 +45,32 @@ class PosixFileChannelReviewTest {
             assertEquals(0, heap.position());
         }
     }
+
+    /**
+     * A blocking lock() granted after its channel was closed under it (the close waited for the
+     * fcntl in flight) must not leave the file registered as locked by this process: nothing
+     * holds it, yet every later open of it in this process was refused.
+     */
+    @Test
+    void aLockGrantedToAChannelClosedMeanwhileIsNotLeftRegistered() throws Exception {
+        Path f = dir.resolve("f");
+        Files.write(f, new byte[1]);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (FileChannel holder = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileLock classic = holder.lock(); // a classic record lock: an OFD lock conflicts with it
+            FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            Future<FileLock> waiting = pool.submit(() -> ch.lock());
+            Thread.sleep(300); // in fcntl(F_OFD_SETLKW)
+            assertFalse(waiting.isDone());
+            ch.close();
+            classic.release();
+            FileLock granted = waiting.get(10, TimeUnit.SECONDS);
+            assertFalse(granted.isValid(), "its channel is closed");
+        } finally {
+            pool.shutdownNow();
+        }
+        try (FileChannel again = PosixFileChannel.openFile(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            assertNotNull(again.tryLock(0, Long.MAX_VALUE, false), "the file is locked by no one");
+        }
+    }
 }
