@@ -73,4 +73,33 @@ class PosixFileChannelReviewTest {
             assertNotNull(again.tryLock(0, Long.MAX_VALUE, false), "the file is locked by no one");
         }
     }
+
+    /**
+     * open(2) takes the path's bytes; {@code path.toString()} in UTF-8 is not them for a name
+     * that is not valid UTF-8 (a volume made on a Latin-1 system): the JDK's channel opens it.
+     */
+    @Test
+    void aFileWhoseNameIsNotUtf8Opens() throws Exception {
+        Process touch = new ProcessBuilder("sh", "-c", "printf x > \"$(printf 'vol\\351.img')\"")
+                .directory(dir.toFile()).inheritIO().start();
+        assertEquals(0, touch.waitFor());
+        Path f;
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> all = s.toList();
+            assertEquals(1, all.size());
+            f = all.get(0);
+        }
+        try (FileChannel jdk = FileChannel.open(f, StandardOpenOption.READ)) {
+            assertEquals(1, jdk.size(), "the JDK's channel opens it");
+        }
+        try (FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            assertEquals(1, ch.size());
+            ByteBuffer b = ByteBuffer.allocate(1);
+            assertEquals(1, ch.read(b, 0));
+            assertEquals('x', b.get(0));
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(1, s.count(), "no file of another name was created");
+        }
+    }
 }
