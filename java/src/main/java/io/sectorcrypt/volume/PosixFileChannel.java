@@ -635,7 +635,15 @@ final class PosixFileChannel extends FileChannel {
                         bind(linker, libc, "strerror", FunctionDescriptor.of(ValueLayout.ADDRESS.withTargetLayout(
                                 MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)), i)));
             } catch (IllegalCallerException | UnsupportedOperationException | IllegalArgumentException e) {
-                return null; // native access denied, or no such libc: the JDK's channel it is
+                // native access denied, or no such libc: the JDK's channel it is, and the operator is told
+                // what that costs, once
+                String module = PosixFileChannel.class.getModule().isNamed()
+                        ? PosixFileChannel.class.getModule().getName() : "ALL-UNNAMED";
+                System.getLogger(PosixFileChannel.class.getPackageName()).log(System.Logger.Level.WARNING,
+                        "libc cannot be linked ({0}): a volume''s files go through the JDK''s channel, which an"
+                        + " interrupted thread closes and whose lock any close of the file in this process drops;"
+                        + " add --enable-native-access={1} to the java command line", e.getMessage(), module);
+                return null;
             }
         }
 

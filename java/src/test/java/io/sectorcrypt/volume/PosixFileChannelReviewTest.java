@@ -102,4 +102,42 @@ class PosixFileChannelReviewTest {
             assertEquals(1, s.count(), "no file of another name was created");
         }
     }
+
+    /**
+     * Where native access is denied the JDK's channel serves: the volume must still work, and
+     * the operator must be told it lost both properties (interrupts close it again, any close of
+     * the file drops its lock), not find out from a stopped volume.
+     */
+    @Test
+    void deniedNativeAccessFallsBackToTheJdkChannelAndSaysSo() throws Exception {
+        List<String> cmd = List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--illegal-native-access=deny", "-cp", System.getProperty("java.class.path"),
+                DeniedChild.class.getName(), dir.resolve("f").toString());
+        Path out = dir.resolve("child.out");
+        Path err = dir.resolve("child.err");
+        Process child = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+        String stderr = Files.readString(err);
+        assertEquals(0, child.exitValue(), stderr);
+        assertEquals("ok", Files.readString(out).strip(), stderr);
+        assertTrue(stderr.contains("--enable-native-access"), "the fallback is silent: " + stderr);
+    }
+
+    /** Opens, writes, reads and locks a file through openFile, native access denied. */
+    static final class DeniedChild {
+        public static void main(String[] args) throws IOException {
+            try (FileChannel ch = PosixFileChannel.openFile(Path.of(args[0]), StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                if (ch instanceof PosixFileChannel) {
+                    throw new AssertionError("libc was linked with native access denied");
+                }
+                ch.write(ByteBuffer.wrap(new byte[] {9}), 0);
+                ByteBuffer b = ByteBuffer.allocate(1);
+                if (ch.read(b, 0) != 1 || b.get(0) != 9 || ch.tryLock(0, Long.MAX_VALUE, false) == null) {
+                    throw new AssertionError("the JDK's channel does not work");
+                }
+            }
+            System.out.println("ok");
+        }
+    }
 }
