@@ -1,5 +1,6 @@
 package io.sectorcrypt.volume;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -22,6 +23,7 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
@@ -96,7 +98,7 @@ final class PosixFileChannel extends FileChannel {
      */
     static FileChannel openFile(Path path, OpenOption... options) throws IOException {
         Set<OpenOption> set = Set.of(options);
-        if (LIBC == null) {
+        if (LIBC == null || path.getFileSystem() != FileSystems.getDefault()) {
             return FileChannel.open(path, set);
         }
         for (OpenOption o : set) {
@@ -122,7 +124,7 @@ final class PosixFileChannel extends FileChannel {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = arena.allocate(Libc.CAPTURE);
             try {
-                fd = (int) LIBC.open.invokeExact(errno, arena.allocateFrom(path.toString()), flags, 0666);
+                fd = (int) LIBC.open.invokeExact(errno, nativePath(arena, path), flags, 0666);
             } catch (Throwable t) {
                 throw Libc.unchecked(t);
             }
@@ -139,6 +141,30 @@ final class PosixFileChannel extends FileChannel {
         }
     }
 
+    /**
+     * The path's own bytes, NUL-terminated, as the JDK hands them to open(2): not its string in
+     * UTF-8, which differs for a name that is not valid UTF-8 or under a non-UTF-8 locale. A
+     * file URI spells each of those bytes, percent-encoded where not plain ASCII.
+     */
+    private static MemorySegment nativePath(Arena arena, Path path) {
+        String raw = path.toUri().getRawPath();
+        if (raw.length() > 1 && raw.endsWith("/")) {
+            raw = raw.substring(0, raw.length() - 1); // a directory's URI ends in a slash
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length() + 1);
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%') {
+                bytes.write(Integer.parseInt(raw, i + 1, i + 3, 16));
+                i += 2;
+            } else {
+                bytes.write(c);
+            }
+        }
+        bytes.write(0);
+        return arena.allocateFrom(ValueLayout.JAVA_BYTE, bytes.toByteArray());
+    }
+
     @Override
     public int read(ByteBuffer dst, long at) throws IOException {
         if (at < 0) {
@@ -146,6 +172,10 @@ final class PosixFileChannel extends FileChannel {
         }
         if (!readable) {
             throw new NonReadableChannelException();
+        }
+        if (dst.isReadOnly()) {
+            // As the JDK's channel: pread would write into a read-only direct buffer's memory.
+            throw new IllegalArgumentException("Read-only buffer");
         }
         enter();
         try {
@@ -431,6 +461,11 @@ final class PosixFileChannel extends FileChannel {
                 taken = true;
                 Lock l = new Lock(this, shared);
                 lock = l;
+                if (!isOpen()) {
+                    // Closed while the fcntl was in flight: the close saw no lock to forget, and
+                    // the descriptor, closed by our exit(), took the OFD lock with it.
+                    l.forget();
+                }
                 return l;
             }
             if (!wait && (errno == Libc.EAGAIN || errno == Libc.EACCES)) {
@@ -600,7 +635,15 @@ final class PosixFileChannel extends FileChannel {
                         bind(linker, libc, "strerror", FunctionDescriptor.of(ValueLayout.ADDRESS.withTargetLayout(
                                 MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)), i)));
             } catch (IllegalCallerException | UnsupportedOperationException | IllegalArgumentException e) {
-                return null; // native access denied, or no such libc: the JDK's channel it is
+                // native access denied, or no such libc: the JDK's channel it is, and the operator is told
+                // what that costs, once
+                String module = PosixFileChannel.class.getModule().isNamed()
+                        ? PosixFileChannel.class.getModule().getName() : "ALL-UNNAMED";
+                System.getLogger(PosixFileChannel.class.getPackageName()).log(System.Logger.Level.WARNING,
+                        "libc cannot be linked ({0}): a volume''s files go through the JDK''s channel, which an"
+                        + " interrupted thread closes and whose lock any close of the file in this process drops;"
+                        + " add --enable-native-access={1} to the java command line", e.getMessage(), module);
+                return null;
             }
         }
 

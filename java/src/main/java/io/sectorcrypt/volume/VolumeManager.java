@@ -394,7 +394,9 @@ public final class VolumeManager implements AutoCloseable {
 
     private void formatDevice(Path path, Path headerPath, VolumeSpec spec, String uuid, Luks2Metadata metadata,
             PassphraseKeyslot recovery, List<Path> temporary) throws IOException {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = openChannel(path, false)) {
+            // A device in use holds no LUKS magic when its header is detached: only its lock tells.
+            lock(ch, path.toString(), false);
             long need = (headerPath == null ? DATA_OFFSET : 0) + spec.size();
             if (ch.size() < need) {
                 throw new IllegalArgumentException(path + " is a device of " + ch.size() + " bytes: too small for "
