@@ -27,6 +27,8 @@
  * 11.0 vs 10.2 GB/s at 4 KiB. AVX2 lacks vpternlog, so every saved op counts. */
 #define V_ADVANCE(tw) \
     do { for (int a_ = 0; a_ < NV; a_++) (tw)[a_] = mulx_bytes_vaes256((tw)[a_], NV * LANES / 8); } while (0)
+#define V_ADV1(t) mulx_bytes_vaes256((t), NV * LANES / 8)
+#define XTS_INTERLEAVE 1
 #define V_SEQ(n, s) _mm256_set_epi64x(0, (long long)((n) + (s)), 0, (long long)(n))
 
 /* Every lane times x^k (1 <= k <= 56); see mulx_xmm in xts_body.inc. */
