@@ -22,6 +22,10 @@
 #define V_DEC(x, k) _mm512_aesdec_epi128((x), (k))
 #define V_DECLAST(x, k) _mm512_aesdeclast_epi128((x), (k))
 #define V_LANE0(v) _mm512_castsi512_si128(v)
+#define V_BCAST(t) _mm512_broadcast_i32x4(t)
+/* The 64-bit IV n, zero-extended to 128 bits, in every lane (one masked vpbroadcastq). */
+#define V_BIV(n) _mm512_maskz_set1_epi64(0x55, (long long)(n))
+#define XTS_BCAST_TWEAK 1
 #define V_MULX(v, k) mulx_vaes512((v), (k))
 #define V_ADVANCE(tw) \
     do { for (int a_ = 0; a_ < NV; a_++) (tw)[a_] = mulx_bytes_vaes512((tw)[a_], NV * LANES / 8); } while (0)
@@ -53,11 +57,10 @@ static inline __attribute__((always_inline)) __m512i mulx_bytes_vaes512(__m512i 
     return _mm512_xor_si512(_mm512_bslli_epi128(t, m), _mm512_clmulepi64_epi128(carry, poly, 0x00));
 }
 
-/* tw[j] lane l = T * x^(4j + l): per-lane shift counts, all from T, so no serial chain. */
-static inline __attribute__((always_inline)) void fan_vaes512(__m128i T, __m512i *tw)
+/* tw[j] lane l = T * x^(4j + l), T in every lane of b: per-lane shift counts, all from T, so no serial chain. */
+static inline __attribute__((always_inline)) void fan_vaes512(__m512i b, __m512i *tw)
 {
     const __m512i poly = _mm512_set_epi64(0, 0x87, 0, 0x87, 0, 0x87, 0, 0x87);
-    const __m512i b = _mm512_broadcast_i32x4(T);
     for (int j = 0; j < NV; j++) {
         const long long k = 4 * j;
         const __m512i kv = _mm512_set_epi64(k + 3, k + 3, k + 2, k + 2, k + 1, k + 1, k, k);
