@@ -20,6 +20,7 @@
 #define V_DEC(x, k) _mm_aesdec_si128((x), (k))
 #define V_DECLAST(x, k) _mm_aesdeclast_si128((x), (k))
 #define V_LANE0(v) (v)
+#define V_BCAST(t) (t)
 #define V_MULX(v, k) mulx_xmm_aesni((v), (k))
 #define V_SEQ(n, s) _mm_set_epi64x(0, (long long)(n))
 
