@@ -78,6 +78,15 @@ final class NbdConnection {
      * temporary buffer.
      */
     private ByteBuffer input;
+    /**
+     * The last request was a WRITE too large to run inline: the next header is read alone,
+     * without read-ahead, so that the payload after it goes from the socket straight into its
+     * own buffer rather than partly through {@link #input} and a copy. A client streaming
+     * large writes (nbdcopy: 256 KiB each) gains nothing from read-ahead.
+     */
+    private boolean readExactly;
+    /** Read data in replies the reader holds back (see {@link #hold}); only the reader touches it. */
+    private long heldBytes;
     private boolean noZeroes;
     /** The client asked for NBD_INFO_BLOCK_SIZE in NBD_OPT_GO, so it promised to keep to them. */
     private boolean blockSizesAgreed;
@@ -410,6 +419,7 @@ final class NbdConnection {
                     readPayload(data);
                     data.flip();
                 }
+                readExactly = type == Nbd.NBD_CMD_WRITE && payload > INLINE_BYTES;
             } catch (IOException e) {
                 server.payloads().give(data);
                 bytesInFlight.release(cost);
@@ -419,7 +429,13 @@ final class NbdConnection {
             Request request = new Request(export, type, flags, cookie, offset, length, data, cost);
             if (runsInline(request)) {
                 countRequest();
-                hold(execute(request));
+                server.ranInline();
+                Reply reply = execute(request);
+                hold(reply);
+                heldBytes += reply.data() == null ? 0 : reply.data().limit();
+                if (heldBytes >= MAX_BATCH_DATA) {
+                    flush(); // a batch's worth: the client is waiting for it
+                }
             } else {
                 submit(request);
             }
@@ -427,16 +443,24 @@ final class NbdConnection {
     }
 
     /**
-     * Whether the reader runs a request itself: a READ or WRITE of at most
-     * {@link #INLINE_BYTES} without FUA. For such a request a hand-off to a worker (a futex
-     * wake, two context switches, the worker's park) costs about what the request does
-     * (a pread or pwrite of page-cached data and a few microseconds of cipher), so the reader
-     * does it and reads the next; larger ones, which a worker and the sector queue spread
-     * over cores, and those that wait for the disk (FLUSH, FUA) go to the workers.
+     * Whether the reader runs a request itself rather than hand it to a worker:
+     * <ul>
+     * <li>a READ or WRITE of at most {@link #INLINE_BYTES} without FUA: the hand-off (a futex
+     *     wake, two context switches, the worker's park) costs about what the request does (a
+     *     pread or pwrite of page-cached data, a few microseconds of cipher);</li>
+     * <li>a larger READ or WRITE without FUA while large ones already run on every core
+     *     ({@link NbdServer#coresBusy}): a worker could not start it any sooner, and the reader
+     *     that just received the payload has it in its core's cache, where it is encrypted
+     *     and written with no trip to another core's. While cores are idle a worker runs it,
+     *     so the reader goes on reading and one client's large I/O spreads over cores.</li>
+     * </ul>
+     * FLUSH, FUA, TRIM and WRITE_ZEROES, which wait for the disk or are long, go to workers.
      */
     private boolean runsInline(Request r) {
-        return (r.type() == Nbd.NBD_CMD_READ || r.type() == Nbd.NBD_CMD_WRITE) && r.length() <= INLINE_BYTES
-                && (r.flags() & Nbd.NBD_CMD_FLAG_FUA) == 0;
+        if ((r.type() != Nbd.NBD_CMD_READ && r.type() != Nbd.NBD_CMD_WRITE) || (r.flags() & Nbd.NBD_CMD_FLAG_FUA) != 0) {
+            return false;
+        }
+        return r.length() <= INLINE_BYTES || server.coresBusy();
     }
 
     private record Request(NbdExport export, int type, int flags, long cookie, long offset, long length, ByteBuffer data,
@@ -520,6 +544,21 @@ final class NbdConnection {
 
     /** Runs a valid request and returns its reply (not yet sent). */
     private Reply execute(Request r) {
+        boolean large = r.length() > INLINE_BYTES
+                && (r.type() == Nbd.NBD_CMD_READ || r.type() == Nbd.NBD_CMD_WRITE);
+        if (large) {
+            server.largeRunning().incrementAndGet();
+        }
+        try {
+            return run(r);
+        } finally {
+            if (large) {
+                server.largeRunning().decrementAndGet();
+            }
+        }
+    }
+
+    private Reply run(Request r) {
         int error = 0;
         ByteBuffer result = null;
         var volume = r.export().volume();
@@ -530,7 +569,8 @@ final class NbdConnection {
                     result = server.payloads().take((int) r.length());
                     volume.read(r.offset(), MemorySegment.ofBuffer(result));
                 }
-                case Nbd.NBD_CMD_WRITE -> volume.write(r.offset(), MemorySegment.ofBuffer(r.data()), fua);
+                // The payload buffer is ours and done with once written: encrypted where it is.
+                case Nbd.NBD_CMD_WRITE -> volume.writeConsuming(r.offset(), MemorySegment.ofBuffer(r.data()), fua);
                 case Nbd.NBD_CMD_FLUSH -> volume.flush();
                 case Nbd.NBD_CMD_TRIM -> {
                     volume.discard(r.offset(), r.length());
@@ -634,8 +674,9 @@ final class NbdConnection {
         }
     }
 
-    /** Sends what the outbox holds unless a writer is at it already (it will). */
+    /** The reader sends what the outbox holds unless a writer is at it already (it will). */
     private void flush() {
+        heldBytes = 0;
         replyLock.lock();
         try {
             if (writing || outbox.isEmpty()) {
@@ -709,6 +750,7 @@ final class NbdConnection {
         }
         try {
             writeFully(iov, buffers);
+            server.sentReplies(n);
         } catch (IOException e) {
             // The client is gone: its reader sees that too and ends the connection.
             replyFailed = true;
@@ -731,6 +773,9 @@ final class NbdConnection {
         }
         flush();
         input.compact();
+        if (readExactly) {
+            input.limit(n);
+        }
         try {
             while (input.position() < n) {
                 if (channel.read(input) < 0) {

@@ -108,6 +108,17 @@ public final class NbdServer implements AutoCloseable {
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connectionIds = new AtomicInteger();
     private final Set<String> stoppedExports = ConcurrentHashMap.newKeySet();
+    /**
+     * Large READs and WRITEs running now, on workers or readers, over all connections: while
+     * there are at least as many as cores, a reader runs the next large one itself
+     * ({@link NbdConnection}), since every core is busy already.
+     */
+    private final AtomicInteger largeRunning = new AtomicInteger();
+    private final int cores;
+    /** Requests run on their connection's reader, replies sent, and the writes that sent them (for tests). */
+    private final java.util.concurrent.atomic.LongAdder ranInline = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder repliesSent = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder replyWrites = new java.util.concurrent.atomic.LongAdder();
     /** Requests read from all clients so far (for tests that must know a request is in). */
     private final java.util.concurrent.atomic.LongAdder requestsRead = new java.util.concurrent.atomic.LongAdder();
     private final Object lifecycle = new Object();
@@ -124,6 +135,7 @@ public final class NbdServer implements AutoCloseable {
         this.maxConnections = b.maxConnections;
         this.handshakeTimeout = b.handshakeTimeout;
         this.payloads = new PayloadPool(b.maxPayload, b.maxBytesInFlight);
+        this.cores = b.cores;
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(b.workers, r -> Thread.ofPlatform().daemon()
                 .name("nbd-worker-" + n.incrementAndGet()).unstarted(r));
@@ -141,6 +153,7 @@ public final class NbdServer implements AutoCloseable {
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int workers = Math.max(4, Runtime.getRuntime().availableProcessors());
+        private int cores = Runtime.getRuntime().availableProcessors();
 
         private Builder() {
         }
@@ -208,6 +221,16 @@ public final class NbdServer implements AutoCloseable {
                 throw new IllegalArgumentException("the handshake timeout must be positive, not " + timeout);
             }
             this.handshakeTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * The cores large requests may keep busy before readers run them themselves
+         * ({@link #largeRunning}); the machine's by default. For tests: 0 has readers run every
+         * large READ and WRITE.
+         */
+        Builder cores(int n) {
+            this.cores = n;
             return this;
         }
 
@@ -363,6 +386,37 @@ public final class NbdServer implements AutoCloseable {
 
     void requestRead() {
         requestsRead.increment();
+    }
+
+    AtomicInteger largeRunning() {
+        return largeRunning;
+    }
+
+    /** Whether large requests already run on every core (see {@link #largeRunning}). */
+    boolean coresBusy() {
+        return largeRunning.get() >= cores;
+    }
+
+    void ranInline() {
+        ranInline.increment();
+    }
+
+    void sentReplies(int replies) {
+        repliesSent.add(replies);
+        replyWrites.increment();
+    }
+
+    long requestsRanInline() {
+        return ranInline.sum();
+    }
+
+    long repliesSent() {
+        return repliesSent.sum();
+    }
+
+    /** Gathering writes that sent {@link #repliesSent} (a write retried after a partial one counts once). */
+    long replyWrites() {
+        return replyWrites.sum();
     }
 
     boolean isClosing() {
