@@ -171,6 +171,11 @@ final class NbdConnection {
             handshakeOver.set(true); // however it ended, the timer has nothing left to do
             flush(); // what the reader ran and held back
             awaitRequests();
+            if (input != null) {
+                // Small WRITE payloads passed through it in plaintext, as through the pool's
+                // buffers, which are zeroed when let go too.
+                MemorySegment.ofBuffer(input.clear()).fill((byte) 0);
+            }
             NbdServer.quietClose(channel);
             server.connectionEnded(this);
         }
@@ -448,11 +453,14 @@ final class NbdConnection {
      * <li>a READ or WRITE of at most {@link #INLINE_BYTES} without FUA: the hand-off (a futex
      *     wake, two context switches, the worker's park) costs about what the request does (a
      *     pread or pwrite of page-cached data, a few microseconds of cipher);</li>
-     * <li>a larger READ or WRITE without FUA while large ones already run on every core
+     * <li>a larger WRITE without FUA while large requests already run on every core
      *     ({@link NbdServer#coresBusy}): a worker could not start it any sooner, and the reader
      *     that just received the payload has it in its core's cache, where it is encrypted
      *     and written with no trip to another core's. While cores are idle a worker runs it,
-     *     so the reader goes on reading and one client's large I/O spreads over cores.</li>
+     *     so the reader goes on reading and one client's large writes spread over cores. A
+     *     large READ always goes to a worker: its data never passed through the reader, so
+     *     running it there saves only the hand-off and stops the reading of requests while
+     *     it is decrypted and sent.</li>
      * </ul>
      * FLUSH, FUA, TRIM and WRITE_ZEROES, which wait for the disk or are long, go to workers.
      */
@@ -460,7 +468,7 @@ final class NbdConnection {
         if ((r.type() != Nbd.NBD_CMD_READ && r.type() != Nbd.NBD_CMD_WRITE) || (r.flags() & Nbd.NBD_CMD_FLAG_FUA) != 0) {
             return false;
         }
-        return r.length() <= INLINE_BYTES || server.coresBusy();
+        return r.length() <= INLINE_BYTES || (r.type() == Nbd.NBD_CMD_WRITE && server.coresBusy());
     }
 
     private record Request(NbdExport export, int type, int flags, long cookie, long offset, long length, ByteBuffer data,
