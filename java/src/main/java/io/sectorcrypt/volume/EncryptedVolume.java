@@ -49,7 +49,8 @@ import java.util.concurrent.locks.StampedLock;
  * units from the segment's {@code iv_tweak}: exactly dm-crypt's {@code aes-xts-plain64}),
  * large ones through the {@link SectorQueue}; an aligned read decrypts in the caller's
  * memory (zero-copy); a write encrypts into a per-thread buffer, since the caller's memory
- * must not change. Partial sectors are read, decrypted, merged, encrypted and written back
+ * must not change, unless the caller gives its buffer up ({@link #writeConsuming}: encrypted
+ * in place). Partial sectors are read, decrypted, merged, encrypted and written back
  * while their sector range is locked, so concurrent writers to one sector never lose an
  * update; readers share ranges and never see a sector half-written.
  *
