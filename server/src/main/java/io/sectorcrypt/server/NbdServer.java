@@ -50,9 +50,10 @@ import java.lang.System.Logger.Level;
  * any offset and length, which the volume serves by read-modify-write.
  *
  * <h2>Concurrency and memory</h2>
- * Each connection reads its requests on a thread of its own and runs them on a pool shared
- * by all connections; replies go out as requests complete, in any order, each written whole
- * under the connection's reply lock. Each connection holds at most
+ * Each connection reads its requests on a thread of its own, which runs small READs and
+ * WRITEs itself and hands the rest to a pool shared by all connections; replies go out as requests complete, in any
+ * order, each whole, several in one gathering write when they complete together (see
+ * {@link NbdConnection}). Each connection holds at most
  * {@link Builder#maxBytesInFlight} bytes of payload (plus {@link #REQUEST_COST} per request):
  * past that its reader waits, and TCP pushes back on the client. At most
  * {@link Builder#maxConnections} clients are served at once; one more is accepted and closed
@@ -108,13 +109,6 @@ public final class NbdServer implements AutoCloseable {
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connectionIds = new AtomicInteger();
     private final Set<String> stoppedExports = ConcurrentHashMap.newKeySet();
-    /**
-     * Large READs and WRITEs running now, on workers or readers, over all connections: while
-     * there are at least as many as cores, a reader runs the next large one itself
-     * ({@link NbdConnection}), since every core is busy already.
-     */
-    private final AtomicInteger largeRunning = new AtomicInteger();
-    private final int cores;
     /** Requests run on their connection's reader, replies sent, and the writes that sent them (for tests). */
     private final java.util.concurrent.atomic.LongAdder ranInline = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder repliesSent = new java.util.concurrent.atomic.LongAdder();
@@ -135,7 +129,6 @@ public final class NbdServer implements AutoCloseable {
         this.maxConnections = b.maxConnections;
         this.handshakeTimeout = b.handshakeTimeout;
         this.payloads = new PayloadPool(b.maxPayload, b.maxBytesInFlight);
-        this.cores = b.cores;
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(b.workers, r -> Thread.ofPlatform().daemon()
                 .name("nbd-worker-" + n.incrementAndGet()).unstarted(r));
@@ -153,7 +146,6 @@ public final class NbdServer implements AutoCloseable {
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int workers = Math.max(4, Runtime.getRuntime().availableProcessors());
-        private int cores = Runtime.getRuntime().availableProcessors();
 
         private Builder() {
         }
@@ -221,16 +213,6 @@ public final class NbdServer implements AutoCloseable {
                 throw new IllegalArgumentException("the handshake timeout must be positive, not " + timeout);
             }
             this.handshakeTimeout = timeout;
-            return this;
-        }
-
-        /**
-         * The cores large requests may keep busy before readers run them themselves
-         * ({@link #largeRunning}); the machine's by default. For tests: 0 has readers run every
-         * large READ and WRITE.
-         */
-        Builder cores(int n) {
-            this.cores = n;
             return this;
         }
 
@@ -386,15 +368,6 @@ public final class NbdServer implements AutoCloseable {
 
     void requestRead() {
         requestsRead.increment();
-    }
-
-    AtomicInteger largeRunning() {
-        return largeRunning;
-    }
-
-    /** Whether large requests already run on every core (see {@link #largeRunning}). */
-    boolean coresBusy() {
-        return largeRunning.get() >= cores;
     }
 
     void ranInline() {
