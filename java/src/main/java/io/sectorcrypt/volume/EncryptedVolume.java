@@ -49,8 +49,7 @@ import java.util.concurrent.locks.StampedLock;
  * units from the segment's {@code iv_tweak}: exactly dm-crypt's {@code aes-xts-plain64}),
  * large ones through the {@link SectorQueue}; an aligned read decrypts in the caller's
  * memory (zero-copy); a write encrypts into a per-thread buffer, since the caller's memory
- * must not change, unless the caller gives its buffer up ({@link #writeConsuming}: encrypted
- * in place). Partial sectors are read, decrypted, merged, encrypted and written back
+ * must not change. Partial sectors are read, decrypted, merged, encrypted and written back
  * while their sector range is locked, so concurrent writers to one sector never lose an
  * update; readers share ranges and never see a sector half-written.
  *
@@ -379,35 +378,7 @@ public final class EncryptedVolume implements AutoCloseable {
      */
     public void write(long offset, MemorySegment src, boolean fua) {
         Objects.requireNonNull(src, "src");
-        writeRange(offset, src.byteSize(), src, fua, false);
-    }
-
-    /**
-     * Writes {@code src} as {@link #write(long, MemorySegment, boolean)} does, but may
-     * encrypt in {@code src}'s own memory: <b>its contents are destroyed</b> (once this
-     * returns or throws, they are ciphertext, plaintext or a mix of both, in no stated
-     * order). For a caller whose buffer is its own and is done with once written, such as a
-     * server's payload buffer: the sectors of a sector-aligned piece are encrypted where they
-     * are and written from there, instead of being encrypted into a per-thread buffer first,
-     * which spares a pass over the data through the cache. Partial sectors at the edges are
-     * merged as by {@code write}. On a DOUBLE disk both layers run in place.
-     *
-     * <p>Unlike {@code write}, a piece that finds its key closed under it (the disk stopped, or
-     * moved to another set, while it was being encrypted) is not retried with the new key,
-     * since its plaintext may be gone: it fails with {@link KeyUnavailableException} if the
-     * disk stopped, else with {@link IllegalStateException}, and that piece is not written.
-     *
-     * @throws IllegalArgumentException if the range lies outside the volume or src is read-only
-     * @throws IllegalStateException if the volume is closed or read-only, or its key changed under the write
-     * @throws KeyUnavailableException if the disk's key is unavailable
-     * @throws UncheckedIOException on an I/O error
-     */
-    public void writeConsuming(long offset, MemorySegment src, boolean fua) {
-        Objects.requireNonNull(src, "src");
-        if (src.isReadOnly()) {
-            throw new IllegalArgumentException("a consuming write to " + name + " needs a writable source");
-        }
-        writeRange(offset, src.byteSize(), src, fua, true);
+        writeRange(offset, src.byteSize(), src, fua);
     }
 
     /** Writes from a byte array; see {@link #write(long, MemorySegment, boolean)}. */
@@ -427,7 +398,7 @@ public final class EncryptedVolume implements AutoCloseable {
      * they read back as zeros through SectorCrypt, dm-crypt and cryptsetup alike.
      */
     public void writeZeroes(long offset, long length, boolean fua) {
-        writeRange(offset, length, null, fua, false);
+        writeRange(offset, length, null, fua);
     }
 
     /**
@@ -469,8 +440,7 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
-    /** @param inPlace encrypt whole sectors of src where they are ({@link #writeConsuming}) */
-    private void writeRange(long offset, long length, MemorySegment src, boolean fua, boolean inPlace) {
+    private void writeRange(long offset, long length, MemorySegment src, boolean fua) {
         checkWritable();
         checkRange("write", offset, length);
         if (length == 0) {
@@ -491,25 +461,12 @@ public final class EncryptedVolume implements AutoCloseable {
                     long chunkEndByte = Math.min(end, chunkFirst * sectorSize + BOUNCE_BYTES);
                     long chunkLast = (chunkEndByte - 1) / sectorSize;
                     long sectors = chunkLast - chunkFirst + 1;
-                    long head = pos - chunkFirst * sectorSize;
-                    long tail = (chunkLast + 1) * sectorSize - chunkEndByte;
-                    if (inPlace && head == 0 && tail == 0) {
-                        MemorySegment piece = src.asSlice(pos - offset, chunkEndByte - pos);
-                        try {
-                            crypt(c, true, piece, null, chunkFirst);
-                        } catch (KeyClosedException e) {
-                            cipher(); // a stopped disk: KeyUnavailableException, as write() ends too
-                            throw new IllegalStateException("the key of " + name + " changed under a consuming write"
-                                    + " at byte " + pos + ": its plaintext may be gone, so it is not retried", e);
-                        }
-                        pwrite(chunkFirst, piece);
-                        pos = chunkEndByte;
-                        continue;
-                    }
                     MemorySegment buf = BOUNCE.get().asSlice(0, sectors * sectorSize);
                     for (int attempt = 0;; attempt++) {
                         try {
                             // From the file and src again on a retry: nothing of this piece is written yet.
+                            long head = pos - chunkFirst * sectorSize;
+                            long tail = (chunkLast + 1) * sectorSize - chunkEndByte;
                             if (head > 0) {
                                 readSectors(c, chunkFirst, buf.asSlice(0, sectorSize));
                             }

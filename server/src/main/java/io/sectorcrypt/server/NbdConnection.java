@@ -555,8 +555,10 @@ final class NbdConnection {
                     result = server.payloads().take((int) r.length());
                     volume.read(r.offset(), MemorySegment.ofBuffer(result));
                 }
-                // The payload buffer is ours and done with once written: encrypted where it is.
-                case Nbd.NBD_CMD_WRITE -> volume.writeConsuming(r.offset(), MemorySegment.ofBuffer(r.data()), fua);
+                // Encrypting the payload buffer in place instead of into the volume's per-thread
+                // buffer was measured slower: nbdcopy in, 6 interleaved rounds, 1637 against
+                // 1864 MB/s and about 100 ms more CPU per GiB.
+                case Nbd.NBD_CMD_WRITE -> volume.write(r.offset(), MemorySegment.ofBuffer(r.data()), fua);
                 case Nbd.NBD_CMD_FLUSH -> volume.flush();
                 case Nbd.NBD_CMD_TRIM -> {
                     volume.discard(r.offset(), r.length());
