@@ -50,9 +50,10 @@ import java.lang.System.Logger.Level;
  * any offset and length, which the volume serves by read-modify-write.
  *
  * <h2>Concurrency and memory</h2>
- * Each connection reads its requests on a thread of its own and runs them on a pool shared
- * by all connections; replies go out as requests complete, in any order, each written whole
- * under the connection's reply lock. Each connection holds at most
+ * Each connection reads its requests on a thread of its own, which runs small READs and
+ * WRITEs itself and hands the rest to a pool shared by all connections; replies go out as requests complete, in any
+ * order, each whole, several in one gathering write when they complete together (see
+ * {@link NbdConnection}). Each connection holds at most
  * {@link Builder#maxBytesInFlight} bytes of payload (plus {@link #REQUEST_COST} per request):
  * past that its reader waits, and TCP pushes back on the client. At most
  * {@link Builder#maxConnections} clients are served at once; one more is accepted and closed
@@ -108,6 +109,10 @@ public final class NbdServer implements AutoCloseable {
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connectionIds = new AtomicInteger();
     private final Set<String> stoppedExports = ConcurrentHashMap.newKeySet();
+    /** Requests run on their connection's reader, replies sent, and the writes that sent them (for tests). */
+    private final java.util.concurrent.atomic.LongAdder ranInline = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder repliesSent = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder replyWrites = new java.util.concurrent.atomic.LongAdder();
     /** Requests read from all clients so far (for tests that must know a request is in). */
     private final java.util.concurrent.atomic.LongAdder requestsRead = new java.util.concurrent.atomic.LongAdder();
     private final Object lifecycle = new Object();
@@ -363,6 +368,28 @@ public final class NbdServer implements AutoCloseable {
 
     void requestRead() {
         requestsRead.increment();
+    }
+
+    void ranInline() {
+        ranInline.increment();
+    }
+
+    void sentReplies(int replies) {
+        repliesSent.add(replies);
+        replyWrites.increment();
+    }
+
+    long requestsRanInline() {
+        return ranInline.sum();
+    }
+
+    long repliesSent() {
+        return repliesSent.sum();
+    }
+
+    /** Gathering writes that sent {@link #repliesSent} (a write retried after a partial one counts once). */
+    long replyWrites() {
+        return replyWrites.sum();
     }
 
     boolean isClosing() {

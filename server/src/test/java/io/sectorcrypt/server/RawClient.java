@@ -108,13 +108,18 @@ final class RawClient implements AutoCloseable {
     }
 
     void request(int type, int flags, long cookie, long offset, long length, byte[] payload) throws IOException {
+        write(ByteBuffer.wrap(requestBytes(type, flags, cookie, offset, length, payload)));
+    }
+
+    /** A request as it goes on the wire, for tests that send several in one write. */
+    static byte[] requestBytes(int type, int flags, long cookie, long offset, long length, byte[] payload) {
         ByteBuffer b = ByteBuffer.allocate(28 + (payload == null ? 0 : payload.length));
         b.putInt(Nbd.NBD_REQUEST_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putLong(offset)
                 .putInt((int) length);
         if (payload != null) {
             b.put(payload);
         }
-        write(b.flip());
+        return b.array();
     }
 
     /** Reads a simple reply; {@code readLength} is the data to expect if it is the reply to a successful read. */
