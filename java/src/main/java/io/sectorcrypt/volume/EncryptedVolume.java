@@ -404,8 +404,11 @@ public final class EncryptedVolume implements AutoCloseable {
     /**
      * Discards a range: its whole sectors are stored as zero bytes and read back as zeros
      * through SectorCrypt (through dm-crypt they read as noise, like never-written sectors);
-     * partial sectors at its edges are zeroed as by {@link #writeZeroes}. The space is not
-     * given back to the file system in this version.
+     * partial sectors at its edges are zeroed as by {@link #writeZeroes}. On a file system that
+     * can, the whole sectors' space is given back ({@code fallocate(FALLOC_FL_PUNCH_HOLE)}, the
+     * file keeps its size); elsewhere the zero bytes are written.
+     *
+     * @throws UncheckedIOException the file could not be written
      */
     public void discard(long offset, long length) {
         checkWritable();
@@ -428,6 +431,14 @@ public final class EncryptedVolume implements AutoCloseable {
         long stamp = enter();
         try (SectorRangeLock.Range r = ranges.lock(firstWhole, endWhole - 1, true)) {
             beforeWrite(firstWhole, endWhole - 1);
+            long position = dataOffset + firstWhole * sectorSize;
+            try {
+                if (PosixFileChannel.punchHole(data, position, (endWhole - firstWhole) * sectorSize)) {
+                    return;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot discard " + name + " at byte " + position, e);
+            }
             for (long s = firstWhole; s < endWhole;) {
                 long n = Math.min(endWhole - s, BOUNCE_BYTES / sectorSize);
                 MemorySegment zeros = BOUNCE.get().asSlice(0, n * sectorSize);

@@ -367,6 +367,51 @@ final class PosixFileChannel extends FileChannel {
         return this;
     }
 
+    /**
+     * Gives {@code length} bytes at {@code at} back to the file system, which then reads them as
+     * zeros: {@code fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)}, the file's size
+     * unchanged. File systems zero what they cannot free (a part of a block).
+     *
+     * @return false where the channel or the file system cannot punch holes (the JDK's channel,
+     *         tmpfs before Linux 3.5, some block devices): then nothing was changed and the
+     *         caller writes the zeros itself
+     * @throws IOException any other failure, with the OS's reason
+     */
+    static boolean punchHole(FileChannel channel, long at, long length) throws IOException {
+        if (at < 0 || length < 0) {
+            throw new IllegalArgumentException("a hole at " + at + " of " + length + " bytes");
+        }
+        if (!(channel instanceof PosixFileChannel p) || length == 0) {
+            return length == 0;
+        }
+        if (!p.writable) {
+            throw new NonWritableChannelException();
+        }
+        p.enter();
+        try {
+            MemorySegment errno = Libc.errnoSlot();
+            int r;
+            do {
+                try {
+                    r = (int) LIBC.fallocate.invokeExact(errno, p.fd,
+                            Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, at, length);
+                } catch (Throwable t) {
+                    throw Libc.unchecked(t);
+                }
+            } while (r < 0 && Libc.errno(errno) == Libc.EINTR);
+            if (r == 0) {
+                return true;
+            }
+            int e = Libc.errno(errno);
+            if (e == Libc.EOPNOTSUPP || e == Libc.ENODEV) {
+                return false;
+            }
+            throw Libc.failure(e, p.path, "fallocate(FALLOC_FL_PUNCH_HOLE)");
+        } finally {
+            p.exit();
+        }
+    }
+
     /** fdatasync(2), or fsync(2) when {@code metaData}. */
     @Override
     public void force(boolean metaData) throws IOException {
@@ -581,7 +626,8 @@ final class PosixFileChannel extends FileChannel {
 
     /** The few libc functions, bound once; null where they cannot be (then the JDK's channel serves). */
     private record Libc(MethodHandle open, MethodHandle pread, MethodHandle pwrite, MethodHandle lseek,
-                        MethodHandle ftruncate, MethodHandle fsync, MethodHandle fdatasync, MethodHandle fcntl,
+                        MethodHandle ftruncate, MethodHandle fallocate, MethodHandle fsync, MethodHandle fdatasync,
+                        MethodHandle fcntl,
                         MethodHandle close, MethodHandle strerror) {
         // Linux's values on x86-64 (and aarch64): <fcntl.h>, <sys/file.h>, <errno.h>.
         static final int O_RDONLY = 0;
@@ -604,6 +650,10 @@ final class PosixFileChannel extends FileChannel {
         static final int ENOENT = 2;
         static final int EACCES = 13;
         static final int EPERM = 1;
+        static final int EOPNOTSUPP = 95;
+        static final int ENODEV = 19;
+        static final int FALLOC_FL_KEEP_SIZE = 1;
+        static final int FALLOC_FL_PUNCH_HOLE = 2;
         static final int EEXIST = 17;
 
         static final MemoryLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -627,6 +677,7 @@ final class PosixFileChannel extends FileChannel {
                         bind(linker, libc, "pwrite", FunctionDescriptor.of(l, i, a, l, l), errno),
                         bind(linker, libc, "lseek", FunctionDescriptor.of(l, i, l, i), errno),
                         bind(linker, libc, "ftruncate", FunctionDescriptor.of(i, i, l), errno),
+                        bind(linker, libc, "fallocate", FunctionDescriptor.of(i, i, i, l, l), errno),
                         bind(linker, libc, "fsync", FunctionDescriptor.of(i, i), errno),
                         bind(linker, libc, "fdatasync", FunctionDescriptor.of(i, i), errno),
                         bind(linker, libc, "fcntl", FunctionDescriptor.of(i, i, i, a), errno,

@@ -186,6 +186,65 @@ class PosixFileChannelTest {
         assertTrue(otherProcessCanLock(disk));
     }
 
+    @Test
+    void aPunchedHoleReadsAsZerosAndGivesItsBlocksBack() throws Exception {
+        Path f = dir.resolve("f");
+        byte[] data = new byte[1 << 20];
+        new Random(3).nextBytes(data);
+        try (FileChannel ch = PosixFileChannel.openFile(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(data);
+            while (b.hasRemaining()) {
+                ch.write(b, b.position());
+            }
+            ch.force(false);
+            long before = allocatedBytes(f);
+            assertTrue(PosixFileChannel.punchHole(ch, 256 << 10, 512 << 10));
+            assertEquals(data.length, ch.size(), "the file keeps its size");
+            assertTrue(allocatedBytes(f) <= before - (512 << 10), before + " -> " + allocatedBytes(f));
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            while (back.hasRemaining()) {
+                ch.read(back, back.position());
+            }
+            byte[] expected = data.clone();
+            java.util.Arrays.fill(expected, 256 << 10, 768 << 10, (byte) 0);
+            assertArrayEquals(expected, back.array());
+        }
+        try (FileChannel jdk = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            assertFalse(PosixFileChannel.punchHole(jdk, 0, 4096), "the JDK's channel cannot: the caller writes zeros");
+        }
+    }
+
+    @Test
+    void aDiscardGivesTheSpaceBackAndReadsAsZeros() throws Exception {
+        Path disk = dir.resolve("disk.img");
+        byte[] data = new byte[4 << 20];
+        new Random(4).nextBytes(data);
+        try (VolumeFixture f = new VolumeFixture(dir);
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(8L << 20, "plat"))) {
+            v.write(0, data, 0, data.length);
+            v.flush();
+            long before = allocatedBytes(disk);
+            v.discard(1000, 3 << 20); // partial sectors at both edges are zeroed, the whole ones punched
+            v.flush();
+            assertTrue(allocatedBytes(disk) <= before - (3 << 20) + 8192, before + " -> " + allocatedBytes(disk));
+            byte[] back = new byte[data.length];
+            v.read(0, back, 0, back.length);
+            byte[] expected = data.clone();
+            java.util.Arrays.fill(expected, 1000, 1000 + (3 << 20), (byte) 0);
+            assertArrayEquals(expected, back);
+        }
+    }
+
+    /** The file's allocated bytes, from stat(1): Java has no attribute for them. */
+    private static long allocatedBytes(Path f) throws Exception {
+        Process p = new ProcessBuilder("stat", "-c", "%b %B", f.toString()).redirectErrorStream(true).start();
+        String[] out = new String(p.getInputStream().readAllBytes()).trim().split(" ");
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), String.join(" ", out));
+        return Long.parseLong(out[0]) * Long.parseLong(out[1]);
+    }
+
     /** qemu locks its images with OFD locks on single bytes: an open volume's lock refuses it. */
     @Test
     void qemuCannotOpenAnOpenVolume() throws Exception {

@@ -1,5 +1,6 @@
 package io.sectorcrypt.server;
 
+import static io.sectorcrypt.server.ServerFixture.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,7 +14,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
-import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,11 +25,6 @@ class NbdServerLifecycleTest {
     @TempDir
     Path dir;
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
 
     @Test
     void aRevokedKeyAnswersEioAndTheExportServesAgainOnceTheKeyIsBack() throws IOException {

@@ -32,6 +32,13 @@ final class ServerFixture implements AutoCloseable {
     static final String IDENTITY = "nbd";
 
     /** A clock the test moves forward by hand. */
+    /** n bytes from a seeded generator: a payload a test can make again to compare. */
+    static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new java.util.Random(seed).nextBytes(b);
+        return b;
+    }
+
     static final class SettableClock extends Clock {
         private volatile Instant now = Instant.parse("2026-11-30T12:00:00Z");
 
