@@ -128,14 +128,17 @@ class NbdTransmissionTest {
     void aSmallReadOvertakesALargeOne() throws IOException {
         start(b -> b.workers(4));
         try (RawClient c = f.open("disk")) {
-            // The slow request: 63 MiB of zeros encrypted and written (tens of ms). The small
-            // reads lie after it (no range lock in common) and reply 512 bytes each; a large read
-            // as the slow one was not slow enough on a loaded 2-vCPU machine, where it finished
-            // (in a few ms, off-heap) before the small reads' workers were scheduled.
+            // The slow request: 63 MiB of zeros encrypted and written, then synced to the disk
+            // (FUA): tens to hundreds of ms. The small reads lie after it (no range lock in
+            // common) and reply 512 bytes each. A large read as the slow one was not slow enough
+            // on a loaded 2-vCPU machine, and neither, once small reads ran on the connection's
+            // reader, was the write without FUA: in one CI run its encryption, spread over both
+            // cores, finished before the reader was scheduled again, five attempts out of five.
             long zeroed = SIZE - (1 << 20);
             List<List<Long>> orders = new ArrayList<>();
             for (int attempt = 0; attempt < 5; attempt++) {
-                c.request(Nbd.NBD_CMD_WRITE_ZEROES, Nbd.NBD_CMD_FLAG_NO_HOLE, 100, 0, zeroed, null);
+                c.request(Nbd.NBD_CMD_WRITE_ZEROES, Nbd.NBD_CMD_FLAG_NO_HOLE | Nbd.NBD_CMD_FLAG_FUA, 100, 0, zeroed,
+                        null);
                 for (int i = 0; i < 3; i++) {
                     c.request(Nbd.NBD_CMD_READ, 0, 200 + i, zeroed + 4096L * i, 512, null);
                 }
