@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_keys.h"
 #include "sc_bench.h"
 #include "sectorcrypt.h"
 
@@ -67,9 +68,7 @@ static void hctr2_vs_xts(const sc_hctr2_key *hk, const sc_xts_key *xk, int tier,
 static double ceiling(int width, uint8_t *buf, size_t bytes)
 {
     uint8_t rk[15][16];
-    for (int r = 0; r < 15; r++)
-        for (int i = 0; i < 16; i++)
-            rk[r][i] = (uint8_t)(r * 31 + i * 7 + 1);
+    bench_round_keys(rk);
     const long iters = (long)(1.5e9 / (double)bytes) + 1;
     double best = 0;
     for (int rep = 0; rep < 7; rep++) {
@@ -87,8 +86,7 @@ int main(void)
 {
     static uint8_t buf[64 * 512] __attribute__((aligned(64)));
     uint8_t key[64];
-    for (int i = 0; i < 64; i++)
-        key[i] = (uint8_t)(i * 7 + 3);
+    bench_xts_key(key);
     sc_xts_key ks;
     sc_xts_key_expand(&ks, key, 64, 0);
     const char *names[] = { "", "aesni", "vaes256", "vaes512" };

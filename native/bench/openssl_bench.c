@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "bench_keys.h"
 #include "sc_bench.h"
 #include "sectorcrypt.h"
 
@@ -27,11 +28,8 @@ int main(void)
 {
     static uint8_t buf[64 * 512] __attribute__((aligned(64)));
     uint8_t key[64], rk[15][16], iv[16] = { 0 };
-    for (int i = 0; i < 64; i++)
-        key[i] = (uint8_t)(i * 7 + 3);
-    for (int r = 0; r < 15; r++)
-        for (int i = 0; i < 16; i++)
-            rk[r][i] = (uint8_t)(r * 31 + i * 7 + 1);
+    bench_xts_key(key);
+    bench_round_keys(rk);
     sc_xts_key ks;
     sc_xts_key_expand(&ks, key, 64, 0);
     static const size_t shapes[][2] = { { 4096, 1 }, { 512, 64 } };

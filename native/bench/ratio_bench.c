@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <x86intrin.h>
 
+#include "bench_keys.h"
 #include "sc_bench.h"
 #include "sectorcrypt.h"
 
@@ -28,11 +29,8 @@ int main(int argc, char **argv)
 {
     static uint8_t buf[64 * 512] __attribute__((aligned(64)));
     uint8_t key[64], rk[15][16];
-    for (int i = 0; i < 64; i++)
-        key[i] = (uint8_t)(i * 7 + 3);
-    for (int r = 0; r < 15; r++)
-        for (int i = 0; i < 16; i++)
-            rk[r][i] = (uint8_t)(r * 31 + i * 7 + 1);
+    bench_xts_key(key);
+    bench_round_keys(rk);
     sc_xts_key ks;
     sc_xts_key_expand(&ks, key, 64, 0);
     const int reps = argc > 1 ? atoi(argv[1]) : 20000;
