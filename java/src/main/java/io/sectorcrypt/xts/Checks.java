@@ -63,6 +63,16 @@ public final class Checks {
         }
     }
 
+    /**
+     * As {@link #output}'s overlap rule, for {@code length} bytes at two native addresses:
+     * the same address (in place) or disjoint ranges.
+     */
+    static void noPartialOverlap(long src, long dst, long length) {
+        if (src != dst && src < dst + length && dst < src + length) {
+            throw new IllegalArgumentException(PARTIAL_OVERLAP);
+        }
+    }
+
     /** Offset and length within an array of the given length. */
     public static void arrayRange(String name, byte[] array, int offset, int length) {
         Objects.requireNonNull(array, name);

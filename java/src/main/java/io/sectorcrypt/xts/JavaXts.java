@@ -60,30 +60,33 @@ final class JavaXts implements XtsImpl {
         byte[] srcArray = byteArray(src);
         byte[] dstArray = byteArray(dst);
         units(encrypt, key, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null, firstIv, ivStep,
+                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null, null, firstIv, ivStep,
                 unitSize, count);
     }
 
     @Override
     public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
                             long firstIv, long ivStep, int unitSize, long count) {
-        units(encrypt, key, src, null, srcOff, dst, null, dstOff, null, firstIv, ivStep, unitSize, count);
+        units(encrypt, key, src, null, srcOff, dst, null, dstOff, null, null, firstIv, ivStep, unitSize, count);
     }
 
     /**
-     * As {@link #crypt}, in place on {@code count * unitSize} bytes of a direct buffer from
-     * {@code index}: no segment view of the buffer, which would escape into this engine's
-     * (large, not inlined) body and cost 40 bytes a call. Each chunk is staged through the
-     * engine's buffers with the buffer's absolute bulk get and put.
+     * As {@link #crypt}, from {@code count * unitSize} bytes of a direct buffer from
+     * {@code srcIndex} to another (or the same) from {@code dstIndex}: no segment view of the
+     * buffers, which would escape into this engine's (large, not inlined) body and cost 40
+     * bytes a call. Each chunk is staged through the engine's buffers with the buffers'
+     * absolute bulk get and put; the source chunk is read before the output chunk is written.
      */
-    void cryptBuffer(boolean encrypt, XtsKey key, ByteBuffer buffer, int index, long firstIv, long ivStep,
-                     int unitSize, long count) {
-        units(encrypt, key, null, null, index, null, null, index, buffer, firstIv, ivStep, unitSize, count);
+    @Override
+    public void cryptBuffers(boolean encrypt, XtsKey key, ByteBuffer srcBuffer, int srcIndex, ByteBuffer dstBuffer,
+                             int dstIndex, long firstIv, long ivStep, int unitSize, long count) {
+        units(encrypt, key, null, null, srcIndex, null, null, dstIndex, srcBuffer, dstBuffer, firstIv, ivStep,
+                unitSize, count);
     }
 
     private static void units(boolean encrypt, XtsKey key, byte[] srcArray, MemorySegment src, long srcBase,
-                              byte[] dstArray, MemorySegment dst, long dstBase, ByteBuffer buffer, long firstIv,
-                              long ivStep, int unitSize, long count) {
+                              byte[] dstArray, MemorySegment dst, long dstBase, ByteBuffer srcBuffer,
+                              ByteBuffer dstBuffer, long firstIv, long ivStep, int unitSize, long count) {
         PerThreadPool<Schedule> pool = key.javaSchedules();
         Schedule s = pool.take();
         try {
@@ -100,8 +103,8 @@ final class JavaXts implements XtsImpl {
                     long offset = (done + u) * unitSize;
                     long tLo = (long) LONG.get(s.encryptedTweaks, u * 16);
                     long tHi = (long) LONG.get(s.encryptedTweaks, u * 16 + 8);
-                    unit(s, encrypt, tLo, tHi, srcArray, src, srcBase + offset, dstArray, dst, dstBase + offset, buffer,
-                            unitSize);
+                    unit(s, encrypt, tLo, tHi, srcArray, src, srcBase + offset, dstArray, dst, dstBase + offset,
+                            srcBuffer, dstBuffer, unitSize);
                 }
                 done += n;
             }
@@ -122,7 +125,7 @@ final class JavaXts implements XtsImpl {
             byte[] srcArray = byteArray(src);
             byte[] dstArray = byteArray(dst);
             unit(s, encrypt, tLo, tHi, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                    dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null,
+                    dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null, null,
                     (int) src.byteSize());
         } finally {
             pool.give(s);
@@ -143,7 +146,8 @@ final class JavaXts implements XtsImpl {
      * CPU, ECB only with AVX-512.
      */
     private static void unit(Schedule s, boolean encrypt, long tLo, long tHi, byte[] srcArray, MemorySegment src,
-                             long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, ByteBuffer buffer, int len) {
+                             long srcOff, byte[] dstArray, MemorySegment dst, long dstOff, ByteBuffer srcBuffer,
+                             ByteBuffer dstBuffer, int len) {
         boolean cbc = !encrypt && s.cbcDecryptCipher != null;
         Cipher data = encrypt ? s.encryptCipher : cbc ? s.cbcDecryptCipher : s.decryptCipher;
         int tail = len & 15;
@@ -160,8 +164,8 @@ final class JavaXts implements XtsImpl {
             long lastHi = tweaks[longs - 1];
             tHi = (lastHi << 1) | (lastLo >>> 63);
             tLo = (lastLo << 1) ^ ((lastHi >> 63) & 0x87);
-            if (buffer != null) {
-                buffer.get((int) (srcOff + pos), out, 0, n);
+            if (srcBuffer != null) {
+                srcBuffer.get((int) (srcOff + pos), out, 0, n);
                 xorIn(work, out, 0, tweaks, longs);
 
             } else if (srcArray != null) {
@@ -170,14 +174,14 @@ final class JavaXts implements XtsImpl {
                 xorIn(work, src, srcOff + pos, tweaks, longs);
             }
             JdkAes.blocks(data, work, WORK_DATA, out, 0, n);
-            if (buffer != null || dstArray != null) {
+            if (dstBuffer != null || dstArray != null) {
                 if (cbc) {
                     xorOutChained(out, tweaks, work, longs);
                 } else {
                     xorOut(out, tweaks, longs);
                 }
-                if (buffer != null) {
-                    buffer.put((int) (dstOff + pos), out, 0, n);
+                if (dstBuffer != null) {
+                    dstBuffer.put((int) (dstOff + pos), out, 0, n);
                 } else {
                     System.arraycopy(out, 0, dstArray, (int) (dstOff + pos), n);
                 }
@@ -190,7 +194,7 @@ final class JavaXts implements XtsImpl {
         }
         if (tail != 0) {
             steal(s, encrypt ? s.encryptCipher : s.decryptCipher, encrypt, tLo, tHi, srcArray, src, srcOff + bulk,
-                    dstArray, dst, dstOff + bulk, buffer, tail);
+                    dstArray, dst, dstOff + bulk, srcBuffer, dstBuffer, tail);
         }
     }
 
@@ -282,13 +286,13 @@ final class JavaXts implements XtsImpl {
      */
     private static void steal(Schedule s, Cipher data, boolean encrypt, long tLo, long tHi, byte[] srcArray,
                               MemorySegment src, long srcOff, byte[] dstArray, MemorySegment dst, long dstOff,
-                              ByteBuffer buffer, int tail) {
+                              ByteBuffer srcBuffer, ByteBuffer dstBuffer, int tail) {
         long carry = tHi >> 63;
         long nHi = (tHi << 1) | (tLo >>> 63);
         long nLo = (tLo << 1) ^ (carry & 0x87);
         byte[] block = s.work;
-        if (buffer != null) {
-            buffer.get((int) srcOff, block, 0, 16 + tail);
+        if (srcBuffer != null) {
+            srcBuffer.get((int) srcOff, block, 0, 16 + tail);
         } else if (srcArray != null) {
             System.arraycopy(srcArray, (int) srcOff, block, 0, 16 + tail);
         } else {
@@ -302,8 +306,8 @@ final class JavaXts implements XtsImpl {
             block[i] = b;
         }
         xtsBlock(s, data, block, 0, encrypt ? nLo : tLo, encrypt ? nHi : tHi);
-        if (buffer != null) {
-            buffer.put((int) dstOff, block, 0, 16 + tail);
+        if (dstBuffer != null) {
+            dstBuffer.put((int) dstOff, block, 0, 16 + tail);
         } else if (dstArray != null) {
             System.arraycopy(block, 0, dstArray, (int) dstOff, 16 + tail);
         } else {

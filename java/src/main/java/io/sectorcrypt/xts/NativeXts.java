@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
@@ -137,13 +138,66 @@ final class NativeXts implements XtsImpl {
         }
     }
 
-    /** Heap segments over the arrays: critical downcalls take them in place, and C2 removes the wrappers. */
+    /**
+     * Heap segments over the arrays: critical downcalls take them in place, and C2 removes the
+     * wrappers, but only if the downcall is compiled into the method that made them. So the
+     * usual call (up to {@link #MAX_BYTES_PER_CALL}) makes its downcall right here, not
+     * through {@link #crypt}: once the segment path has compiled that on its own, C2 refuses
+     * to inline it ("already compiled into a big method") and the wrappers escape, 144 bytes
+     * a call.
+     */
     @Override
     public void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
                             long firstIv, long ivStep, int unitSize, long count) {
         long length = count * unitSize;
-        crypt(encrypt, key, MemorySegment.ofArray(src).asSlice(srcOff, length),
-                MemorySegment.ofArray(dst).asSlice(dstOff, length), firstIv, ivStep, unitSize, count);
+        MemorySegment in = MemorySegment.ofArray(src).asSlice(srcOff, length);
+        MemorySegment out = src == dst && srcOff == dstOff ? in : MemorySegment.ofArray(dst).asSlice(dstOff, length);
+        if (length > MAX_BYTES_PER_CALL) {
+            crypt(encrypt, key, in, out, firstIv, ivStep, unitSize, count);
+            return;
+        }
+        MemorySegment expanded = key.nativeSchedule();
+        int rc;
+        try {
+            rc = encrypt
+                    ? (int) sc_xts_encrypt_units.invokeExact(expanded, tier, in, out, (long) unitSize, count, firstIv,
+                            ivStep)
+                    : (int) sc_xts_decrypt_units.invokeExact(expanded, tier, in, out, (long) unitSize, count, firstIv,
+                            ivStep);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        check(rc);
+    }
+
+    /** As {@link #cryptArrays}, over direct buffers: the downcall is made here, beside the views. */
+    @Override
+    public void cryptBuffers(boolean encrypt, XtsKey key, ByteBuffer src, int srcIndex, ByteBuffer dst, int dstIndex,
+                             long firstIv, long ivStep, int unitSize, long count) {
+        long length = count * unitSize;
+        MemorySegment in = MemorySegment.ofBuffer(src).asSlice(srcIndex - src.position(), length);
+        MemorySegment out = src == dst && srcIndex == dstIndex ? in
+                : MemorySegment.ofBuffer(dst).asSlice(dstIndex - dst.position(), length);
+        if (length > MAX_BYTES_PER_CALL) {
+            crypt(encrypt, key, in, out, firstIv, ivStep, unitSize, count);
+            return;
+        }
+        MemorySegment expanded = key.nativeSchedule();
+        int rc;
+        try {
+            rc = encrypt
+                    ? (int) sc_xts_encrypt_units.invokeExact(expanded, tier, in, out, (long) unitSize, count, firstIv,
+                            ivStep)
+                    : (int) sc_xts_decrypt_units.invokeExact(expanded, tier, in, out, (long) unitSize, count, firstIv,
+                            ivStep);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        check(rc);
     }
 
     @Override

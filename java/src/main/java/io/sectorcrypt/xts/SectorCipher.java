@@ -186,10 +186,14 @@ public final class SectorCipher implements SectorTransform {
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("dst is read-only");
         }
-        if (src == dst && src.isDirect() && impl instanceof JavaXts java) {
-            // In place on one direct buffer: the Java engine reads it without a segment view,
-            // which would escape into its body (40 bytes a call).
-            bufferInPlace(encrypt, java, src, firstIv, sectorSize);
+        if (src.isDirect() && dst.isDirect()) {
+            // Direct buffers go to the engine as buffers: a segment view made here would escape
+            // into the engine's call and cost an allocation per call. The views made for the
+            // overlap check of two buffers stay here, where C2 removes them.
+            if (src != dst) {
+                Checks.noPartialOverlap(MemorySegment.ofBuffer(src).address(), MemorySegment.ofBuffer(dst).address(), n);
+            }
+            directBuffers(encrypt, src, dst, firstIv, sectorSize);
             return;
         }
         MemorySegment in = MemorySegment.ofBuffer(src);
@@ -201,20 +205,24 @@ public final class SectorCipher implements SectorTransform {
         }
     }
 
-    private void bufferInPlace(boolean encrypt, JavaXts java, ByteBuffer buffer, long firstIv, int sectorSize) {
-        int n = buffer.remaining();
+    private void directBuffers(boolean encrypt, ByteBuffer src, ByteBuffer dst, long firstIv, int sectorSize) {
+        int n = src.remaining();
         Checks.sectorSize(sectorSize);
         long count = Checks.wholeSectors("src", n, sectorSize);
         long ivStep = ivConvention.checkRun(firstIv, count, sectorSize);
         if (count != 0) {
             int token = key.enter();
             try {
-                java.cryptBuffer(encrypt, key, buffer, buffer.position(), firstIv, ivStep, sectorSize, count);
+                impl.cryptBuffers(encrypt, key, src, src.position(), dst, dst.position(), firstIv, ivStep, sectorSize,
+                        count);
             } finally {
                 key.exit(token);
             }
         }
-        buffer.position(buffer.position() + n);
+        src.position(src.position() + n);
+        if (dst != src) {
+            dst.position(dst.position() + n);
+        }
     }
 
     private void arrays(boolean encrypt, byte[] src, int srcOffset, byte[] dst, int dstOffset, int length,

@@ -1,6 +1,7 @@
 package io.sectorcrypt.xts;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 
 /**
  * One XTS implementation. Callers ({@link SectorCipher}) have validated every argument:
@@ -22,6 +23,15 @@ sealed interface XtsImpl permits NativeXts, JavaXts {
      */
     void cryptArrays(boolean encrypt, XtsKey key, byte[] src, int srcOff, byte[] dst, int dstOff,
                      long firstIv, long ivStep, int unitSize, long count);
+
+    /**
+     * As {@link #crypt}, on direct buffers: {@code count * unitSize} bytes from {@code src}'s
+     * index {@code srcIndex} to {@code dst}'s index {@code dstIndex} (the same buffer and index
+     * for in place); positions are the caller's. A separate entry for the same reason as
+     * {@link #cryptArrays}: no segment view made before the call to escape into it.
+     */
+    void cryptBuffers(boolean encrypt, XtsKey key, ByteBuffer src, int srcIndex, ByteBuffer dst, int dstIndex,
+                      long firstIv, long ivStep, int unitSize, long count);
 
     /** One unit of {@code src.byteSize()} bytes with the caller's 16-byte tweak. */
     void cryptUnit(boolean encrypt, XtsKey key, MemorySegment tweak, MemorySegment src, MemorySegment dst);
