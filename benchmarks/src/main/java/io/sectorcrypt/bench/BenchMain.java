@@ -54,7 +54,8 @@ public final class BenchMain implements Callable<Integer> {
     List<Integer> batches;
 
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "30",
-            description = "About how long the whole run takes (default: ${DEFAULT-VALUE}).")
+            description = "About how long the whole run takes (default: ${DEFAULT-VALUE}). Each row's JVM runs until the JIT"
+                    + " has settled before it measures, so a short run takes longer than asked.")
     double seconds;
 
     @Option(names = "--json", description = "One JSON object per row instead of the table; an engine or ceiling"

@@ -15,7 +15,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
- * Runs the JMH benchmarks behind {@code sectorcrypt bench}: one forked JVM per row, three
+ * Runs the JMH benchmarks behind {@code sectorcrypt bench}: one forked JVM per row, which
+ * first runs the row's operation until the JIT has settled ({@link JitWarmUp}), then three
  * warm-up and five measured iterations, and reports the median of the five, in bytes per
  * second. Rows: each engine x direction x (sector size, sectors per call), OpenSSL per
  * sector size and direction, and the AES ceiling at each vector width the CPU runs
@@ -24,8 +25,11 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 public final class BenchRunner {
     private static final int WARMUP = 3;
     private static final int MEASURE = 5;
-    /** A forked JVM's start-up and JMH set-up, for splitting the time budget. */
-    private static final double FORK_SECONDS = 0.6;
+    /**
+     * A forked JVM's start-up, JMH set-up and {@link JitWarmUp} (about 0.3-1 s, longer pinned
+     * to one core), for splitting the time budget.
+     */
+    static final double FORK_SECONDS = 1.2;
 
     /** One measured row; engine is an {@link Engine#id()}, "openssl" or a {@link Width#id()}. */
     public record Row(String engine, String op, int sectorSize, int batch, int threads, double bytesPerSec) {

@@ -44,7 +44,7 @@ public class CeilingBenchmark {
     private MemorySegment segment;
 
     @Setup(Level.Trial)
-    public void setUp() {
+    public void setUp() throws Exception {
         w = Width.parse(width);
         String reason = AesCeiling.unavailableReason(w);
         if (reason != null) {
@@ -56,6 +56,7 @@ public class CeilingBenchmark {
         new SplittableRandom(0x5EC7C0DEL).nextBytes(keys);
         roundKeys = arena.allocate(keys.length, 64).copyFrom(MemorySegment.ofArray(keys));
         segment = arena.allocate(bytes, 4096);
+        JitWarmUp.untilCompiled(this::aesRounds);
     }
 
     @TearDown(Level.Trial)

@@ -55,7 +55,7 @@ public class PeerBenchmark {
     private final byte[] tweak = new byte[16];
 
     @Setup(Level.Trial)
-    public void setUp() throws GeneralSecurityException {
+    public void setUp() throws Exception {
         byte[] key = BenchKeys.key(64);
         arena = Arena.ofShared();
         segment = arena.allocate(sectorSize, 4096);
@@ -70,6 +70,7 @@ public class PeerBenchmark {
             case "bouncycastle" -> bc = new BouncyCastleXts(key, encrypt);
             default -> throw new IllegalArgumentException("unknown peer " + peer);
         }
+        JitWarmUp.untilCompiled(this::sector);
     }
 
     @TearDown(Level.Trial)

@@ -20,6 +20,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * One call = {@code batch} consecutive sectors of {@code sectorSize} bytes, in place, on
@@ -62,7 +63,7 @@ public class XtsBenchmark {
     private int length;
 
     @Setup(Level.Trial)
-    public void setUp() {
+    public void setUp(BenchmarkParams params) throws Exception {
         Engine e = Engine.parse(engine);
         if (!e.isAvailable()) {
             throw new IllegalStateException(engine + " cannot run here: " + e.unavailableReason());
@@ -78,6 +79,7 @@ public class XtsBenchmark {
             case HEAP -> array = (byte[]) data;
             case DIRECT -> buffer = (ByteBuffer) data;
         }
+        JitWarmUp.untilCompiled(params.getBenchmark().endsWith(".decrypt") ? this::decrypt : this::encrypt);
     }
 
     @TearDown(Level.Trial)
