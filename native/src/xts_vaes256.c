@@ -36,6 +36,10 @@
     do { for (int a_ = 0; a_ < NV; a_++) (tw)[a_] = mulx_bytes_vaes256((tw)[a_], NV * LANES / 8); } while (0)
 #define V_ADV1(t) mulx_bytes_vaes256((t), NV * LANES / 8)
 #define XTS_INTERLEAVE 1
+/* One-unit calls encrypt the tweak in both lanes at once: no vbroadcasti128 on the chain
+ * every data block waits for. With eight registers per group this made gcc spill the main
+ * loop; with four it does not. */
+#define XTS_BCAST_TWEAK 1
 #define V_SEQ(n, s) _mm256_set_epi64x(0, (long long)((n) + (s)), 0, (long long)(n))
 
 /* Every lane times x^k (1 <= k <= 56); see mulx_xmm in xts_body.inc. */
