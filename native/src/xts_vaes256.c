@@ -34,7 +34,6 @@
  * 11.0 vs 10.2 GB/s at 4 KiB. AVX2 lacks vpternlog, so every saved op counts. */
 #define V_ADVANCE(tw) \
     do { for (int a_ = 0; a_ < NV; a_++) (tw)[a_] = mulx_bytes_vaes256((tw)[a_], NV * LANES / 8); } while (0)
-#define V_ADV1(t) mulx_bytes_vaes256((t), NV * LANES / 8)
 #define XTS_INTERLEAVE 1
 /* One-unit calls encrypt the tweak in both lanes at once: no vbroadcasti128 on the chain
  * every data block waits for. With eight registers per group this made gcc spill the main
