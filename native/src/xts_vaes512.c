@@ -29,7 +29,6 @@
 #define V_MULX(v, k) mulx_vaes512((v), (k))
 #define V_ADVANCE(tw) \
     do { for (int a_ = 0; a_ < NV; a_++) (tw)[a_] = mulx_bytes_vaes512((tw)[a_], NV * LANES / 8); } while (0)
-#define V_ADV1(t) mulx_bytes_vaes512((t), NV * LANES / 8)
 #define XTS_INTERLEAVE 1
 #define V_SEQ(n, s) _mm512_set_epi64(0, (long long)((n) + 3 * (s)), 0, (long long)((n) + 2 * (s)), \
                                      0, (long long)((n) + (s)), 0, (long long)(n))
