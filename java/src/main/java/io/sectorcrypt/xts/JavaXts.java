@@ -199,13 +199,13 @@ final class JavaXts implements XtsImpl {
     }
 
     /** work[WORK_DATA + 8k..] = src[8k..] xor tweaks[k] as longs, k < longs: src copied and XORed in one pass. */
-    private static void xorIn(byte[] work, byte[] src, int srcOff, long[] tweaks, int longs) {
+    static void xorIn(byte[] work, byte[] src, int srcOff, long[] tweaks, int longs) {
         for (int k = 0; k < longs; k++) {
             LONG.set(work, WORK_DATA + 8 * k, (long) LONG.get(src, srcOff + 8 * k) ^ tweaks[k]);
         }
     }
 
-    private static void xorIn(byte[] work, MemorySegment src, long srcOff, long[] tweaks, int longs) {
+    static void xorIn(byte[] work, MemorySegment src, long srcOff, long[] tweaks, int longs) {
         for (int k = 0; k < longs; k++) {
             LONG.set(work, WORK_DATA + 8 * k, src.get(LE_LONG, srcOff + 8L * k) ^ tweaks[k]);
         }
@@ -215,28 +215,28 @@ final class JavaXts implements XtsImpl {
      * out[8k..] ^= tweaks[k] as longs, in place: for arrays and buffers, which then take a
      * bulk copy (measured faster on arrays than one fused loop into dst at an offset).
      */
-    private static void xorOut(byte[] out, long[] tweaks, int longs) {
+    static void xorOut(byte[] out, long[] tweaks, int longs) {
         for (int k = 0; k < longs; k++) {
             LONG.set(out, 8 * k, (long) LONG.get(out, 8 * k) ^ tweaks[k]);
         }
     }
 
     /** dst[8k..] = out[8k..] xor tweaks[k] as longs: XOR and copy out in one pass. */
-    private static void xorOut(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, int longs) {
+    static void xorOut(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, int longs) {
         for (int k = 0; k < longs; k++) {
             dst.set(LE_LONG, dstOff + 8L * k, (long) LONG.get(out, 8 * k) ^ tweaks[k]);
         }
     }
 
     /** As {@link #xorOut}, and undoing CBC's chaining: work[8k..] is X_{i-1} (16 zero bytes before X_0). */
-    private static void xorOutChained(byte[] out, long[] tweaks, byte[] work, int longs) {
+    static void xorOutChained(byte[] out, long[] tweaks, byte[] work, int longs) {
         for (int k = 0; k < longs; k++) {
             LONG.set(out, 8 * k, (long) LONG.get(out, 8 * k) ^ tweaks[k] ^ (long) LONG.get(work, 8 * k));
         }
     }
 
     /** As {@link #xorOut(MemorySegment, long, byte[], long[], int)}, undoing CBC's chaining. */
-    private static void xorOutChained(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, byte[] work,
+    static void xorOutChained(MemorySegment dst, long dstOff, byte[] out, long[] tweaks, byte[] work,
                                       int longs) {
         for (int k = 0; k < longs; k++) {
             dst.set(LE_LONG, dstOff + 8L * k, (long) LONG.get(out, 8 * k) ^ tweaks[k] ^ (long) LONG.get(work, 8 * k));
