@@ -260,6 +260,21 @@ public final class EncryptedVolume implements AutoCloseable {
      * @throws IllegalStateException if the volume is closed
      */
     public void read(long offset, MemorySegment dst) {
+        read(offset, dst, true);
+    }
+
+    /**
+     * As {@link #read(long, MemorySegment)}, with all of the work on the calling thread, never
+     * handed to the sector queue: for a caller that keeps a core busy itself, as an NBD
+     * connection's reader does when there are as many busy connections as cores, where the
+     * queue's hand-off (a wake-up per worker, the caller's park and wake-up) costs CPU and
+     * wins no core.
+     */
+    public void readOnCallerThread(long offset, MemorySegment dst) {
+        read(offset, dst, false);
+    }
+
+    private void read(long offset, MemorySegment dst, boolean mayQueue) {
         Objects.requireNonNull(dst, "dst");
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("the destination of a read of " + name + " is read-only");
@@ -278,9 +293,9 @@ public final class EncryptedVolume implements AutoCloseable {
                 for (int attempt = 0;; attempt++) {
                     try {
                         if (offset % sectorSize == 0 && dst.byteSize() % sectorSize == 0) {
-                            readSectors(c, first, dst);
+                            readSectors(c, first, dst, mayQueue);
                         } else {
-                            readUnaligned(c, offset, dst, first, last);
+                            readUnaligned(c, offset, dst, first, last, mayQueue);
                         }
                         break;
                     } catch (KeyClosedException e) {
@@ -306,13 +321,14 @@ public final class EncryptedVolume implements AutoCloseable {
         dst.position(dst.limit());
     }
 
-    private void readUnaligned(SectorTransform c, long offset, MemorySegment dst, long first, long last) {
+    private void readUnaligned(SectorTransform c, long offset, MemorySegment dst, long first, long last,
+            boolean mayQueue) {
         long done = 0;
         long sector = first;
         while (sector <= last) {
             long sectors = Math.min(last - sector + 1, BOUNCE_BYTES / sectorSize);
             MemorySegment buf = BOUNCE.get().asSlice(0, sectors * sectorSize);
-            readSectors(c, sector, buf);
+            readSectors(c, sector, buf, mayQueue);
             long from = Math.max(offset, sector * sectorSize);
             long to = Math.min(offset + dst.byteSize(), (sector + sectors) * sectorSize);
             MemorySegment.copy(buf, from - sector * sectorSize, dst, done, to - from);
@@ -321,8 +337,11 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
-    /** Reads whole sectors of ciphertext into {@code dst} and decrypts them there with {@code c}. */
-    private void readSectors(SectorTransform c, long firstSector, MemorySegment dst) {
+    /**
+     * Reads whole sectors of ciphertext into {@code dst} and decrypts them there with {@code c}
+     * (on the sector queue if large and {@code mayQueue}).
+     */
+    private void readSectors(SectorTransform c, long firstSector, MemorySegment dst, boolean mayQueue) {
         long position = dataOffset + firstSector * sectorSize;
         ByteBuffer b = dst.asByteBuffer();
         try {
@@ -344,7 +363,7 @@ public final class EncryptedVolume implements AutoCloseable {
                 runStart = i;
             } else if (!stored && runStart >= 0) {
                 crypt(c, false, dst.asSlice(runStart * sectorSize, (i - runStart) * sectorSize), null, firstSector
-                        + runStart);
+                        + runStart, mayQueue);
                 runStart = -1;
             }
         }
@@ -479,20 +498,20 @@ public final class EncryptedVolume implements AutoCloseable {
                             long head = pos - chunkFirst * sectorSize;
                             long tail = (chunkLast + 1) * sectorSize - chunkEndByte;
                             if (head > 0) {
-                                readSectors(c, chunkFirst, buf.asSlice(0, sectorSize));
+                                readSectors(c, chunkFirst, buf.asSlice(0, sectorSize), true);
                             }
                             if (tail > 0 && (chunkLast != chunkFirst || head == 0)) {
-                                readSectors(c, chunkLast, buf.asSlice((sectors - 1) * sectorSize, sectorSize));
+                                readSectors(c, chunkLast, buf.asSlice((sectors - 1) * sectorSize, sectorSize), true);
                             }
                             long n = chunkEndByte - pos;
                             if (src == null) {
                                 buf.asSlice(head, n).fill((byte) 0);
-                                crypt(c, true, buf, null, chunkFirst);
+                                crypt(c, true, buf, null, chunkFirst, true);
                             } else if (head == 0 && tail == 0) {
-                                crypt(c, true, src.asSlice(pos - offset, n), buf, chunkFirst);
+                                crypt(c, true, src.asSlice(pos - offset, n), buf, chunkFirst, true);
                             } else {
                                 MemorySegment.copy(src, pos - offset, buf, head, n);
-                                crypt(c, true, buf, null, chunkFirst);
+                                crypt(c, true, buf, null, chunkFirst, true);
                             }
                             break;
                         } catch (KeyClosedException e) {
@@ -887,18 +906,18 @@ public final class EncryptedVolume implements AutoCloseable {
 
     /**
      * Encrypts or decrypts whole sectors with {@code cipher} (src into dst, or in place when
-     * dst is null), on the queue when large. If the key closed under it (the disk stopped mid-call), a copy is
-     * retried once with a fresh key, which then throws {@link KeyUnavailableException}; an
-     * in-place call fails, and its caller writes nothing.
+     * dst is null), on the queue when large and {@code mayQueue}. If the key closed under it
+     * (the disk stopped mid-call), a copy is retried once with a fresh key, which then throws
+     * {@link KeyUnavailableException}; an in-place call fails, and its caller writes nothing.
      */
     private void crypt(SectorTransform cipher, boolean encrypt, MemorySegment src, MemorySegment dst,
-            long firstSector) {
+            long firstSector, boolean mayQueue) {
         MemorySegment out = dst == null ? src : dst.asSlice(0, src.byteSize());
         long firstIv = ivTweak + firstSector * ivStep;
         for (int attempt = 0;; attempt++) {
             SectorTransform c = attempt == 0 ? cipher : cipher();
             try {
-                if (onQueue(src, out)) {
+                if (mayQueue && onQueue(src, out)) {
                     long count = src.byteSize() / sectorSize;
                     CompletableFuture<Void> f = encrypt
                             ? queue.encrypt(c, src, out, firstIv, sectorSize, count, QUEUE_WAIT)

@@ -2,6 +2,7 @@ package io.sectorcrypt.volume;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -60,6 +61,35 @@ class EncryptedVolumeMemoryTest {
             assertArrayEquals(new byte[4096], java.util.Arrays.copyOfRange(back, 0, 4096));
             assertArrayEquals(plain, java.util.Arrays.copyOfRange(back, 4096, 8192));
             assertArrayEquals(new byte[4096], java.util.Arrays.copyOfRange(back, 8192, 12288));
+        }
+    }
+
+    /**
+     * A read on the caller's thread returns what a read through the queue does (large,
+     * aligned or not, across never-written sectors) and hands the queue nothing.
+     */
+    @Test
+    void readOnCallerThreadMatchesReadAndLeavesTheQueueAlone() throws Exception {
+        int bytes = 3 << 20;
+        byte[] data = new byte[bytes];
+        new Random(8).nextBytes(data);
+        try (io.sectorcrypt.queue.SectorQueue queue = io.sectorcrypt.queue.SectorQueue.builder().workers(2).build();
+             VolumeFixture f = new VolumeFixture(dir, b -> b.queue(queue));
+             EncryptedVolume v = f.volumes.create(dir.resolve("disk.img"), VolumeSpec.of(8L << 20, "plat"));
+             Arena arena = Arena.ofShared()) {
+            v.write(1 << 20, data, 0, bytes);
+            MemorySegment viaQueue = arena.allocate(bytes + (2 << 20), 4096);
+            v.read(0, viaQueue);
+            long submitted = queue.metrics().submitted();
+            assertTrue(submitted > 0, "a large read of shared memory goes through the queue");
+            MemorySegment onCaller = arena.allocate(bytes + (2 << 20), 4096);
+            v.readOnCallerThread(0, onCaller);
+            assertEquals(-1, viaQueue.mismatch(onCaller));
+            assertArrayEquals(data, onCaller.asSlice(1 << 20, bytes).toArray(ValueLayout.JAVA_BYTE));
+            MemorySegment unaligned = arena.allocate(bytes - 1000);
+            v.readOnCallerThread((1 << 20) + 1000, unaligned);
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 1000, bytes), unaligned.toArray(ValueLayout.JAVA_BYTE));
+            assertEquals(submitted, queue.metrics().submitted(), "the reads on the caller's thread used no queue");
         }
     }
 }

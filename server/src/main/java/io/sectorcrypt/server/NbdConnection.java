@@ -437,7 +437,7 @@ final class NbdConnection {
             if (runsInline(request)) {
                 countRequest();
                 server.ranInline();
-                Reply reply = execute(request);
+                Reply reply = execute(request, true);
                 hold(reply);
                 heldBytes += reply.data() == null ? 0 : reply.data().limit();
                 if (heldBytes >= MAX_BATCH_DATA) {
@@ -458,10 +458,21 @@ final class NbdConnection {
      * spreads over cores (running large WRITEs on the reader while every core was busy was
      * tried: nbdcopy in, 8 interleaved rounds, 1107 against 1127 MB/s, no gain); so do FLUSH,
      * FUA, TRIM and WRITE_ZEROES, which wait for the disk or are long.
+     *
+     * <p>A READ of any size runs on the reader, its decryption too, once the server has at
+     * least {@link NbdServer.Builder#inlineReadsFrom} connections (default: as many as
+     * cores): then every core already has a reader to keep busy, and a hand-off to a worker
+     * (and from it to the sector queue) costs its wake-ups and wins no core. A READ's
+     * payload comes from the file, not the socket, so the reader holds up nothing the client
+     * sends while it runs one (which is why WRITEs stay with the workers).
      */
     private boolean runsInline(Request r) {
-        return (r.type() == Nbd.NBD_CMD_READ || r.type() == Nbd.NBD_CMD_WRITE) && r.length() <= INLINE_BYTES
-                && (r.flags() & Nbd.NBD_CMD_FLAG_FUA) == 0;
+        if ((r.flags() & Nbd.NBD_CMD_FLAG_FUA) != 0) {
+            return false;
+        }
+        return r.type() == Nbd.NBD_CMD_READ
+                ? r.length() <= INLINE_BYTES || server.connectionCount() >= server.inlineReadsFrom()
+                : r.type() == Nbd.NBD_CMD_WRITE && r.length() <= INLINE_BYTES;
     }
 
     private record Request(NbdExport export, int type, int flags, long cookie, long offset, long length, ByteBuffer data,
@@ -525,7 +536,7 @@ final class NbdConnection {
     private void submit(Request r) {
         countRequest();
         try {
-            server.workers().execute(() -> send(execute(r)));
+            server.workers().execute(() -> send(execute(r, false)));
         } catch (RejectedExecutionException e) {
             // The pool stopped: only after close() waited for this connection, which cannot be.
             send(new Reply(r.cookie(), Nbd.NBD_ESHUTDOWN, null, r.cost()));
@@ -543,8 +554,12 @@ final class NbdConnection {
         }
     }
 
-    /** Runs a valid request and returns its reply (not yet sent). */
-    private Reply execute(Request r) {
+    /**
+     * Runs a valid request and returns its reply (not yet sent); {@code onReader}: on the
+     * connection's reader, which then keeps the READ's decryption on its own thread
+     * ({@link io.sectorcrypt.volume.EncryptedVolume#readOnCallerThread}).
+     */
+    private Reply execute(Request r, boolean onReader) {
         int error = 0;
         ByteBuffer result = null;
         var volume = r.export().volume();
@@ -553,7 +568,11 @@ final class NbdConnection {
             switch (r.type()) {
                 case Nbd.NBD_CMD_READ -> {
                     result = server.payloads().take((int) r.length());
-                    volume.read(r.offset(), MemorySegment.ofBuffer(result));
+                    if (onReader) {
+                        volume.readOnCallerThread(r.offset(), MemorySegment.ofBuffer(result));
+                    } else {
+                        volume.read(r.offset(), MemorySegment.ofBuffer(result));
+                    }
                 }
                 // Encrypting the payload buffer in place instead of into the volume's per-thread
                 // buffer was measured slower: nbdcopy in, 6 interleaved rounds, 1637 against

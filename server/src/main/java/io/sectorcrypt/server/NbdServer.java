@@ -102,6 +102,7 @@ public final class NbdServer implements AutoCloseable {
     private final int maxPayload;
     private final long maxBytesInFlight;
     private final int maxConnections;
+    private final int inlineReadsFrom;
     private final Duration handshakeTimeout;
     private final ExecutorService workers;
     /** Payload buffers for every connection; keeps at most what one connection may have in flight. */
@@ -127,6 +128,7 @@ public final class NbdServer implements AutoCloseable {
         this.maxPayload = b.maxPayload;
         this.maxBytesInFlight = b.maxBytesInFlight;
         this.maxConnections = b.maxConnections;
+        this.inlineReadsFrom = b.inlineReadsFrom;
         this.handshakeTimeout = b.handshakeTimeout;
         this.payloads = new PayloadPool(b.maxPayload, b.maxBytesInFlight);
         AtomicInteger n = new AtomicInteger();
@@ -144,6 +146,7 @@ public final class NbdServer implements AutoCloseable {
         private int maxPayload = DEFAULT_MAX_PAYLOAD;
         private long maxBytesInFlight = DEFAULT_MAX_BYTES_IN_FLIGHT;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int inlineReadsFrom = Runtime.getRuntime().availableProcessors();
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int workers = Math.max(4, Runtime.getRuntime().availableProcessors());
 
@@ -200,6 +203,21 @@ public final class NbdServer implements AutoCloseable {
                 throw new IllegalArgumentException("the connection limit must be at least 1, not " + n);
             }
             this.maxConnections = n;
+            return this;
+        }
+
+        /**
+         * From how many connections on a READ larger than the small-request limit runs on its
+         * connection's reader, decryption included, rather than on a worker and the sector
+         * queue; at least 1, default as many as the machine has cores. Below it the workers
+         * spread one client's large reads over idle cores; from it on every core has a reader
+         * to keep busy and the hand-offs would only cost CPU.
+         */
+        public Builder inlineReadsFrom(int connections) {
+            if (connections < 1) {
+                throw new IllegalArgumentException("inline reads need at least 1 connection, not " + connections);
+            }
+            this.inlineReadsFrom = connections;
             return this;
         }
 
@@ -352,6 +370,11 @@ public final class NbdServer implements AutoCloseable {
 
     long maxBytesInFlight() {
         return maxBytesInFlight;
+    }
+
+    /** From this many connections on, READs of any size run on their connection's reader. */
+    int inlineReadsFrom() {
+        return inlineReadsFrom;
     }
 
     PayloadPool payloads() {

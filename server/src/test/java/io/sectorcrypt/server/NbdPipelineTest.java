@@ -100,7 +100,7 @@ class NbdPipelineTest {
 
     @Test
     void flushFuaAndLargeRequestsGoToTheWorkers() throws IOException {
-        start(b -> b);
+        start(b -> b.inlineReadsFrom(2)); // one connection: below it
         try (RawClient c = f.open("disk")) {
             assertEquals(0, c.read(1, 0, 4096).error());
             long inline = f.server.requestsRanInline();
@@ -112,6 +112,23 @@ class NbdPipelineTest {
             assertEquals(0, c.write(4, 0, large, 0).error());
             assertArrayEquals(large, c.read(5, 0, large.length).data());
             assertEquals(inline, f.server.requestsRanInline(), "FUA, FLUSH and the large write and read ran on workers");
+        }
+    }
+
+    @Test
+    void fromInlineReadsFromConnectionsLargeReadsRunOnTheReader() throws IOException {
+        start(b -> b.inlineReadsFrom(2));
+        byte[] large = random(1 << 20, 7);
+        try (RawClient c = f.open("disk"); RawClient other = f.open("disk")) {
+            assertEquals(0, c.write(1, 0, large, 0).error());
+            long inline = f.server.requestsRanInline();
+            assertArrayEquals(large, c.read(2, 0, large.length).data());
+            assertArrayEquals(java.util.Arrays.copyOfRange(large, 4096, 4096 + 300 * 1024),
+                    other.read(3, 4096, 300 * 1024).data());
+            assertEquals(inline + 2, f.server.requestsRanInline(), "both large reads ran on their readers");
+            c.request(Nbd.NBD_CMD_READ, Nbd.NBD_CMD_FLAG_FUA, 4, 0, large.length, null);
+            assertArrayEquals(large, c.reply(cookie -> large.length).data());
+            assertEquals(inline + 2, f.server.requestsRanInline(), "a read with FUA went to a worker");
         }
     }
 }
