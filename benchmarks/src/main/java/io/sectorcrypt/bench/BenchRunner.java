@@ -29,7 +29,7 @@ public final class BenchRunner {
      * A forked JVM's start-up, JMH set-up and {@link JitWarmUp} (about 0.3-1 s, longer pinned
      * to one core), for splitting the time budget.
      */
-    static final double FORK_SECONDS = 1.2;
+    private static final double FORK_SECONDS = 1.2;
 
     /** One measured row; engine is an {@link Engine#id()}, "openssl" or a {@link Width#id()}. */
     public record Row(String engine, String op, int sectorSize, int batch, int threads, double bytesPerSec) {

@@ -60,8 +60,8 @@ final class JavaXts implements XtsImpl {
         byte[] srcArray = byteArray(src);
         byte[] dstArray = byteArray(dst);
         units(encrypt, key, srcArray, srcArray != null ? null : src, srcArray != null ? src.address() : 0,
-                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null, null, firstIv, ivStep,
-                unitSize, count);
+                dstArray, dstArray != null ? null : dst, dstArray != null ? dst.address() : 0, null, null, firstIv,
+                ivStep, unitSize, count);
     }
 
     @Override
