@@ -8,7 +8,8 @@
 # fio --ioengine=nbd 4 KiB randrw (50/50) at iodepth 32 for $SECONDS_FIO s (IOPS, p50/p99
 # completion latency), and each server's CPU time (user + system, from /proc/PID/stat) per GiB
 # copied and per fio I/O: on a shared machine throughput swings with the neighbours' load,
-# while CPU per unit of work moves much less. Prints each round, then median [min-max] and
+# while CPU per unit of work moves much less. A warm-up round comes first and is not counted.
+# Prints each counted round, then median [min-max] and
 # the ratios of medians.
 # Usage: ci/bench-nbd.sh [ROUNDS (default 3)]; SECONDS_FIO (default 10).
 set -euo pipefail
@@ -58,22 +59,25 @@ wait_port "$qemu"
 
 head -c $gib /dev/urandom > "$work/random.img"
 cat "$work/random.img" > /dev/null
-# A first fill of every disk, so that every round overwrites allocated blocks.
-for u in "$ours" "$nbdkit" "$qemu"; do nbdcopy "$work/random.img" "$u"; done
 
 now() { date +%s%N; }
 # cpu PID: the process's user + system time so far, in clock ticks (all its threads).
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks=$(getconf CLK_TCK)
 results=$work/results.txt
-for r in $(seq "$rounds"); do
+# Round 0 warms up and is not counted: every server gets the same passes (fio for 3 s), so that
+# ours is measured with its JIT compiler done, as a server that runs for days is (its first
+# counted round used to cost about 1.3x the CPU per GiB of the later ones), and every disk is
+# filled, so that the counted rounds overwrite allocated blocks.
+for r in $(seq 0 "$rounds"); do
   for name in ours nbdkit qemu-luks; do
     case $name in ours) u=$ours; p=$ours_pid ;; nbdkit) u=$nbdkit; p=$nbdkit_pid ;; qemu-luks) u=$qemu; p=$qemu_pid ;; esac
     c0=$(cpu "$p"); t=$(now); nbdcopy "$work/random.img" "$u"; in=$(( $(now) - t ))
     c1=$(cpu "$p"); t=$(now); nbdcopy "$u" null:; out=$(( $(now) - t ))
     c2=$(cpu "$p")
     fio --name=randrw --ioengine=nbd --uri="$u" --rw=randrw --bs=4k --iodepth=32 --size=1G \
-      --time_based --runtime="$fio_s" --output-format=json --output="$work/fio.json" >/dev/null
+      --time_based --runtime="$( [ "$r" = 0 ] && echo 3 || echo "$fio_s")" --output-format=json \
+      --output="$work/fio.json" >/dev/null
     c3=$(cpu "$p")
     python3 - "$name" "$r" "$in" "$out" "$work/fio.json" "$ticks" "$c0" "$c1" "$c2" "$c3" >> "$results" <<'EOF'
 import json, sys
@@ -89,7 +93,11 @@ ios = j["read"]["total_ios"] + j["write"]["total_ios"]
 print(name, r, round(mbs(tin)), round(mbs(tout)), round(iops), round(pct("50.000000")), round(pct("99.000000")),
       round(ms(c1 - c0)), round(ms(c2 - c1)), round(ms(c3 - c2) * 1000 / ios, 1))
 EOF
-    tail -1 "$results"
+    if [ "$r" = 0 ]; then
+      sed -i '$d' "$results" # the warm-up's row
+    else
+      tail -1 "$results"
+    fi
   done
 done
 

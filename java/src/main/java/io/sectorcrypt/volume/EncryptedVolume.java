@@ -49,7 +49,7 @@ import java.util.concurrent.locks.StampedLock;
  * units from the segment's {@code iv_tweak}: exactly dm-crypt's {@code aes-xts-plain64}),
  * large ones through the {@link SectorQueue}; an aligned read decrypts in the caller's
  * memory (zero-copy); a write encrypts into a per-thread buffer, since the caller's memory
- * must not change. Partial sectors are read, decrypted, merged, encrypted and written back
+ * must not change (unless the caller says it may: {@link #writeInPlace}). Partial sectors are read, decrypted, merged, encrypted and written back
  * while their sector range is locked, so concurrent writers to one sector never lose an
  * update; readers share ranges and never see a sector half-written.
  *
@@ -397,7 +397,31 @@ public final class EncryptedVolume implements AutoCloseable {
      */
     public void write(long offset, MemorySegment src, boolean fua) {
         Objects.requireNonNull(src, "src");
-        writeRange(offset, src.byteSize(), src, fua);
+        writeRange(offset, src.byteSize(), src, fua, false);
+    }
+
+    /**
+     * As {@link #write(long, MemorySegment, boolean)}, for a caller whose {@code src} is
+     * scratch, as an NBD WRITE's payload buffer is: whole sectors are encrypted in src itself
+     * and written from there, on the calling thread, never handed to the sector queue. That
+     * saves write's copy into its per-thread buffer and that buffer's trip through the cache
+     * (the payload the socket just filled is still in it), and the queue's hand-off.
+     *
+     * <p>When this returns or throws, src may hold ciphertext, plaintext or a mix of them.
+     * Where encrypting in place could not be started again after a failure, src is left as it
+     * was and the write is done as write does it: a write that does not begin and end on a
+     * sector boundary (its edge sectors are merged in the per-thread buffer), read-only src,
+     * and a DOUBLE disk, whose two layers are two calls, so that a key closing between them
+     * would leave src half-encrypted.
+     *
+     * @throws IllegalArgumentException if the range lies outside the volume
+     * @throws IllegalStateException if the volume is closed or read-only
+     * @throws KeyUnavailableException if the disk's key is unavailable (nothing is written)
+     * @throws UncheckedIOException on an I/O error
+     */
+    public void writeInPlace(long offset, MemorySegment src, boolean fua) {
+        Objects.requireNonNull(src, "src");
+        writeRange(offset, src.byteSize(), src, fua, !src.isReadOnly());
     }
 
     /** Writes from a byte array; see {@link #write(long, MemorySegment, boolean)}. */
@@ -417,7 +441,7 @@ public final class EncryptedVolume implements AutoCloseable {
      * they read back as zeros through SectorCrypt, dm-crypt and cryptsetup alike.
      */
     public void writeZeroes(long offset, long length, boolean fua) {
-        writeRange(offset, length, null, fua);
+        writeRange(offset, length, null, fua, false);
     }
 
     /**
@@ -470,7 +494,8 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
-    private void writeRange(long offset, long length, MemorySegment src, boolean fua) {
+    /** Writes src (zeros if null), encrypting in src itself if {@code srcIsScratch} allows it ({@link #writeInPlace}). */
+    private void writeRange(long offset, long length, MemorySegment src, boolean fua, boolean srcIsScratch) {
         checkWritable();
         checkRange("write", offset, length);
         if (length == 0) {
@@ -480,6 +505,10 @@ public final class EncryptedVolume implements AutoCloseable {
         boolean large = beginLarge(length);
         try {
             SectorTransform c = cipher(); // fail before anything is written if the key is gone
+            // One engine call checks its key before it writes a byte (SectorCipher), so a call
+            // that finds the key closed leaves src as it was and may be made again.
+            boolean inPlace = srcIsScratch && c instanceof SectorCipher && offset % sectorSize == 0
+                    && length % sectorSize == 0;
             long first = offset / sectorSize;
             long last = (offset + length - 1) / sectorSize;
             try (SectorRangeLock.Range r = ranges.lock(first, last, true)) {
@@ -491,9 +520,14 @@ public final class EncryptedVolume implements AutoCloseable {
                     long chunkEndByte = Math.min(end, chunkFirst * sectorSize + BOUNCE_BYTES);
                     long chunkLast = (chunkEndByte - 1) / sectorSize;
                     long sectors = chunkLast - chunkFirst + 1;
-                    MemorySegment buf = BOUNCE.get().asSlice(0, sectors * sectorSize);
+                    MemorySegment buf = inPlace ? src.asSlice(pos - offset, sectors * sectorSize)
+                            : BOUNCE.get().asSlice(0, sectors * sectorSize);
                     for (int attempt = 0;; attempt++) {
                         try {
+                            if (inPlace) {
+                                crypt(c, true, buf, null, chunkFirst, false);
+                                break;
+                            }
                             // From the file and src again on a retry: nothing of this piece is written yet.
                             long head = pos - chunkFirst * sectorSize;
                             long tail = (chunkLast + 1) * sectorSize - chunkEndByte;

@@ -2,6 +2,7 @@ package io.sectorcrypt.volume;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** I/O large enough for the sector queue, from memory its workers may not touch, and back. */
 class EncryptedVolumeMemoryTest {
@@ -90,6 +93,56 @@ class EncryptedVolumeMemoryTest {
             v.readOnCallerThread((1 << 20) + 1000, unaligned);
             assertArrayEquals(java.util.Arrays.copyOfRange(data, 1000, bytes), unaligned.toArray(ValueLayout.JAVA_BYTE));
             assertEquals(submitted, queue.metrics().submitted(), "the reads on the caller's thread used no queue");
+        }
+    }
+
+    /**
+     * A write in place leaves the file exactly as a copying write of the same data does, on a
+     * single-layer disk and a DOUBLE one. On the single-layer disk it encrypts src itself and
+     * hands the queue nothing; a DOUBLE disk's write, and one that does not begin and end on
+     * a sector boundary, copy as write does and leave src as it was.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"plat", "dbl"})
+    void writeInPlaceStoresWhatWriteStores(String set) throws Exception {
+        int bytes = 3 << 20; // three bounce buffers' worth: large enough for the queue
+        long offset = 1 << 20;
+        byte[] data = new byte[bytes];
+        new Random(9).nextBytes(data);
+        byte[] other = new byte[bytes];
+        new Random(10).nextBytes(other);
+        Path disk = dir.resolve("disk.img");
+        try (io.sectorcrypt.queue.SectorQueue queue = io.sectorcrypt.queue.SectorQueue.builder().workers(2).build();
+             VolumeFixture f = new VolumeFixture(dir, b -> b.queue(queue));
+             EncryptedVolume v = f.volumes.create(disk, VolumeSpec.of(8L << 20, set));
+             Arena arena = Arena.ofShared()) {
+            v.write(offset, data, 0, bytes);
+            byte[] copied = java.nio.file.Files.readAllBytes(disk);
+            v.write(offset, other, 0, bytes);
+            MemorySegment src = arena.allocate(bytes, 4096);
+            MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, bytes);
+            long submitted = queue.metrics().submitted();
+            v.writeInPlace(offset, src, false);
+            long submittedInPlace = queue.metrics().submitted() - submitted;
+            assertArrayEquals(copied, java.nio.file.Files.readAllBytes(disk), "the same bytes in the file");
+            byte[] back = new byte[bytes];
+            v.read(offset, back, 0, bytes);
+            assertArrayEquals(data, back);
+            if (set.equals("plat")) {
+                assertNotEquals(-1, src.mismatch(MemorySegment.ofArray(data)), "src was encrypted in place");
+                assertEquals(0, submittedInPlace, "the write in place used no queue");
+            } else {
+                assertEquals(-1, src.mismatch(MemorySegment.ofArray(data)), "a DOUBLE disk's write copies");
+            }
+            MemorySegment unaligned = arena.allocate(bytes - 1000);
+            MemorySegment.copy(other, 0, unaligned, ValueLayout.JAVA_BYTE, 0, bytes - 1000);
+            v.writeInPlace(offset + 1000, unaligned, false);
+            assertEquals(-1, unaligned.mismatch(MemorySegment.ofArray(other).asSlice(0, bytes - 1000)),
+                    "an unaligned write copies");
+            v.read(offset, back, 0, bytes);
+            assertArrayEquals(java.util.Arrays.copyOf(data, 1000), java.util.Arrays.copyOf(back, 1000));
+            assertArrayEquals(java.util.Arrays.copyOf(other, bytes - 1000),
+                    java.util.Arrays.copyOfRange(back, 1000, bytes));
         }
     }
 }

@@ -102,7 +102,7 @@ public final class NbdServer implements AutoCloseable {
     private final int maxPayload;
     private final long maxBytesInFlight;
     private final int maxConnections;
-    private final int inlineReadsFrom;
+    private final int inlineLargeFrom;
     private final Duration handshakeTimeout;
     private final ExecutorService workers;
     /** Payload buffers for every connection; keeps at most what one connection may have in flight. */
@@ -128,7 +128,7 @@ public final class NbdServer implements AutoCloseable {
         this.maxPayload = b.maxPayload;
         this.maxBytesInFlight = b.maxBytesInFlight;
         this.maxConnections = b.maxConnections;
-        this.inlineReadsFrom = b.inlineReadsFrom;
+        this.inlineLargeFrom = b.inlineLargeFrom;
         this.handshakeTimeout = b.handshakeTimeout;
         this.payloads = new PayloadPool(b.maxPayload, b.maxBytesInFlight);
         AtomicInteger n = new AtomicInteger();
@@ -146,7 +146,7 @@ public final class NbdServer implements AutoCloseable {
         private int maxPayload = DEFAULT_MAX_PAYLOAD;
         private long maxBytesInFlight = DEFAULT_MAX_BYTES_IN_FLIGHT;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
-        private int inlineReadsFrom = Runtime.getRuntime().availableProcessors();
+        private int inlineLargeFrom = Runtime.getRuntime().availableProcessors();
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int workers = Math.max(4, Runtime.getRuntime().availableProcessors());
 
@@ -207,17 +207,17 @@ public final class NbdServer implements AutoCloseable {
         }
 
         /**
-         * From how many connections on a READ larger than the small-request limit runs on its
-         * connection's reader, decryption included, rather than on a worker and the sector
-         * queue; at least 1, default as many as the machine has cores. Below it the workers
-         * spread one client's large reads over idle cores; from it on every core has a reader
-         * to keep busy and the hand-offs would only cost CPU.
+         * From how many connections on a READ or WRITE (without FUA) larger than the
+         * small-request limit runs on its connection's reader, its cipher included, rather
+         * than on a worker and the sector queue; at least 1, default as many as the machine has
+         * cores. Below it the workers spread one client's large requests over idle cores; from
+         * it on every core has a reader to keep busy and the hand-offs would only cost CPU.
          */
-        public Builder inlineReadsFrom(int connections) {
+        public Builder inlineLargeFrom(int connections) {
             if (connections < 1) {
-                throw new IllegalArgumentException("inline reads need at least 1 connection, not " + connections);
+                throw new IllegalArgumentException("inline large requests need at least 1 connection, not " + connections);
             }
-            this.inlineReadsFrom = connections;
+            this.inlineLargeFrom = connections;
             return this;
         }
 
@@ -373,8 +373,8 @@ public final class NbdServer implements AutoCloseable {
     }
 
     /** From this many connections on, READs of any size run on their connection's reader. */
-    int inlineReadsFrom() {
-        return inlineReadsFrom;
+    int inlineLargeFrom() {
+        return inlineLargeFrom;
     }
 
     PayloadPool payloads() {

@@ -100,7 +100,7 @@ class NbdPipelineTest {
 
     @Test
     void flushFuaAndLargeRequestsGoToTheWorkers() throws IOException {
-        start(b -> b.inlineReadsFrom(2)); // one connection: below it
+        start(b -> b.inlineLargeFrom(2)); // one connection: below it
         try (RawClient c = f.open("disk")) {
             assertEquals(0, c.read(1, 0, 4096).error());
             long inline = f.server.requestsRanInline();
@@ -116,19 +116,26 @@ class NbdPipelineTest {
     }
 
     @Test
-    void fromInlineReadsFromConnectionsLargeReadsRunOnTheReader() throws IOException {
-        start(b -> b.inlineReadsFrom(2));
+    void fromInlineLargeFromConnectionsLargeReadsAndWritesRunOnTheReader() throws IOException {
+        start(b -> b.inlineLargeFrom(2));
         byte[] large = random(1 << 20, 7);
         try (RawClient c = f.open("disk"); RawClient other = f.open("disk")) {
-            assertEquals(0, c.write(1, 0, large, 0).error());
             long inline = f.server.requestsRanInline();
+            assertEquals(0, c.write(1, 0, large, 0).error());
+            assertEquals(inline + 1, f.server.requestsRanInline(), "the large write ran on its reader");
             assertArrayEquals(large, c.read(2, 0, large.length).data());
             assertArrayEquals(java.util.Arrays.copyOfRange(large, 4096, 4096 + 300 * 1024),
                     other.read(3, 4096, 300 * 1024).data());
-            assertEquals(inline + 2, f.server.requestsRanInline(), "both large reads ran on their readers");
+            assertEquals(inline + 3, f.server.requestsRanInline(), "both large reads ran on their readers");
+            byte[] unaligned = random(300 * 1024 + 512, 8); // 512-byte blocks, not whole 4 KiB sectors
+            assertEquals(0, other.write(5, 512, unaligned, 0).error());
+            assertArrayEquals(unaligned, c.read(6, 512, unaligned.length).data());
+            System.arraycopy(unaligned, 0, large, 512, unaligned.length);
+            assertArrayEquals(large, c.read(7, 0, large.length).data());
+            inline = f.server.requestsRanInline();
             c.request(Nbd.NBD_CMD_READ, Nbd.NBD_CMD_FLAG_FUA, 4, 0, large.length, null);
             assertArrayEquals(large, c.reply(cookie -> large.length).data());
-            assertEquals(inline + 2, f.server.requestsRanInline(), "a read with FUA went to a worker");
+            assertEquals(inline, f.server.requestsRanInline(), "a read with FUA went to a worker");
         }
     }
 }
