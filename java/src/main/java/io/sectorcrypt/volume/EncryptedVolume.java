@@ -49,9 +49,10 @@ import java.util.concurrent.locks.StampedLock;
  * units from the segment's {@code iv_tweak}: exactly dm-crypt's {@code aes-xts-plain64}),
  * large ones through the {@link SectorQueue}; an aligned read decrypts in the caller's
  * memory (zero-copy); a write encrypts into a per-thread buffer, since the caller's memory
- * must not change (unless the caller says it may: {@link #writeInPlace}). Partial sectors are read, decrypted, merged, encrypted and written back
- * while their sector range is locked, so concurrent writers to one sector never lose an
- * update; readers share ranges and never see a sector half-written.
+ * must not change (unless the caller says it may: {@link #writeInPlace}). Partial sectors
+ * are read, decrypted, merged, encrypted and written back while their sector range is
+ * locked, so concurrent writers to one sector never lose an update; readers share ranges and
+ * never see a sector half-written.
  *
  * <p>A sector whose stored bytes are all zero reads as zeros: that is a sector never written
  * (the file is sparse) or discarded. Real ciphertext is all-zero with probability 2^-4096
@@ -494,7 +495,10 @@ public final class EncryptedVolume implements AutoCloseable {
         }
     }
 
-    /** Writes src (zeros if null), encrypting in src itself if {@code srcIsScratch} allows it ({@link #writeInPlace}). */
+    /**
+     * Writes src (zeros if null); in src itself if {@code srcIsScratch} and the write allow it
+     * ({@link #writeInPlace}).
+     */
     private void writeRange(long offset, long length, MemorySegment src, boolean fua, boolean srcIsScratch) {
         checkWritable();
         checkRange("write", offset, length);

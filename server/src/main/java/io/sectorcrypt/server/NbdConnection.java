@@ -37,6 +37,14 @@ final class NbdConnection {
     static final int INPUT_BYTES = 128 * 1024;
     /** Largest READ or WRITE the connection's reader runs itself ({@link #runsInline}). */
     static final int INLINE_BYTES = 64 * 1024;
+    /**
+     * Largest READ or WRITE the reader runs itself once every core has a reader
+     * ({@link #runsInline}): a larger one (up to the 32 MiB payload limit, 10 ms and more of
+     * cipher and copies) would hold up every request pipelined behind it on its connection,
+     * while on the workers it spreads over the sector queue and the reader reads on; its
+     * hand-off costs little beside it.
+     */
+    static final int INLINE_LARGE_BYTES = 1 << 20;
     /** Most replies one gathering write sends (each is a header and at most one payload: 2 iovecs). */
     static final int MAX_BATCH = 64;
     /**
@@ -458,10 +466,11 @@ final class NbdConnection {
      * spreads over idle cores; so do FLUSH, FUA, TRIM and WRITE_ZEROES, which wait for the
      * disk or are long.
      *
-     * <p>A READ or WRITE of any size runs on the reader, its cipher too, once the server has
-     * at least {@link NbdServer.Builder#inlineLargeFrom} connections (default: as many as
-     * cores): then every core already has a reader to keep busy, and a hand-off to a worker
-     * (and from it to the sector queue) costs its wake-ups and wins no core. A WRITE then
+     * <p>A READ or WRITE of up to {@link #INLINE_LARGE_BYTES} runs on the reader, its cipher
+     * too, once the server has at least {@link NbdServer.Builder#inlineLargeFrom} connections
+     * (default: as many as cores): then every core already has a reader to keep busy, and a
+     * hand-off to a worker (and from it to the sector queue) costs its wake-ups and wins no
+     * core. A WRITE then
      * encrypts its payload where the socket just put it, in this core's cache. Large WRITEs
      * on the reader alone (encrypting a copy) gained nothing (nbdcopy in, 8 interleaved
      * rounds, 1107 against 1127 MB/s); with the payload encrypted in place they cost 545
@@ -473,7 +482,8 @@ final class NbdConnection {
             return false;
         }
         boolean readOrWrite = r.type() == Nbd.NBD_CMD_READ || r.type() == Nbd.NBD_CMD_WRITE;
-        return readOrWrite && (r.length() <= INLINE_BYTES || server.connectionCount() >= server.inlineLargeFrom());
+        return readOrWrite && (r.length() <= INLINE_BYTES
+                || r.length() <= INLINE_LARGE_BYTES && server.connectionCount() >= server.inlineLargeFrom());
     }
 
     private record Request(NbdExport export, int type, int flags, long cookie, long offset, long length, ByteBuffer data,

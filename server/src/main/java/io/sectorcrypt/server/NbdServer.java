@@ -215,7 +215,8 @@ public final class NbdServer implements AutoCloseable {
          */
         public Builder inlineLargeFrom(int connections) {
             if (connections < 1) {
-                throw new IllegalArgumentException("inline large requests need at least 1 connection, not " + connections);
+                throw new IllegalArgumentException("inline large requests need at least 1 connection, not "
+                        + connections);
             }
             this.inlineLargeFrom = connections;
             return this;

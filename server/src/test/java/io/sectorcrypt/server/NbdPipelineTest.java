@@ -136,6 +136,10 @@ class NbdPipelineTest {
             c.request(Nbd.NBD_CMD_READ, Nbd.NBD_CMD_FLAG_FUA, 4, 0, large.length, null);
             assertArrayEquals(large, c.reply(cookie -> large.length).data());
             assertEquals(inline, f.server.requestsRanInline(), "a read with FUA went to a worker");
+            byte[] huge = random(NbdConnection.INLINE_LARGE_BYTES + 4096, 9);
+            assertEquals(0, c.write(8, 0, huge, 0).error());
+            assertArrayEquals(huge, other.read(9, 0, huge.length).data());
+            assertEquals(inline, f.server.requestsRanInline(), "a write and a read over the limit went to workers");
         }
     }
 }
