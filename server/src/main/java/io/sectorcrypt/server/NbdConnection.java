@@ -392,69 +392,82 @@ final class NbdConnection {
 
     private void transmission(NbdExport export) throws IOException, InterruptedException {
         input = ByteBuffer.allocateDirect(INPUT_BYTES).flip(); // empty: nothing read ahead yet
-        while (true) {
-            if (!fill(Nbd.REQUEST_BYTES)) {
-                return; // the client closed (or close() stopped reading) between requests
-            }
-            ByteBuffer header = input;
-            int magic = header.getInt();
-            if (magic != Nbd.NBD_REQUEST_MAGIC) {
-                // Nothing after a bad magic can be trusted to be a request boundary.
-                throw new ProtocolViolation("bad request magic 0x" + Integer.toHexString(magic));
-            }
-            int flags = Short.toUnsignedInt(header.getShort());
-            int type = Short.toUnsignedInt(header.getShort());
-            long cookie = header.getLong();
-            long offset = header.getLong();
-            long length = Integer.toUnsignedLong(header.getInt());
-            if (type == Nbd.NBD_CMD_DISC) {
-                // A soft disconnect: the requests read so far are answered (run()'s finally).
-                return;
-            }
-            Refusal refusal = validate(export, type, flags, offset, length);
-            if (refusal != null) {
-                NbdServer.LOG.log(Level.DEBUG, "NBD client {0}: {1}", new Object[] {id, refusal.why()});
-                if (type == Nbd.NBD_CMD_WRITE) {
-                    drain(length); // its payload follows the header whatever the answer
-                }
-                countRequest();
-                send(new Reply(cookie, refusal.error(), null, 0));
-                continue;
-            }
-            int payload = type == Nbd.NBD_CMD_READ || type == Nbd.NBD_CMD_WRITE ? (int) length : 0;
-            int cost = payload + NbdServer.REQUEST_COST;
-            if (!bytesInFlight.tryAcquire(cost)) {
-                flush(); // the replies this thread holds back free room too
-                bytesInFlight.acquire(cost); // the memory cap: wait for replies to free room
-            }
-            ByteBuffer data = null;
-            try {
-                if (type == Nbd.NBD_CMD_WRITE) {
-                    data = server.payloads().take(payload);
-                    readPayload(data);
-                    data.flip();
-                }
-                readExactly = type == Nbd.NBD_CMD_WRITE && payload > INLINE_BYTES;
-            } catch (IOException e) {
-                server.payloads().give(data);
-                bytesInFlight.release(cost);
-                throw e;
-            }
-            server.requestRead();
-            Request request = new Request(export, type, flags, cookie, offset, length, data, cost);
-            if (runsInline(request)) {
-                countRequest();
-                server.ranInline();
-                Reply reply = execute(request, true);
-                hold(reply);
-                heldBytes += reply.data() == null ? 0 : reply.data().limit();
-                if (heldBytes >= MAX_BATCH_DATA) {
-                    flush(); // a batch's worth: the client is waiting for it
-                }
-            } else {
-                submit(request);
-            }
+        while (nextRequest(export)) {
+            // A method per request rather than this loop's body: the loop runs once per
+            // connection, so the JIT compiles it only by on-stack replacement, which a
+            // connection of a few thousand requests never reached (perf, nbdcopy in: the
+            // readers spent about 3% of their time in the interpreter).
         }
+    }
+
+    /**
+     * Reads one request, checks it, and runs it or hands it to the workers.
+     *
+     * @return false at the end of the stream between requests, or on NBD_CMD_DISC
+     */
+    private boolean nextRequest(NbdExport export) throws IOException, InterruptedException {
+        if (!fill(Nbd.REQUEST_BYTES)) {
+            return false; // the client closed (or close() stopped reading) between requests
+        }
+        ByteBuffer header = input;
+        int magic = header.getInt();
+        if (magic != Nbd.NBD_REQUEST_MAGIC) {
+            // Nothing after a bad magic can be trusted to be a request boundary.
+            throw new ProtocolViolation("bad request magic 0x" + Integer.toHexString(magic));
+        }
+        int flags = Short.toUnsignedInt(header.getShort());
+        int type = Short.toUnsignedInt(header.getShort());
+        long cookie = header.getLong();
+        long offset = header.getLong();
+        long length = Integer.toUnsignedLong(header.getInt());
+        if (type == Nbd.NBD_CMD_DISC) {
+            // A soft disconnect: the requests read so far are answered (run()'s finally).
+            return false;
+        }
+        Refusal refusal = validate(export, type, flags, offset, length);
+        if (refusal != null) {
+            NbdServer.LOG.log(Level.DEBUG, "NBD client {0}: {1}", new Object[] {id, refusal.why()});
+            if (type == Nbd.NBD_CMD_WRITE) {
+                drain(length); // its payload follows the header whatever the answer
+            }
+            countRequest();
+            send(new Reply(cookie, refusal.error(), null, 0));
+            return true;
+        }
+        int payload = type == Nbd.NBD_CMD_READ || type == Nbd.NBD_CMD_WRITE ? (int) length : 0;
+        int cost = payload + NbdServer.REQUEST_COST;
+        if (!bytesInFlight.tryAcquire(cost)) {
+            flush(); // the replies this thread holds back free room too
+            bytesInFlight.acquire(cost); // the memory cap: wait for replies to free room
+        }
+        ByteBuffer data = null;
+        try {
+            if (type == Nbd.NBD_CMD_WRITE) {
+                data = server.payloads().take(payload);
+                readPayload(data);
+                data.flip();
+            }
+            readExactly = type == Nbd.NBD_CMD_WRITE && payload > INLINE_BYTES;
+        } catch (IOException e) {
+            server.payloads().give(data);
+            bytesInFlight.release(cost);
+            throw e;
+        }
+        server.requestRead();
+        Request request = new Request(export, type, flags, cookie, offset, length, data, cost);
+        if (runsInline(request)) {
+            countRequest();
+            server.ranInline();
+            Reply reply = execute(request, true);
+            hold(reply);
+            heldBytes += reply.data() == null ? 0 : reply.data().limit();
+            if (heldBytes >= MAX_BATCH_DATA) {
+                flush(); // a batch's worth: the client is waiting for it
+            }
+        } else {
+            submit(request);
+        }
+        return true;
     }
 
     /**
