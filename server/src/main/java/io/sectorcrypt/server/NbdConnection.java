@@ -41,8 +41,8 @@ final class NbdConnection {
      * Largest READ or WRITE the reader runs itself once every core has a reader
      * ({@link #runsInline}): a larger one (up to the 32 MiB payload limit, 10 ms and more of
      * cipher and copies) would hold up every request pipelined behind it on its connection,
-     * while on the workers it spreads over the sector queue and the reader reads on; its
-     * hand-off costs little beside it.
+     * while on a worker it leaves the reader to read on (and a READ there spreads over the
+     * sector queue); its hand-off costs little beside it.
      */
     static final int INLINE_LARGE_BYTES = 1 << 20;
     /** Most replies one gathering write sends (each is a header and at most one payload: 2 iovecs). */
@@ -483,12 +483,11 @@ final class NbdConnection {
      * too, once the server has at least {@link NbdServer.Builder#inlineLargeFrom} connections
      * (default: as many as cores): then every core already has a reader to keep busy, and a
      * hand-off to a worker (and from it to the sector queue) costs its wake-ups and wins no
-     * core. A WRITE then
-     * encrypts its payload where the socket just put it, in this core's cache. Large WRITEs
-     * on the reader alone (encrypting a copy) gained nothing (nbdcopy in, 8 interleaved
-     * rounds, 1107 against 1127 MB/s); with the payload encrypted in place they cost 545
-     * against 611 ms of CPU per GiB, at 1987 against 1902 MB/s (nbdcopy in, 8 interleaved
-     * rounds on one server whose path was switched between rounds).
+     * core. A WRITE then encrypts its payload where the socket just put it, in this core's
+     * cache. Large WRITEs on the reader alone (encrypting a copy) gained nothing (nbdcopy in,
+     * 8 interleaved rounds, 1107 against 1127 MB/s); with the payload encrypted in place they
+     * cost 545 against 611 ms of CPU per GiB, at 1987 against 1902 MB/s (nbdcopy in, 8
+     * interleaved rounds on one server whose path was switched between rounds).
      */
     private boolean runsInline(Request r) {
         if ((r.flags() & Nbd.NBD_CMD_FLAG_FUA) != 0) {
