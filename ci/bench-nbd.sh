@@ -79,7 +79,9 @@ for r in $(seq 0 "$rounds"); do
       --time_based --runtime="$( [ "$r" = 0 ] && echo 3 || echo "$fio_s")" --output-format=json \
       --output="$work/fio.json" >/dev/null
     c3=$(cpu "$p")
-    python3 - "$name" "$r" "$in" "$out" "$work/fio.json" "$ticks" "$c0" "$c1" "$c2" "$c3" >> "$results" <<'EOF'
+    row=$results
+    [ "$r" = 0 ] && row=/dev/null # the warm-up's row is not kept
+    python3 - "$name" "$r" "$in" "$out" "$work/fio.json" "$ticks" "$c0" "$c1" "$c2" "$c3" >> "$row" <<'EOF'
 import json, sys
 name, r, tin, tout, path = sys.argv[1:6]
 hz, c0, c1, c2, c3 = (int(x) for x in sys.argv[6:])
@@ -93,11 +95,7 @@ ios = j["read"]["total_ios"] + j["write"]["total_ios"]
 print(name, r, round(mbs(tin)), round(mbs(tout)), round(iops), round(pct("50.000000")), round(pct("99.000000")),
       round(ms(c1 - c0)), round(ms(c2 - c1)), round(ms(c3 - c2) * 1000 / ios, 1))
 EOF
-    if [ "$r" = 0 ]; then
-      sed -i '$d' "$results" # the warm-up's row
-    else
-      tail -1 "$results"
-    fi
+    [ "$r" = 0 ] || tail -1 "$results"
   done
 done
 
